@@ -1,0 +1,161 @@
+"""The poverty-relief marketplace: app factory.
+
+The factory is the one place that knows every package: it binds the extensions and
+registers each blueprint, error page and command group.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "templates")
+STATIC_DIR = str(Path(__file__).resolve().parent.parent / "static")
+TRANSLATIONS_DIR = str(Path(__file__).resolve().parent.parent / "translations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=TEMPLATES_DIR,
+        static_folder=STATIC_DIR,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    if app.config.get("TRUST_PROXY", app.config["APP_ENV"] == "production"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    # Stripe.js is the one script that must come from Stripe's own host.
+    "script-src": ["'self'", "https://js.stripe.com"],
+    "frame-src": ["'self'", "https://js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["'self'", "https://api.stripe.com"],
+    "style-src": ["'self'"],
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+}
+
+
+def register_extensions(app: Flask) -> None:
+    from .i18n import select_locale
+    from .models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=TRANSLATIONS_DIR,
+    )
+    limiter.init_app(app)
+    production = app.config["APP_ENV"] == "production"
+    talisman.init_app(
+        app,
+        force_https=production and not app.testing,
+        strict_transport_security=production,
+        session_cookie_secure=production,
+        session_cookie_http_only=True,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("请先登录。")
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from catalog import bp as catalog_bp
+    from orders import bp as orders_bp
+    from vendors import bp as vendors_bp
+
+    from .accounts import bp as auth_bp
+    from .bureau import bp as bureau_bp
+    from .main import bp as main_bp
+    from .orgs import bp as orgs_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(bureau_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(vendors_bp)
+    app.register_blueprint(orders_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .authz import active_org, can_here
+    from .i18n import select_locale
+    from .money import format_fen, format_fen_grouped
+
+    app.add_template_filter(format_fen_grouped, "yuan")
+    app.add_template_filter(format_fen, "yuan_plain")
+
+    @app.context_processor
+    def inject_helpers() -> dict:
+        return {
+            "can_here": can_here,
+            "active_org": active_org,
+            "languages": app.config["LANGUAGES"],
+            "current_locale": select_locale(),
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from .bureau.imports import HouseholdsImport
+    from .cli import demo_cli, import_cli, register_importers, users_cli
+    from .demo import KERNEL_STEPS
+    from .orgs.imports import VendorsImport
+
+    # Every CSV import, in the order the upload page lists them. Later packages add
+    # theirs here (products, benefit links, fairs, sales).
+    register_importers(app, [HouseholdsImport, VendorsImport])
+    # Demo steps, in order; each loads its part once.
+    app.extensions["demo_steps"] = [*KERNEL_STEPS]
+    app.cli.add_command(users_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,197 @@
+"""Accounts: registration, log-in, passwords, profile and saved addresses."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from .. import audit
+from ..errors import DomainError, NotFound, ValidationError
+from ..extensions import db
+from ..models import Address, Membership, Organization, OrgKind, OrgStatus, Role, User, utcnow
+from ..unit_of_work import unit_of_work
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 8
+
+
+class InvalidCredentials(DomainError):
+    """Unknown e-mail, wrong password or disabled account (never said which)."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(
+            _("密码至少需要 %(n)d 个字符", n=MIN_PASSWORD),
+            {"password": _("密码至少需要 %(n)d 个字符", n=MIN_PASSWORD)},
+        )
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def register_citizen(*, email: str, password: str, name: str, phone: str | None = None) -> User:
+    """A citizen account; returns the new user. E-mail addresses are unique."""
+    email = normalize_email(email)
+    _check_password_rules(password)
+    with unit_of_work():
+        if find_user(email) is not None:
+            raise ValidationError(_("该邮箱已注册"), {"email": _("该邮箱已注册")})
+        user = User(email=email, name=name.strip(), phone=phone or None,
+                    password_hash=hash_password(password))
+        db.session.add(user)
+        db.session.flush()
+        audit.record(user, "user.register", user)
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user for these credentials, or ``InvalidCredentials``."""
+    user = find_user(email)
+    if user is None or not user.active:
+        # spend the same time as a real check so timing does not reveal accounts
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        raise InvalidCredentials(_("邮箱或密码不正确"))
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidCredentials(_("邮箱或密码不正确")) from None
+    with unit_of_work():
+        user.last_login_at = utcnow()
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise ValidationError(_("当前密码不正确"), {"current": _("当前密码不正确")}) from None
+    _check_password_rules(new)
+    with unit_of_work():
+        user.password_hash = hash_password(new)
+        audit.record(user, "user.change_password", user)
+
+
+def update_profile(user: User, *, name: str, phone: str | None, locale: str | None) -> None:
+    with unit_of_work():
+        changes = audit.diff(user, {"name": name.strip(), "phone": phone or None,
+                                    "locale": locale or None})
+        for field, change in changes.items():
+            setattr(user, field, change["new"])
+        if changes:
+            audit.record(user, "user.update_profile", user, changes=changes)
+
+
+def set_locale(user: User, locale: str) -> None:
+    with unit_of_work():
+        user.locale = locale
+
+
+ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")
+
+
+def own_address(user: User, address_id: int) -> Address:
+    address = db.session.scalar(
+        select(Address).where(Address.id == address_id, Address.user_id == user.id)
+    )
+    if address is None:
+        raise NotFound()
+    return address
+
+
+def save_address(user: User, data: dict, address_id: int | None = None) -> Address:
+    """Create (``address_id`` None) or edit one of the user's own addresses. The first
+    address, or one saved with ``is_default``, becomes the default."""
+    with unit_of_work():
+        if address_id is None:
+            address = Address(user_id=user.id)
+            db.session.add(address)
+        else:
+            address = own_address(user, address_id)
+        for field in ADDRESS_FIELDS:
+            setattr(address, field, (data.get(field) or "").strip())
+        count = db.session.scalar(
+            select(func.count(Address.id)).where(Address.user_id == user.id)
+        )
+        make_default = bool(data.get("is_default")) or count <= 1
+        db.session.flush()
+        if make_default:
+            _make_default(user, address)
+    return address
+
+
+def _make_default(user: User, address: Address) -> None:
+    for other in db.session.scalars(select(Address).where(Address.user_id == user.id)):
+        other.is_default = other.id == address.id
+
+
+def set_default_address(user: User, address_id: int) -> None:
+    with unit_of_work():
+        _make_default(user, own_address(user, address_id))
+
+
+def delete_address(user: User, address_id: int) -> None:
+    with unit_of_work():
+        address = own_address(user, address_id)
+        was_default = address.is_default
+        db.session.delete(address)
+        db.session.flush()
+        if was_default:
+            rest = db.session.scalar(
+                select(Address).where(Address.user_id == user.id).order_by(Address.id)
+            )
+            if rest is not None:
+                rest.is_default = True
+
+
+def create_bureau_admin(*, email: str, password: str, name: str, bureau: str) -> User:
+    """The first bureau admin (``flask users create-admin``): creates the bureau
+    organization if needed, and the user, or makes an existing user its admin."""
+    _check_password_rules(password)
+    email = normalize_email(email)
+    if "@" not in email:
+        raise ValidationError(_("邮箱格式不正确"))
+    with unit_of_work():
+        org = db.session.scalar(
+            select(Organization).where(
+                Organization.kind == OrgKind.BUREAU, Organization.name == bureau
+            )
+        )
+        if org is None:
+            org = Organization(name=bureau, kind=OrgKind.BUREAU, status=OrgStatus.VERIFIED,
+                               verified_at=utcnow())
+            db.session.add(org)
+            db.session.flush()
+        user = find_user(email)
+        if user is None:
+            user = User(email=email, name=name, password_hash=hash_password(password))
+            db.session.add(user)
+            db.session.flush()
+        else:
+            user.password_hash = hash_password(password)
+        membership = user.membership_in(org.id)
+        if membership is None:
+            db.session.add(Membership(user=user, org=org, role=Role.ADMIN))
+        else:
+            membership.role = Role.ADMIN
+        audit.record("cli", "user.create_admin", user, org_id=org.id)
+    return user
+
+
+_DUMMY_HASH = _hasher.hash("not a real password")

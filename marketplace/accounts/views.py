@@ -1,0 +1,147 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..authz import ACTIVE_ORG_KEY
+from ..errors import ValidationError
+from ..extensions import limiter
+from . import bp, services
+from .forms import AddressForm, ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    for field, message in exc.errors.items():
+        if field in form:
+            form[field].errors.append(message)
+    if not exc.errors:
+        flash(exc.message, "danger")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_email_key() -> str:
+    return "login:" + services.normalize_email(request.form.get("email", ""))
+
+
+def _failed(response) -> bool:
+    """Only failed log-ins (the form shown again) use up the allowance."""
+    return response.status_code != 302
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_citizen(
+                email=form.email.data, password=form.password.data,
+                name=form.name.data, phone=form.phone.data,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            login_user(user)
+            flash(_("注册成功，欢迎！"), "success")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key, deduct_when=_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.InvalidCredentials as exc:
+            flash(exc.message, "danger")
+        else:
+            session.pop(ACTIVE_ORG_KEY, None)
+            login_user(user, remember=form.remember.data)
+            from ..web import safe_next
+
+            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.pop(ACTIVE_ORG_KEY, None)
+    flash(_("您已退出登录。"), "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        services.update_profile(
+            current_user, name=form.name.data, phone=form.phone.data, locale=form.locale.data
+        )
+        flash(_("资料已保存。"), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            flash(_("密码已修改。"), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/addresses", methods=["GET", "POST"])
+@login_required
+def addresses():
+    form = AddressForm()
+    if form.validate_on_submit():
+        services.save_address(current_user, form.data)
+        flash(_("地址已保存。"), "success")
+        return redirect(url_for("auth.addresses"))
+    return render_template("accounts/addresses.html", form=form,
+                           addresses=current_user.addresses)
+
+
+@bp.route("/account/addresses/<int:address_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_address(address_id: int):
+    address = services.own_address(current_user, address_id)
+    form = AddressForm(obj=address)
+    if form.validate_on_submit():
+        services.save_address(current_user, form.data, address_id=address.id)
+        flash(_("地址已保存。"), "success")
+        return redirect(url_for("auth.addresses"))
+    return render_template("accounts/address_edit.html", form=form, address=address)
+
+
+@bp.route("/account/addresses/<int:address_id>/default", methods=["POST"])
+@login_required
+def default_address(address_id: int):
+    services.set_default_address(current_user, address_id)
+    flash(_("已设为默认地址。"), "success")
+    return redirect(url_for("auth.addresses"))
+
+
+@bp.route("/account/addresses/<int:address_id>/delete", methods=["POST"])
+@login_required
+def delete_address(address_id: int):
+    services.delete_address(current_user, address_id)
+    flash(_("地址已删除。"), "info")
+    return redirect(url_for("auth.addresses"))

@@ -1,0 +1,78 @@
+"""Domain errors raised by services, and the error pages the app shows for them."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """Base of the errors services raise; the message is meant for the user."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The object does not exist, or not in the acting user's scope."""
+
+
+class Forbidden(DomainError):
+    """The acting user may not do this."""
+
+
+class ValidationError(DomainError):
+    """Input breaks a rule; ``errors`` maps field names to messages."""
+
+    def __init__(self, message: str = "", errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+class IllegalTransition(DomainError):
+    """The object is not in a state that allows this step."""
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def register_errorhandlers(app: Flask) -> None:
+    messages = {
+        400: lambda: _("请求有误，请检查后重试。"),
+        403: lambda: _("您没有权限访问此页面。"),
+        404: lambda: _("页面不存在，或已被移除。"),
+        405: lambda: _("不支持此请求方式。"),
+        413: lambda: _("上传的文件太大。"),
+        429: lambda: _("操作过于频繁，请稍后再试。"),
+        500: lambda: _("服务器出错了，我们会尽快处理。"),
+        503: lambda: _("服务暂时不可用，请稍后再试。"),
+    }
+
+    def render(code: int, message: str | None = None):
+        text = message or messages.get(code, messages[500])()
+        if _wants_json():
+            return jsonify({"error": text, "status": code}), code
+        return render_template("errors/error.html", code=code, message=text), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if isinstance(exc, CSRFError):
+            return render(400, _("表单已过期或无效，请刷新页面后重新提交。"))
+        return render(exc.code or 500)
+
+    @app.errorhandler(NotFound)
+    def domain_not_found(exc: NotFound):
+        return render(404)
+
+    @app.errorhandler(Forbidden)
+    def domain_forbidden(exc: Forbidden):
+        return render(403, exc.message or None)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render(500)

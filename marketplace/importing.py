@@ -1,0 +1,341 @@
+"""CSV import machinery shared by every import (DATA_FORMATS.md, "General rules").
+
+An import is declared, not written out again: a subclass of ``Importer`` names its
+columns (each with a parser) and implements ``check`` (cross-row and database checks,
+done in bulk) and ``write`` (bulk inserts/updates). ``run_import`` does the rest:
+encoding detection, header checks, per-cell parsing, collecting every error as
+``row N: column: message``, all-or-nothing writing in one transaction, dry runs and
+the summary line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import audit
+from .errors import DomainError
+from .extensions import db
+from .money import MoneyError, parse_yuan
+from .unit_of_work import unit_of_work
+
+CHUNK = 2000  # keys per IN (...) lookup; well under every database's parameter limit
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    row: int  # line number in the file, header = 1; 0 for the file as a whole
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.row == 0:
+            return f"file: {self.message}"
+        return f"row {self.row}: {self.column}: {self.message}"
+
+
+class ImportFailed(DomainError):
+    """The file has errors; nothing was written."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        super().__init__(_("导入失败，共 %(n)d 处错误，未写入任何数据。", n=len(errors)))
+        self.errors = sorted(errors)
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+@dataclass
+class Summary:
+    label: str
+    counts: dict[str, int]
+    dry_run: bool = False
+    details: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = f"{self.label}: " + ", ".join(f"{n} {what}" for what, n in self.counts.items())
+        return f"dry run, nothing written: {text}" if self.dry_run else text
+
+
+# ---- cell parsers: take the stripped, non-empty cell text; raise ValueError ----
+
+
+def text(max_length: int = 200) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(_("不能超过 %(n)d 个字符", n=max_length))
+        return value
+
+    return parse
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(_("必须是整数")) from None
+        if minimum is not None and number < minimum:
+            raise ValueError(_("必须大于等于 %(n)d", n=minimum))
+        if maximum is not None and number > maximum:
+            raise ValueError(_("必须小于等于 %(n)d", n=maximum))
+        return number
+
+    return parse
+
+
+def choice(values: Iterable[str]) -> Callable[[str], str]:
+    allowed = [str(v) for v in values]
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(_("必须是以下之一：%(v)s", v=", ".join(allowed)))
+        return value
+
+    return parse
+
+
+def yuan(value: str) -> int:
+    try:
+        return parse_yuan(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def iso_date(value: str) -> date:
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(_("日期格式必须是 YYYY-MM-DD")) from None
+
+
+def positive_decimal(value: str):
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(_("必须是数字")) from None
+    if not number.is_finite() or number <= 0:
+        raise ValueError(_("必须是正数"))
+    return number
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool = True
+    parse: Callable[[str], Any] = field(default_factory=text)
+    default: Any = None
+
+
+class Importer:
+    """Base of every import. Subclasses set ``name``, ``title`` and ``columns`` and
+    implement ``check`` and ``write``; ``__init__`` takes the acting user and options."""
+
+    name: ClassVar[str]
+    title: ClassVar[Any]
+    columns: ClassVar[list[Column]]
+    key: ClassVar[str]  # column that must be unique within the file (or "" for none)
+    options: ClassVar[dict[str, Any]] = {}  # extra flags: name -> help text
+
+    def __init__(self, actor: Any = None, **options: Any):
+        self.actor = actor
+        self.opts = options
+        self.header: list[str] = []
+
+    def check(self, rows: list[Row]) -> Iterable[RowError]:
+        """Cross-row and database checks on rows whose cells all parsed."""
+        return ()
+
+    def write(self, rows: list[Row]) -> Summary:
+        raise NotImplementedError
+
+    # helpers for subclasses
+
+    def has_column(self, name: str) -> bool:
+        return name in self.header
+
+    @staticmethod
+    def lookup(column, keys: Iterable[Any], *extra) -> dict[Any, Any]:
+        """``{key: row}`` for the rows of ``column``'s table whose column is in ``keys``,
+        fetched in chunks. ``extra`` are further columns to select."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[Any, Any] = {}
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            for row in db.session.execute(select(column, *extra).where(column.in_(chunk))):
+                found[row[0]] = row
+        return found
+
+
+class _DryRunRollback(Exception):
+    def __init__(self, summary: Summary):
+        self.summary = summary
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else GB18030, the
+    superset of GBK that Chinese Excel writes."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def decode(data: bytes, encoding: str | None = None) -> str:
+    name = encoding or detect_encoding(data)
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ImportFailed([RowError(0, "-", _("未知的编码：%(e)s", e=name))]) from None
+    try:
+        text_ = data.decode(name)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFailed(
+            [RowError(0, "-", _("第 %(l)d 行无法按 %(e)s 解码", l=line, e=name))]
+        ) from None
+    return text_.removeprefix("\ufeff")
+
+
+def _records(text_: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells), skipping blank lines."""
+    reader = csv.reader(io.StringIO(text_, newline=""))
+    previous_end = 0
+    for cells in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        yield start, cells
+
+
+def parse_rows(importer: Importer, text_: str) -> tuple[list[Row], list[RowError]]:
+    records = _records(text_)
+    errors: list[RowError] = []
+    try:
+        header_line, header = next(records)
+    except StopIteration:
+        return [], [RowError(0, "-", _("文件为空，缺少表头行"))]
+    except csv.Error as exc:
+        return [], [RowError(1, "-", _("CSV 格式错误：%(e)s", e=str(exc)))]
+    header = [h.strip() for h in header]
+    known = {c.name: c for c in importer.columns}
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            errors.append(RowError(header_line, name, _("列名重复")))
+        elif name not in known:
+            errors.append(RowError(header_line, name or "-", _("未知的列")))
+        seen.add(name)
+    for column in importer.columns:
+        if column.required and column.name not in seen:
+            errors.append(RowError(header_line, column.name, _("缺少必填列")))
+    if errors:
+        return [], errors
+    importer.header = header
+
+    rows: list[Row] = []
+    seen_keys: dict[Any, int] = {}
+    try:
+        for number, cells in records:
+            if len(cells) > len(header):
+                errors.append(RowError(number, "-", _("字段数多于表头")))
+                continue
+            cells = cells + [""] * (len(header) - len(cells))
+            values: dict[str, Any] = {}
+            ok = True
+            for name, raw in zip(header, cells, strict=True):
+                column = known[name]
+                raw = raw.strip()
+                if not raw:
+                    if column.required:
+                        errors.append(RowError(number, name, _("必填")))
+                        ok = False
+                    else:
+                        values[name] = column.default
+                    continue
+                try:
+                    values[name] = column.parse(raw)
+                except ValueError as exc:
+                    errors.append(RowError(number, name, str(exc)))
+                    ok = False
+            for column in importer.columns:
+                values.setdefault(column.name, column.default)
+            key = values.get(importer.key) if importer.key else None
+            if key is not None:
+                if key in seen_keys:
+                    errors.append(
+                        RowError(
+                            number,
+                            importer.key,
+                            _("与第 %(r)d 行重复", r=seen_keys[key]),
+                        )
+                    )
+                    ok = False
+                else:
+                    seen_keys[key] = number
+            if ok:
+                rows.append(Row(number, values))
+    except csv.Error as exc:
+        errors.append(RowError(0, "-", _("CSV 格式错误：%(e)s", e=str(exc))))
+    return rows, errors
+
+
+def run_import(
+    importer: Importer,
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    dry_run: bool = False,
+) -> Summary:
+    """Validate the whole file, then write it in one transaction, or write nothing.
+
+    Raises ``ImportFailed`` with every error found. With ``dry_run`` the writes run and
+    are rolled back, so the summary is exactly what a real run would report.
+    """
+    rows, errors = parse_rows(importer, decode(data, encoding))
+    if rows:
+        errors.extend(importer.check(rows))
+    if errors:
+        db.session.rollback()
+        raise ImportFailed(errors)
+    if not rows:
+        raise ImportFailed([RowError(0, "-", _("文件中没有数据行"))])
+    try:
+        with unit_of_work():
+            summary = importer.write(rows)
+            audit.record(
+                importer.actor or "cli",
+                f"import.{importer.name}",
+                object_type="import",
+                object_id=importer.name,
+                changes={"rows": len(rows), **summary.counts},
+            )
+            if dry_run:
+                summary.dry_run = True
+                raise _DryRunRollback(summary)
+    except _DryRunRollback as rollback:
+        return rollback.summary
+    return summary

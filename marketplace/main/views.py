@@ -1,0 +1,43 @@
+from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..accounts.services import set_locale
+from ..extensions import csrf, db, limiter
+from ..i18n import LOCALE_COOKIE
+from ..web import safe_next
+from . import bp
+
+
+@bp.route("/")
+def home():
+    return render_template("main/home.html")
+
+
+@bp.route("/healthz")
+@limiter.exempt
+@csrf.exempt
+def healthz():
+    """200 after a database round trip; 503 when the database does not answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        current_app.logger.exception("health check: database unreachable")
+        db.session.rollback()
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language; remembered on the account and in a cookie."""
+    languages = current_app.config["LANGUAGES"]
+    target = safe_next(request.args.get("next"), url_for("main.home"))
+    response = make_response(redirect(target))
+    if code in languages:
+        if current_user.is_authenticated:
+            set_locale(current_user, code)
+        response.set_cookie(
+            LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    return response

@@ -1,0 +1,273 @@
+"""Kernel models: accounts, organizations, geography, the household register, audit log.
+
+Models hold data and pure rules only; they never commit and know nothing of requests.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class OrgKind(enum.StrEnum):
+    BUREAU = "bureau"
+    COOPERATIVE = "cooperative"
+    ENTERPRISE = "enterprise"
+    HOUSEHOLD = "household"
+    OTHER = "other"
+    AGENCY = "agency"
+    FAIR_ORGANIZER = "fair_organizer"
+    RETAILER = "retailer"
+
+
+SELLER_KINDS = frozenset(
+    {OrgKind.COOPERATIVE, OrgKind.ENTERPRISE, OrgKind.HOUSEHOLD, OrgKind.OTHER}
+)
+
+
+class OrgStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    BUYER = "buyer"
+    APPROVER = "approver"
+
+
+AGENCY_ONLY_ROLES = frozenset({Role.BUYER, Role.APPROVER})
+
+
+class HouseholdStatus(enum.StrEnum):
+    POOR = "poor"
+    ALLEVIATED = "alleviated"
+    EDGE = "edge"
+    MONITORED = "monitored"
+    GENERAL = "general"
+
+
+class RiskLight(enum.StrEnum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+
+
+def _enum_values(e: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{m.value}'" for m in e)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
+    )
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Address.id"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def membership_in(self, org_id: int) -> Membership | None:
+        return next((m for m in self.memberships if m.org_id == org_id), None)
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_enum_values(OrgKind)})", name="kind"),
+        CheckConstraint(f"status IN ({_enum_values(OrgStatus)})", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=OrgStatus.PENDING)
+    # vendor_code from the vendors import; unique when present
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    address: Mapped[str | None] = mapped_column(String(300))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    description: Mapped[str | None] = mapped_column(Text)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="org", cascade="all, delete-orphan", order_by="Membership.id"
+    )
+    district: Mapped[District | None] = relationship()
+    town: Mapped[Town | None] = relationship()
+    village: Mapped[Village | None] = relationship()
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == OrgStatus.VERIFIED
+
+    @property
+    def is_seller(self) -> bool:
+        return self.kind in SELLER_KINDS
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "org_id"),
+        CheckConstraint(f"role IN ({_enum_values(Role)})", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    org: Mapped[Organization] = relationship(back_populates="memberships")
+
+
+class Address(db.Model):
+    """A saved delivery address of a user."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    province: Mapped[str] = mapped_column(String(50))
+    city: Mapped[str] = mapped_column(String(50))
+    district: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[str] = mapped_column(String(300))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="addresses")
+
+    def one_line(self) -> str:
+        return f"{self.province}{self.city}{self.district}{self.detail}"
+
+
+class District(db.Model):
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+    towns: Mapped[list[Town]] = relationship(back_populates="district", order_by="Town.name")
+
+
+class Town(db.Model):
+    __tablename__ = "towns"
+    __table_args__ = (UniqueConstraint("district_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    name: Mapped[str] = mapped_column(String(50))
+
+    district: Mapped[District] = relationship(back_populates="towns")
+    villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.name")
+
+
+class Village(db.Model):
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("town_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    is_poor: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    town: Mapped[Town] = relationship(back_populates="villages")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.town.district.name}{self.town.name}{self.name}"
+
+
+class Household(db.Model):
+    """A registered farming household (建档立卡户): personal data, bureau eyes only."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint("members >= 1", name="members_positive"),
+        CheckConstraint(f"status IN ({_enum_values(HouseholdStatus)})", name="status"),
+        CheckConstraint(f"risk_light IN ({_enum_values(RiskLight)})", name="risk_light"),
+        Index("ix_households_village_status", "village_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    head_name: Mapped[str] = mapped_column(String(100))
+    members: Mapped[int] = mapped_column(Integer)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    risk_light: Mapped[str] = mapped_column(String(10), default=RiskLight.GREEN)
+    registered_year: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    village: Mapped[Village] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Who did what, when: one row per decision or change. Never updated or deleted."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(254))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(60))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()
