@@ -58,8 +58,9 @@ def import_command(importer_class: type[Importer]) -> click.Command:
         click.Option(["--encoding"], default=None, help="Override encoding detection."),
     ]
     for flag, help_text in importer_class.options.items():
-        params.append(click.Option([f"--{flag.replace('_', '-')}", flag], is_flag=True,
-                                   help=help_text))
+        params.append(
+            click.Option([f"--{flag.replace('_', '-')}", flag], is_flag=True, help=help_text)
+        )
     return click.Command(
         importer_class.name,
         callback=command,
@@ -90,7 +91,7 @@ def demo_logins() -> None:
     """Print the demo logins."""
     from .demo import DEMO_PASSWORD, DEMO_USERS
 
-    click.echo("演示账号 / demo logins (password for all: %s)" % DEMO_PASSWORD)
+    click.echo(f"演示账号 / demo logins (password for all: {DEMO_PASSWORD})")
     for email, _name, role_label, *_rest in DEMO_USERS:
         click.echo(f"  {role_label:<24} {email}")
     click.echo("Shop: http://127.0.0.1:5000")

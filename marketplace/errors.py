@@ -35,9 +35,7 @@ class IllegalTransition(DomainError):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -19,7 +19,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit

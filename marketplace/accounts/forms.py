@@ -26,7 +26,8 @@ class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("当前密码"), validators=[DataRequired()])
     password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(min=8, max=128)])
     confirm = PasswordField(
-        _l("确认新密码"), validators=[DataRequired(), EqualTo("password", _l("两次输入的密码不一致"))]
+        _l("确认新密码"),
+        validators=[DataRequired(), EqualTo("password", _l("两次输入的密码不一致"))],
     )
 
 
@@ -39,8 +40,7 @@ class ProfileForm(FlaskForm):
 class AddressForm(FlaskForm):
     recipient = StringField(_l("收货人"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("手机号"), validators=[DataRequired(), cn_mobile()])
-    province = StringField(_l("省"), validators=[DataRequired(), Length(max=50)],
-                           default="海南省")
+    province = StringField(_l("省"), validators=[DataRequired(), Length(max=50)], default="海南省")
     city = StringField(_l("市"), validators=[DataRequired(), Length(max=50)], default="海口市")
     district = StringField(_l("区/县"), validators=[DataRequired(), Length(max=50)])
     detail = StringField(_l("详细地址"), validators=[DataRequired(), Length(max=300)])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -13,8 +16,26 @@ from ..extensions import db
 from ..models import Address, Membership, Organization, OrgKind, OrgStatus, Role, User, utcnow
 from ..unit_of_work import unit_of_work
 
-_hasher = PasswordHasher()
 MIN_PASSWORD = 8
+
+
+def _hasher() -> PasswordHasher:
+    """Argon2id with the library's recommended parameters; tests may lower them through
+    ARGON2_TIME_COST / ARGON2_MEMORY_COST to run faster."""
+    config = current_app.config
+    key = (config.get("ARGON2_TIME_COST"), config.get("ARGON2_MEMORY_COST"))
+    hasher = _hashers.get(key)
+    if hasher is None:
+        params = {}
+        if key[0]:
+            params["time_cost"] = key[0]
+        if key[1]:
+            params["memory_cost"] = key[1]
+        hasher = _hashers[key] = PasswordHasher(**params)
+    return hasher
+
+
+_hashers: dict[tuple, PasswordHasher] = {}
 
 
 class InvalidCredentials(DomainError):
@@ -22,7 +43,7 @@ class InvalidCredentials(DomainError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def _check_password_rules(password: str) -> None:
@@ -48,8 +69,12 @@ def register_citizen(*, email: str, password: str, name: str, phone: str | None 
     with unit_of_work():
         if find_user(email) is not None:
             raise ValidationError(_("该邮箱已注册"), {"email": _("该邮箱已注册")})
-        user = User(email=email, name=name.strip(), phone=phone or None,
-                    password_hash=hash_password(password))
+        user = User(
+            email=email,
+            name=name.strip(),
+            phone=phone or None,
+            password_hash=hash_password(password),
+        )
         db.session.add(user)
         db.session.flush()
         audit.record(user, "user.register", user)
@@ -61,25 +86,23 @@ def authenticate(email: str, password: str) -> User:
     user = find_user(email)
     if user is None or not user.active:
         # spend the same time as a real check so timing does not reveal accounts
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
+        with contextlib.suppress(VerificationError):
+            _hasher().verify(_DUMMY_HASH, password)
         raise InvalidCredentials(_("邮箱或密码不正确"))
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise InvalidCredentials(_("邮箱或密码不正确")) from None
     with unit_of_work():
         user.last_login_at = utcnow()
-        if _hasher.check_needs_rehash(user.password_hash):
+        if _hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
     return user
 
 
 def change_password(user: User, current: str, new: str) -> None:
     try:
-        _hasher.verify(user.password_hash, current)
+        _hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ValidationError(_("当前密码不正确"), {"current": _("当前密码不正确")}) from None
     _check_password_rules(new)
@@ -90,8 +113,9 @@ def change_password(user: User, current: str, new: str) -> None:
 
 def update_profile(user: User, *, name: str, phone: str | None, locale: str | None) -> None:
     with unit_of_work():
-        changes = audit.diff(user, {"name": name.strip(), "phone": phone or None,
-                                    "locale": locale or None})
+        changes = audit.diff(
+            user, {"name": name.strip(), "phone": phone or None, "locale": locale or None}
+        )
         for field, change in changes.items():
             setattr(user, field, change["new"])
         if changes:
@@ -126,9 +150,7 @@ def save_address(user: User, data: dict, address_id: int | None = None) -> Addre
             address = own_address(user, address_id)
         for field in ADDRESS_FIELDS:
             setattr(address, field, (data.get(field) or "").strip())
-        count = db.session.scalar(
-            select(func.count(Address.id)).where(Address.user_id == user.id)
-        )
+        count = db.session.scalar(select(func.count(Address.id)).where(Address.user_id == user.id))
         make_default = bool(data.get("is_default")) or count <= 1
         db.session.flush()
         if make_default:
@@ -174,8 +196,9 @@ def create_bureau_admin(*, email: str, password: str, name: str, bureau: str) ->
             )
         )
         if org is None:
-            org = Organization(name=bureau, kind=OrgKind.BUREAU, status=OrgStatus.VERIFIED,
-                               verified_at=utcnow())
+            org = Organization(
+                name=bureau, kind=OrgKind.BUREAU, status=OrgStatus.VERIFIED, verified_at=utcnow()
+            )
             db.session.add(org)
             db.session.flush()
         user = find_user(email)
@@ -194,4 +217,4 @@ def create_bureau_admin(*, email: str, password: str, name: str, bureau: str) ->
     return user
 
 
-_DUMMY_HASH = _hasher.hash("not a real password")
+_DUMMY_HASH = PasswordHasher().hash("not a real password")

@@ -38,8 +38,10 @@ def register():
     if form.validate_on_submit():
         try:
             user = services.register_citizen(
-                email=form.email.data, password=form.password.data,
-                name=form.name.data, phone=form.phone.data,
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data,
+                phone=form.phone.data,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -115,8 +117,7 @@ def addresses():
         services.save_address(current_user, form.data)
         flash(_("地址已保存。"), "success")
         return redirect(url_for("auth.addresses"))
-    return render_template("accounts/addresses.html", form=form,
-                           addresses=current_user.addresses)
+    return render_template("accounts/addresses.html", form=form, addresses=current_user.addresses)
 
 
 @bp.route("/account/addresses/<int:address_id>/edit", methods=["GET", "POST"])

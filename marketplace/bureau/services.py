@@ -21,7 +21,6 @@ from ..models import (
     User,
     Village,
 )
-from ..authz import can
 from ..orgs.services import require
 from ..unit_of_work import unit_of_work
 
@@ -39,12 +38,7 @@ class HouseholdFilters:
 def household_list(actor: User, org: Organization, filters: HouseholdFilters) -> Select:
     """The statement behind the register list, filtered and in a stable order."""
     require(actor, "households.view", org)
-    stmt = (
-        select(Household)
-        .join(Household.village)
-        .join(Village.town)
-        .order_by(Household.code)
-    )
+    stmt = select(Household).join(Household.village).join(Village.town).order_by(Household.code)
     if filters.q:
         like = f"%{filters.q}%"
         stmt = stmt.where(or_(Household.code.like(like), Household.head_name.like(like)))
@@ -77,8 +71,9 @@ def household_history(household: Household) -> list[AuditEntry]:
     return list(
         db.session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.object_type == "households",
-                   AuditEntry.object_id == str(household.id))
+            .where(
+                AuditEntry.object_type == "households", AuditEntry.object_id == str(household.id)
+            )
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
             .limit(100)
         )
@@ -86,7 +81,12 @@ def household_history(household: Household) -> list[AuditEntry]:
 
 
 def update_household(
-    actor: User, org: Organization, household_id: int, *, status: str, risk_light: str,
+    actor: User,
+    org: Organization,
+    household_id: int,
+    *,
+    status: str,
+    risk_light: str,
     reason: str | None = None,
 ) -> Household:
     """Change a household's status and warning light; every change is audited with the
@@ -102,8 +102,14 @@ def update_household(
         if changes:
             for field, change in changes.items():
                 setattr(household, field, change["new"])
-            audit.record(actor, "household.update", household, org_id=org.id,
-                         changes=changes, reason=(reason or "").strip() or None)
+            audit.record(
+                actor,
+                "household.update",
+                household,
+                org_id=org.id,
+                changes=changes,
+                reason=(reason or "").strip() or None,
+            )
     return household
 
 

@@ -34,8 +34,9 @@ def households():
     )
     stmt = services.household_list(current_user, g.org, filters)
     page = paginate(stmt, page_arg(), page_size())
-    return render_template("bureau/households.html", page=page, filters=filters,
-                           districts=services.places())
+    return render_template(
+        "bureau/households.html", page=page, filters=filters, districts=services.places()
+    )
 
 
 @bp.route("/households/<int:household_id>", methods=["GET", "POST"])
@@ -46,17 +47,25 @@ def household(household_id: int):
     if form.validate_on_submit():
         try:
             services.update_household(
-                current_user, g.org, household.id, status=form.status.data,
-                risk_light=form.risk_light.data, reason=form.reason.data,
+                current_user,
+                g.org,
+                household.id,
+                status=form.status.data,
+                risk_light=form.risk_light.data,
+                reason=form.reason.data,
             )
         except ValidationError as exc:
             flash(exc.message, "danger")
         else:
             flash(_("已保存。"), "success")
             return redirect(url_for("bureau.household", household_id=household.id))
-    return render_template("bureau/household.html", household=household, form=form,
-                           history=services.household_history(household),
-                           can_edit=services.can(current_user, "households.edit", g.org))
+    return render_template(
+        "bureau/household.html",
+        household=household,
+        form=form,
+        history=services.household_history(household),
+        can_edit=services.can(current_user, "households.edit", g.org),
+    )
 
 
 @bp.route("/imports", methods=["GET", "POST"])
@@ -70,7 +79,9 @@ def imports():
         importer = importers[form.kind.data](current_user)
         try:
             summary = run_import(
-                importer, form.file.data.read(), encoding=form.encoding.data or None,
+                importer,
+                form.file.data.read(),
+                encoding=form.encoding.data or None,
                 dry_run=form.dry_run.data,
             )
         except ImportFailed as failed:
@@ -78,8 +89,9 @@ def imports():
             flash(failed.message, "danger")
         else:
             flash(_("导入完成：%(line)s", line=summary.line()), "success")
-    return render_template("bureau/imports.html", form=form, summary=summary, errors=errors,
-                           importers=importers)
+    return render_template(
+        "bureau/imports.html", form=form, summary=summary, errors=errors, importers=importers
+    )
 
 
 @bp.route("/audit")

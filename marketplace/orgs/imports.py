@@ -46,9 +46,7 @@ class VendorsImport(Importer):
             if code is None:
                 continue
             if code in seen:
-                yield RowError(
-                    row.number, "credit_code", _("与第 %(r)d 行重复", r=seen[code])
-                )
+                yield RowError(row.number, "credit_code", _("与第 %(r)d 行重复", r=seen[code]))
             seen[code] = row.number
         owners = self.lookup(Organization.credit_code, seen.keys(), Organization.code)
         for row in rows:

@@ -78,8 +78,11 @@ def review_list(status: str | None, search: str | None):
     if search:
         like = f"%{search.strip()}%"
         stmt = stmt.where(
-            or_(Organization.name.like(like), Organization.credit_code.like(like),
-                Organization.code.like(like))
+            or_(
+                Organization.name.like(like),
+                Organization.credit_code.like(like),
+                Organization.code.like(like),
+            )
         )
     return stmt.order_by(Organization.created_at.desc(), Organization.id.desc())
 
@@ -103,8 +106,13 @@ def verify_org(actor: User, bureau: Organization, org_id: int) -> Organization:
         org.rejection_reason = None
         org.verified_at = utcnow()
         org.verified_by_id = actor.id
-        audit.record(actor, "org.verify", org, org_id=bureau.id,
-                     changes={"status": {"old": old, "new": org.status}})
+        audit.record(
+            actor,
+            "org.verify",
+            org,
+            org_id=bureau.id,
+            changes={"status": {"old": old, "new": org.status}},
+        )
     return org
 
 
@@ -120,8 +128,14 @@ def reject_org(actor: User, bureau: Organization, org_id: int, reason: str) -> O
         old = org.status
         org.status = OrgStatus.REJECTED
         org.rejection_reason = reason
-        audit.record(actor, "org.reject", org, org_id=bureau.id, reason=reason,
-                     changes={"status": {"old": old, "new": org.status}})
+        audit.record(
+            actor,
+            "org.reject",
+            org,
+            org_id=bureau.id,
+            reason=reason,
+            changes={"status": {"old": old, "new": org.status}},
+        )
     return org
 
 
@@ -170,8 +184,13 @@ def add_member(actor: User, org: Organization, email: str, role: str) -> Members
         membership = Membership(user_id=user.id, org_id=org.id, role=role)
         db.session.add(membership)
         db.session.flush()
-        audit.record(actor, "org.add_member", membership, org_id=org.id,
-                     changes={"user": user.email, "role": role})
+        audit.record(
+            actor,
+            "org.add_member",
+            membership,
+            org_id=org.id,
+            changes={"user": user.email, "role": role},
+        )
     return membership
 
 
@@ -184,8 +203,13 @@ def change_role(actor: User, org: Organization, membership_id: int, role: str) -
             raise IllegalTransition(_("组织至少需要一名管理员"))
         old = membership.role
         membership.role = role
-        audit.record(actor, "org.change_role", membership, org_id=org.id,
-                     changes={"role": {"old": old, "new": role}})
+        audit.record(
+            actor,
+            "org.change_role",
+            membership,
+            org_id=org.id,
+            changes={"role": {"old": old, "new": role}},
+        )
 
 
 def remove_member(actor: User, org: Organization, membership_id: int) -> None:
@@ -194,8 +218,13 @@ def remove_member(actor: User, org: Organization, membership_id: int) -> None:
         membership = _member(org, membership_id)
         if membership.role == Role.ADMIN and _admins(org) <= 1:
             raise IllegalTransition(_("组织至少需要一名管理员"))
-        audit.record(actor, "org.remove_member", membership, org_id=org.id,
-                     changes={"user": membership.user.email, "role": membership.role})
+        audit.record(
+            actor,
+            "org.remove_member",
+            membership,
+            org_id=org.id,
+            changes={"user": membership.user.email, "role": membership.role},
+        )
         db.session.delete(membership)
 
 

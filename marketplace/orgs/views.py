@@ -22,8 +22,7 @@ from .forms import (
 
 @bp.app_context_processor
 def labels():
-    return {"KIND_LABELS": KIND_LABELS, "ROLE_LABELS": ROLE_LABELS,
-            "STATUS_LABELS": STATUS_LABELS}
+    return {"KIND_LABELS": KIND_LABELS, "ROLE_LABELS": ROLE_LABELS, "STATUS_LABELS": STATUS_LABELS}
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -53,8 +52,7 @@ def apply():
 @bp.route("/orgs/mine")
 @login_required
 def mine():
-    return render_template("orgs/mine.html", memberships=current_user.memberships,
-                           form=FlaskForm())
+    return render_template("orgs/mine.html", memberships=current_user.memberships, form=FlaskForm())
 
 
 @bp.route("/orgs/switch/<int:org_id>", methods=["POST"])
@@ -80,9 +78,14 @@ def members():
         else:
             flash(_("已添加成员。"), "success")
             return redirect(url_for("orgs.members"))
-    return render_template("orgs/members.html", org=g.org, form=form,
-                           members=services.members_of(g.org), roles=roles,
-                           action_form=FlaskForm())
+    return render_template(
+        "orgs/members.html",
+        org=g.org,
+        form=form,
+        members=services.members_of(g.org),
+        roles=roles,
+        action_form=FlaskForm(),
+    )
 
 
 @bp.route("/orgs/members/<int:membership_id>/role", methods=["POST"])
@@ -131,8 +134,13 @@ def review_queue():
 @org_required("orgs.verify")
 def review(org_id: int):
     org = services.get_org_for_review(current_user, g.org, org_id)
-    return render_template("orgs/review.html", org=org, reject_form=RejectForm(),
-                           verify_form=FlaskForm(), members=services.members_of(org))
+    return render_template(
+        "orgs/review.html",
+        org=org,
+        reject_form=RejectForm(),
+        verify_form=FlaskForm(),
+        members=services.members_of(org),
+    )
 
 
 @bp.route("/bureau/orgs/<int:org_id>/verify", methods=["POST"])
