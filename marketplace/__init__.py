@@ -146,16 +146,25 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from catalog.cli import certifications_cli
+    from catalog.demo import load_catalog_demo
+    from catalog.imports import BenefitLinksImport, ProductsImport
+    from catalog.views import featured_section
+
     from .bureau.imports import HouseholdsImport
     from .cli import demo_cli, import_cli, register_importers, users_cli
     from .demo import KERNEL_STEPS
     from .orgs.imports import VendorsImport
 
-    # Every CSV import, in the order the upload page lists them. Later packages add
-    # theirs here (products, benefit links, fairs, sales).
-    register_importers(app, [HouseholdsImport, VendorsImport])
+    # Every CSV import, in the order the upload page lists them.
+    register_importers(
+        app, [HouseholdsImport, VendorsImport, ProductsImport, BenefitLinksImport]
+    )
     # Demo steps, in order; each loads its part once.
-    app.extensions["demo_steps"] = [*KERNEL_STEPS]
+    app.extensions["demo_steps"] = [*KERNEL_STEPS, load_catalog_demo]
+    # Sections of the home page, in order.
+    app.extensions["home_sections"] = [featured_section]
     app.cli.add_command(users_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(certifications_cli)

@@ -77,7 +77,7 @@ class RiskLight(enum.StrEnum):
     GREEN = "green"
 
 
-def _enum_values(e: type[enum.StrEnum]) -> str:
+def enum_values(e: type[enum.StrEnum]) -> str:
     return ", ".join(f"'{m.value}'" for m in e)
 
 
@@ -112,8 +112,8 @@ class User(UserMixin, db.Model):
 class Organization(db.Model):
     __tablename__ = "organizations"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_enum_values(OrgKind)})", name="kind"),
-        CheckConstraint(f"status IN ({_enum_values(OrgStatus)})", name="status"),
+        CheckConstraint(f"kind IN ({enum_values(OrgKind)})", name="kind"),
+        CheckConstraint(f"status IN ({enum_values(OrgStatus)})", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,7 +156,7 @@ class Membership(db.Model):
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("user_id", "org_id"),
-        CheckConstraint(f"role IN ({_enum_values(Role)})", name="role"),
+        CheckConstraint(f"role IN ({enum_values(Role)})", name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,8 +234,8 @@ class Household(db.Model):
     __tablename__ = "households"
     __table_args__ = (
         CheckConstraint("members >= 1", name="members_positive"),
-        CheckConstraint(f"status IN ({_enum_values(HouseholdStatus)})", name="status"),
-        CheckConstraint(f"risk_light IN ({_enum_values(RiskLight)})", name="risk_light"),
+        CheckConstraint(f"status IN ({enum_values(HouseholdStatus)})", name="status"),
+        CheckConstraint(f"risk_light IN ({enum_values(RiskLight)})", name="risk_light"),
         Index("ix_households_village_status", "village_id", "status"),
     )
 

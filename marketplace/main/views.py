@@ -11,7 +11,10 @@ from . import bp
 
 @bp.route("/")
 def home():
-    return render_template("main/home.html")
+    """The home page; domain packages add sections (featured products, the impact
+    counter) through ``app.extensions["home_sections"]``, callables returning HTML."""
+    sections = [section() for section in current_app.extensions.get("home_sections", [])]
+    return render_template("main/home.html", sections=sections)
 
 
 @bp.route("/healthz")

@@ -1,0 +1,244 @@
+"""`import products` and `import benefit-links` (DATA_FORMATS.md)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, select, update
+
+from marketplace.extensions import db
+from marketplace.importing import (
+    Column,
+    Importer,
+    Row,
+    RowError,
+    Summary,
+    integer,
+    iso_date,
+    positive_decimal,
+    text,
+    yuan,
+)
+from marketplace.models import Household, Organization, utcnow
+
+from .models import ALWAYS, Category, Certification, CertStatus, Product, ProductStatus
+from .services import replace_link_version
+
+_SIX = Decimal("0.000001")
+
+
+def _weight(value: str) -> Decimal:
+    weight = positive_decimal(value)
+    if weight != weight.quantize(_SIX) or weight >= 10**12:
+        raise ValueError(_("权重最多 6 位小数，且小于 10^12"))
+    return weight
+
+
+def _price(value: str) -> int:
+    fen = yuan(value)
+    if fen <= 0:
+        raise ValueError(_("必须大于零"))
+    return fen
+
+
+class ProductsImport(Importer):
+    name = "products"
+    title = _l("产品")
+    key = "sku"
+    columns = [
+        Column("sku", parse=text(50)),
+        Column("vendor_code", parse=text(50)),
+        Column("name", parse=text(200)),
+        Column("category", parse=text(50)),
+        Column("unit", parse=text(20)),
+        Column("price", parse=_price),
+        Column("certificate_no", required=False, parse=text(60)),
+        Column("certified_on", required=False, parse=iso_date),
+        Column("valid_until", required=False, parse=iso_date),
+        # on-hand stock at the vendor; validated now, applied once stock exists
+        Column("stock", required=False, parse=integer(minimum=0), default=None),
+    ]
+
+    def check(self, rows: list[Row]) -> Iterable[RowError]:
+        vendors = self.lookup(Organization.code, (r["vendor_code"] for r in rows))
+        certificates = self.lookup(
+            Certification.certificate_no,
+            (r["certificate_no"] for r in rows if r["certificate_no"]),
+            Certification.product_id,
+        )
+        products = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id)
+        seen_certificates: dict[str, int] = {}
+        for row in rows:
+            if row["vendor_code"] not in vendors:
+                yield RowError(row.number, "vendor_code", _("销售主体不存在"))
+            number = row["certificate_no"]
+            if number:
+                for column in ("certified_on", "valid_until"):
+                    if row[column] is None:
+                        yield RowError(row.number, column, _("填写证书编号时必填"))
+                if (
+                    row["certified_on"]
+                    and row["valid_until"]
+                    and (row["valid_until"] < row["certified_on"])
+                ):
+                    yield RowError(row.number, "valid_until", _("不能早于 certified_on"))
+                if number in seen_certificates:
+                    yield RowError(
+                        row.number,
+                        "certificate_no",
+                        _("与第 %(r)d 行重复", r=seen_certificates[number]),
+                    )
+                seen_certificates[number] = row.number
+                holder = certificates.get(number)
+                product = products.get(row["sku"])
+                if holder is not None and (product is None or holder.product_id != product.id):
+                    yield RowError(row.number, "certificate_no", _("证书编号已属于其他产品"))
+            else:
+                for column in ("certified_on", "valid_until"):
+                    if row[column] is not None:
+                        yield RowError(row.number, column, _("仅在填写证书编号时使用"))
+
+    def write(self, rows: list[Row]) -> Summary:
+        vendors = self.lookup(
+            Organization.code, (r["vendor_code"] for r in rows), Organization.id, Organization.name
+        )
+        categories = {c.name: c.id for c in db.session.scalars(select(Category))}
+        new_categories = sorted({r["category"] for r in rows} - categories.keys())
+        for name in new_categories:
+            category = Category(name=name, signature=False, position=100)
+            db.session.add(category)
+            db.session.flush()
+            categories[name] = category.id
+        existing = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id)
+        now = utcnow()
+        inserts, updates = [], []
+        for row in rows:
+            vendor = vendors[row["vendor_code"]]
+            values = {
+                "sku": row["sku"],
+                "vendor_id": vendor.id,
+                "name": row["name"],
+                "category_id": categories[row["category"]],
+                "unit": row["unit"],
+                "price": row["price"],
+                "updated_at": now,
+                "search_text": f"{row['name']} {vendor.name}".lower(),
+            }
+            found = existing.get(row["sku"])
+            if found is None:
+                inserts.append(
+                    {
+                        **values,
+                        "status": ProductStatus.ACTIVE,
+                        "description": "",
+                        "specification": "",
+                        "shelf_life": "",
+                        "min_order_qty": 1,
+                        "featured": False,
+                        "created_at": now,
+                    }
+                )
+            else:
+                updates.append({"id": found.id, **values})
+        if inserts:
+            db.session.execute(insert(Product), inserts)
+        if updates:
+            db.session.execute(update(Product), updates)
+        certified = [r for r in rows if r["certificate_no"]]
+        created_certs = updated_certs = 0
+        if certified:
+            ids = self.lookup(Product.sku, (r["sku"] for r in certified), Product.id)
+            held = self.lookup(
+                Certification.certificate_no,
+                (r["certificate_no"] for r in certified),
+                Certification.id,
+            )
+            cert_inserts, cert_updates = [], []
+            for row in certified:
+                values = {"certified_on": row["certified_on"], "valid_until": row["valid_until"]}
+                found = held.get(row["certificate_no"])
+                if found is None:
+                    cert_inserts.append(
+                        {
+                            **values,
+                            "product_id": ids[row["sku"]].id,
+                            "certificate_no": row["certificate_no"],
+                            "status": CertStatus.APPROVED,
+                            "benefit_mode": None,
+                            "expected_annual_value": 0,
+                            "note": "imported",
+                            "applied_at": now,
+                            "decided_at": now,
+                        }
+                    )
+                else:
+                    cert_updates.append({"id": found.id, **values})
+            if cert_inserts:
+                db.session.execute(insert(Certification), cert_inserts)
+            if cert_updates:
+                db.session.execute(update(Certification), cert_updates)
+            created_certs, updated_certs = len(cert_inserts), len(cert_updates)
+        summary = Summary("products", {"created": len(inserts), "updated": len(updates)})
+        summary.details.append(f"certifications: {created_certs} created, {updated_certs} updated")
+        if new_categories:
+            summary.details.append("categories created: " + ", ".join(new_categories))
+        return summary
+
+
+class BenefitLinksImport(Importer):
+    name = "benefit-links"
+    title = _l("带贫联结（受益农户及权重）")
+    key = ""
+    columns = [
+        Column("sku", parse=text(50)),
+        Column("household_code", parse=text(50)),
+        Column("weight", parse=_weight),
+        Column("valid_from", required=False, parse=iso_date),
+    ]
+
+    def check(self, rows: list[Row]) -> Iterable[RowError]:
+        products = self.lookup(Product.sku, (r["sku"] for r in rows))
+        households = self.lookup(Household.code, (r["household_code"] for r in rows))
+        seen: dict[tuple, int] = {}
+        for row in rows:
+            if row["sku"] not in products:
+                yield RowError(row.number, "sku", _("产品不存在"))
+            if row["household_code"] not in households:
+                yield RowError(row.number, "household_code", _("户编码不在名册中"))
+            key = (row["sku"], row["valid_from"], row["household_code"])
+            if key in seen:
+                yield RowError(row.number, "household_code", _("与第 %(r)d 行重复", r=seen[key]))
+            seen[key] = row.number
+
+    def write(self, rows: list[Row]) -> Summary:
+        from .models import BenefitLink
+
+        products = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id)
+        households = self.lookup(Household.code, (r["household_code"] for r in rows), Household.id)
+        versions: dict[tuple[int, object], list] = defaultdict(list)
+        for row in rows:
+            key = (products[row["sku"]].id, row["valid_from"] or ALWAYS)
+            versions[key].append((households[row["household_code"]].id, row["weight"]))
+        existing = set(
+            db.session.execute(
+                select(BenefitLink.product_id, BenefitLink.valid_from)
+                .where(BenefitLink.product_id.in_({k[0] for k in versions}))
+                .distinct()
+            ).tuples()
+        )
+        replaced = 0
+        for (product_id, valid_from), weights in versions.items():
+            replaced += (product_id, valid_from) in existing
+            replace_link_version(product_id, valid_from, weights)
+        return Summary(
+            "benefit-links",
+            {
+                "versions created": len(versions) - replaced,
+                "versions replaced": replaced,
+                "links": len(rows),
+            },
+        )

@@ -1,0 +1,702 @@
+"""Catalog use cases: products, certification (认定), benefit links, and the one rule
+every channel asks before selling: is this product sellable on this day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
+from sqlalchemy.orm import joinedload
+
+from marketplace import audit
+from marketplace.authz import can
+from marketplace.errors import DomainError, Forbidden, IllegalTransition, NotFound, ValidationError
+from marketplace.extensions import db
+from marketplace.models import (
+    Household,
+    Organization,
+    OrgStatus,
+    Town,
+    User,
+    Village,
+    utcnow,
+)
+from marketplace.unit_of_work import unit_of_work
+
+from .models import (
+    ALWAYS,
+    BenefitLink,
+    BenefitMode,
+    Category,
+    Certification,
+    CertificationHousehold,
+    CertStatus,
+    PriceTier,
+    Product,
+    ProductStatus,
+)
+
+EXPIRY_WINDOWS = (7, 30, 90)  # reminder bands, days
+
+
+class NotCertified(DomainError):
+    """The product may not be sold on that day (not certified, expired, suspended,
+    withdrawn, or its vendor is not verified)."""
+
+
+def _require(actor: User, action: str, org: Organization | None) -> None:
+    if not can(actor, action, org):
+        raise Forbidden(_("您没有权限执行此操作。"))
+
+
+# ---------------------------------------------------------------- sellability
+
+
+def covering_certification(day: date):
+    """SQL: an approved certification of the outer Product covers ``day`` (inclusive)."""
+    return exists().where(
+        Certification.product_id == Product.id,
+        Certification.status == CertStatus.APPROVED,
+        Certification.certified_on <= day,
+        Certification.valid_until >= day,
+    )
+
+
+def sellable_clause(day: date):
+    """SQL condition on Product: sellable on ``day``. The single definition of the rule:
+    certified with ``day`` inside the validity window (both ends inclusive), not
+    suspended or revoked, listed by its vendor, and the vendor verified."""
+    return and_(
+        Product.status == ProductStatus.ACTIVE,
+        covering_certification(day),
+        exists().where(
+            Organization.id == Product.vendor_id, Organization.status == OrgStatus.VERIFIED
+        ),
+    )
+
+
+def is_sellable(product: Product | int, day: date) -> bool:
+    """Every channel (cart, procurement, fair, counter) asks this before selling."""
+    product_id = product if isinstance(product, int) else product.id
+    return bool(
+        db.session.scalar(select(exists().where(Product.id == product_id, sellable_clause(day))))
+    )
+
+
+def unsellable_reason(product: Product, day: date) -> str | None:
+    """Why ``product`` cannot be sold on ``day``, in words for the user; None if it can."""
+    if is_sellable(product, day):
+        return None
+    if product.status != ProductStatus.ACTIVE:
+        return _("该产品已下架")
+    if product.vendor.status != OrgStatus.VERIFIED:
+        return _("该产品的销售主体尚未通过审核")
+    statuses = {c.status for c in product.certifications}
+    if CertStatus.SUSPENDED in statuses:
+        return _("该产品的扶贫产品认定已被暂停")
+    approved = [c for c in product.certifications if c.status == CertStatus.APPROVED]
+    if any(c.valid_until < day for c in approved):
+        return _("该产品的扶贫产品认定已过期")
+    if any(c.certified_on > day for c in approved):
+        return _("该产品的扶贫产品认定尚未生效")
+    return _("该产品尚未通过扶贫产品认定")
+
+
+def ensure_sellable(product: Product, day: date) -> None:
+    """Raise ``NotCertified`` unless ``product`` is sellable on ``day``."""
+    reason = unsellable_reason(product, day)
+    if reason is not None:
+        raise NotCertified(_("%(name)s 不能销售：%(reason)s", name=product.name, reason=reason))
+
+
+def current_certification(product: Product, day: date) -> Certification | None:
+    return next((c for c in product.certifications if c.covers(day)), None)
+
+
+# ---------------------------------------------------------------- products
+
+
+@dataclass
+class ProductData:
+    name: str
+    category_id: int
+    unit: str
+    price: int  # fen
+    description: str = ""
+    specification: str = ""
+    origin_village_id: int | None = None
+    shelf_life: str = ""
+    min_order_qty: int = 1
+    status: str = ProductStatus.ACTIVE
+    sku: str | None = None
+    tiers: Sequence[tuple[int, int]] = ()  # (min_qty, unit price fen)
+
+
+def validate_tiers(price: int, tiers: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Tiers sorted by quantity; quantities distinct and >= 2; each unit price no higher
+    than the retail price or the tier before it (non-increasing)."""
+    ordered = sorted(tiers)
+    previous_qty, previous_price = 1, price
+    for min_qty, unit_price in ordered:
+        if min_qty < 2:
+            raise ValidationError(
+                _("批量价的起订数量必须至少为 2"), {"tiers": _("起订数量至少为 2")}
+            )
+        if min_qty == previous_qty:
+            raise ValidationError(_("批量价的数量不能重复"), {"tiers": _("数量不能重复")})
+        if unit_price > previous_price:
+            message = _("批量价必须随数量增加而不升高（%(q)d 件起的单价高于上一档）", q=min_qty)
+            raise ValidationError(message, {"tiers": message})
+        previous_qty, previous_price = min_qty, unit_price
+    return ordered
+
+
+def vendor_products(actor: User, org: Organization, q: str = "", status: str = "") -> Select:
+    _require(actor, "products.manage", org)
+    stmt = select(Product).where(Product.vendor_id == org.id)
+    if q:
+        stmt = stmt.where(or_(Product.name.contains(q), Product.sku.contains(q)))
+    if status in set(ProductStatus):
+        stmt = stmt.where(Product.status == status)
+    return stmt.order_by(Product.updated_at.desc(), Product.id.desc())
+
+
+def get_vendor_product(actor: User, org: Organization, product_id: int) -> Product:
+    """The vendor's own product; another vendor's id is ``NotFound`` (404)."""
+    _require(actor, "products.manage", org)
+    product = db.session.scalar(
+        select(Product).where(Product.id == product_id, Product.vendor_id == org.id)
+    )
+    if product is None:
+        raise NotFound()
+    return product
+
+
+def _new_sku(org: Organization) -> str:
+    prefix = (org.code or f"ORG{org.id}")[:20]
+    count = db.session.scalar(select(func.count(Product.id)).where(Product.vendor_id == org.id))
+    n = (count or 0) + 1
+    while True:
+        sku = f"{prefix}-{n:04d}"
+        if not db.session.scalar(select(Product.id).where(Product.sku == sku)):
+            return sku
+        n += 1
+
+
+def save_product(
+    actor: User, org: Organization, data: ProductData, product_id: int | None = None
+) -> Product:
+    """Create (``product_id`` None) or edit one of the vendor's own products."""
+    _require(actor, "products.manage", org)
+    if data.price <= 0:
+        raise ValidationError(_("零售价必须大于零"), {"price": _("零售价必须大于零")})
+    tiers = validate_tiers(data.price, data.tiers)
+    if db.session.get(Category, data.category_id) is None:
+        raise ValidationError(_("请选择品类"), {"category_id": _("请选择品类")})
+    if data.status not in set(ProductStatus):
+        raise ValidationError(_("状态无效"))
+    with unit_of_work():
+        if product_id is None:
+            sku = (data.sku or "").strip() or _new_sku(org)
+            if db.session.scalar(select(Product.id).where(Product.sku == sku)):
+                raise ValidationError(_("SKU 已存在"), {"sku": _("SKU 已存在")})
+            product = Product(vendor_id=org.id, sku=sku)
+            db.session.add(product)
+            action = "product.create"
+        else:
+            product = get_vendor_product(actor, org, product_id)
+            action = "product.update"
+        old_price = product.price
+        for field in (
+            "name",
+            "category_id",
+            "unit",
+            "price",
+            "description",
+            "specification",
+            "origin_village_id",
+            "shelf_life",
+            "min_order_qty",
+            "status",
+        ):
+            setattr(product, field, getattr(data, field))
+        product.tiers = [PriceTier(min_qty=q, unit_price=p) for q, p in tiers]
+        db.session.flush()
+        db.session.refresh(product, ["vendor", "origin_village"])
+        product.refresh_search_text()
+        changes = (
+            {"price": {"old": old_price, "new": product.price}}
+            if action.endswith("update") and old_price != product.price
+            else None
+        )
+        audit.record(actor, action, product, org_id=org.id, changes=changes)
+    return product
+
+
+# ---------------------------------------------------------------- benefit links
+
+
+def links_in_force(product_id: int, day: date) -> list[BenefitLink]:
+    """The links of the version with the latest valid_from on or before ``day``."""
+    version = db.session.scalar(
+        select(func.max(BenefitLink.valid_from)).where(
+            BenefitLink.product_id == product_id, BenefitLink.valid_from <= day
+        )
+    )
+    if version is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(BenefitLink)
+            .options(joinedload(BenefitLink.household))
+            .where(BenefitLink.product_id == product_id, BenefitLink.valid_from == version)
+            .order_by(BenefitLink.household_id)
+        )
+    )
+
+
+def replace_link_version(
+    product_id: int,
+    valid_from: date | None,
+    weights: Sequence[tuple[int, Decimal]],
+    certification_id: int | None = None,
+) -> None:
+    """Replace the whole set of links of one (product, valid_from) version. Runs in the
+    caller's transaction."""
+    valid_from = valid_from or ALWAYS
+    db.session.execute(
+        delete(BenefitLink).where(
+            BenefitLink.product_id == product_id, BenefitLink.valid_from == valid_from
+        )
+    )
+    if weights:
+        now = utcnow()
+        db.session.execute(
+            insert(BenefitLink),
+            [
+                {
+                    "product_id": product_id,
+                    "household_id": household_id,
+                    "weight": weight,
+                    "valid_from": valid_from,
+                    "certification_id": certification_id,
+                    "created_at": now,
+                }
+                for household_id, weight in weights
+            ],
+        )
+
+
+# ---------------------------------------------------------------- certification
+
+
+@dataclass
+class CertificationApplication:
+    benefit_mode: str
+    households: Sequence[tuple[str, Decimal]]  # (household code, weight)
+    expected_annual_value: int  # fen
+    test_report_file: str | None = None  # stored name (see catalog.files)
+    test_report_valid_until: date | None = None
+    note: str = ""
+
+
+def apply_for_certification(
+    actor: User, org: Organization, product_id: int, application: CertificationApplication
+) -> Certification:
+    """The vendor applies for a product with its benefit mode and the households it
+    links (entered by code; codes that are not in the register are refused without
+    revealing anything about the register)."""
+    product = get_vendor_product(actor, org, product_id)
+    errors: dict[str, str] = {}
+    if application.benefit_mode not in set(BenefitMode):
+        errors["benefit_mode"] = _("请选择带贫方式")
+    if not application.households:
+        errors["households"] = _("请至少填写一户受益农户")
+    codes = [code for code, _weight in application.households]
+    if len(set(codes)) != len(codes):
+        errors["households"] = _("户编码不能重复")
+    if any(weight <= 0 for _code, weight in application.households):
+        errors["households"] = _("权重必须是正数")
+    if application.expected_annual_value < 0:
+        errors["expected_annual_value"] = _("金额不能为负数")
+    if application.test_report_file is None:
+        errors["test_report"] = _("请上传检测报告（PDF）")
+    if application.test_report_valid_until is None:
+        errors["test_report_valid_until"] = _("请填写检测报告有效期")
+    found = (
+        dict(
+            db.session.execute(
+                select(Household.code, Household.id).where(Household.code.in_(codes))
+            )
+            .tuples()
+            .all()
+        )
+        if codes
+        else {}
+    )
+    unknown = [code for code in codes if code not in found]
+    if unknown and "households" not in errors:
+        errors["households"] = _("以下户编码不在名册中：%(codes)s", codes="、".join(unknown))
+    if errors:
+        raise ValidationError(next(iter(errors.values())), errors)
+    with unit_of_work():
+        if db.session.scalar(
+            select(Certification.id).where(
+                Certification.product_id == product.id,
+                Certification.status == CertStatus.PENDING,
+            )
+        ):
+            raise IllegalTransition(_("该产品已有待审核的认定申请"))
+        cert = Certification(
+            product_id=product.id,
+            status=CertStatus.PENDING,
+            benefit_mode=application.benefit_mode,
+            expected_annual_value=application.expected_annual_value,
+            note=application.note,
+            test_report_file=application.test_report_file,
+            test_report_valid_until=application.test_report_valid_until,
+            applied_by_id=actor.id,
+        )
+        cert.households = [
+            CertificationHousehold(household_id=found[code], weight=weight)
+            for code, weight in application.households
+        ]
+        db.session.add(cert)
+        db.session.flush()
+        audit.record(
+            actor,
+            "certification.apply",
+            cert,
+            org_id=org.id,
+            changes={"product": product.sku, "households": len(codes)},
+        )
+    return cert
+
+
+def certification_queue(actor: User, bureau: Organization, status: str = "") -> Select:
+    _require(actor, "certifications.review", bureau)
+    stmt = select(Certification).options(joinedload(Certification.product))
+    if status in set(CertStatus):
+        stmt = stmt.where(Certification.status == status)
+    return stmt.order_by(Certification.applied_at.desc(), Certification.id.desc())
+
+
+def get_certification(actor: User, bureau: Organization, cert_id: int) -> Certification:
+    _require(actor, "certifications.review", bureau)
+    cert = db.session.get(Certification, cert_id)
+    if cert is None:
+        raise NotFound()
+    return cert
+
+
+def _transition(cert: Certification, allowed: set[str], new: str) -> str:
+    if cert.status not in allowed:
+        raise IllegalTransition(_("当前状态下不能执行此操作"))
+    old, cert.status = cert.status, new
+    cert.decided_at = utcnow()
+    return old
+
+
+def approve_certification(
+    actor: User,
+    bureau: Organization,
+    cert_id: int,
+    *,
+    certificate_no: str,
+    certified_on: date,
+    valid_until: date,
+) -> Certification:
+    """Approve with certificate number and validity; the proposed households become
+    the product's benefit-link version from ``certified_on``."""
+    certificate_no = (certificate_no or "").strip()
+    if not certificate_no:
+        raise ValidationError(_("请填写证书编号"), {"certificate_no": _("请填写证书编号")})
+    if valid_until < certified_on:
+        message = _("有效期截止日不能早于认定日期")
+        raise ValidationError(message, {"valid_until": message})
+    with unit_of_work():
+        cert = get_certification(actor, bureau, cert_id)
+        if db.session.scalar(
+            select(Certification.id).where(
+                Certification.certificate_no == certificate_no, Certification.id != cert.id
+            )
+        ):
+            message = _("证书编号已被使用")
+            raise ValidationError(message, {"certificate_no": message})
+        old = _transition(cert, {CertStatus.PENDING}, CertStatus.APPROVED)
+        cert.certificate_no = certificate_no
+        cert.certified_on, cert.valid_until = certified_on, valid_until
+        cert.decided_by_id = actor.id
+        cert.reason = None
+        replace_link_version(
+            cert.product_id,
+            certified_on,
+            [(h.household_id, h.weight) for h in cert.households],
+            certification_id=cert.id,
+        )
+        audit.record(
+            actor,
+            "certification.approve",
+            cert,
+            org_id=bureau.id,
+            changes={
+                "status": {"old": old, "new": cert.status},
+                "certificate_no": certificate_no,
+                "certified_on": certified_on.isoformat(),
+                "valid_until": valid_until.isoformat(),
+            },
+        )
+    return cert
+
+
+def _decide_with_reason(
+    actor: User,
+    bureau: Organization,
+    cert_id: int,
+    reason: str,
+    allowed: set[str],
+    new: str,
+    action: str,
+) -> Certification:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("请填写理由"), {"reason": _("请填写理由")})
+    with unit_of_work():
+        cert = get_certification(actor, bureau, cert_id)
+        old = _transition(cert, allowed, new)
+        cert.reason = reason
+        cert.decided_by_id = actor.id
+        audit.record(
+            actor,
+            action,
+            cert,
+            org_id=bureau.id,
+            reason=reason,
+            changes={"status": {"old": old, "new": new}},
+        )
+    return cert
+
+
+def reject_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
+    return _decide_with_reason(
+        actor,
+        bureau,
+        cert_id,
+        reason,
+        {CertStatus.PENDING},
+        CertStatus.REJECTED,
+        "certification.reject",
+    )
+
+
+def suspend_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
+    return _decide_with_reason(
+        actor,
+        bureau,
+        cert_id,
+        reason,
+        {CertStatus.APPROVED},
+        CertStatus.SUSPENDED,
+        "certification.suspend",
+    )
+
+
+def reinstate_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
+    return _decide_with_reason(
+        actor,
+        bureau,
+        cert_id,
+        reason,
+        {CertStatus.SUSPENDED},
+        CertStatus.APPROVED,
+        "certification.reinstate",
+    )
+
+
+def revoke_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
+    return _decide_with_reason(
+        actor,
+        bureau,
+        cert_id,
+        reason,
+        {CertStatus.APPROVED, CertStatus.SUSPENDED},
+        CertStatus.REVOKED,
+        "certification.revoke",
+    )
+
+
+@dataclass
+class Expiry:
+    what: str  # "certificate" or "test_report"
+    certification: Certification
+    expires_on: date
+    days_left: int
+
+    @property
+    def band(self) -> int:
+        """The reminder band: 7, 30 or 90 days."""
+        return next(w for w in EXPIRY_WINDOWS if self.days_left <= w)
+
+
+def expiring(today: date, within_days: int = 90, vendor_id: int | None = None) -> list[Expiry]:
+    """Approved certificates and their test reports that expire within ``within_days``
+    days of ``today`` (and have not expired yet), soonest first."""
+    horizon = today + timedelta(days=within_days)
+    stmt = (
+        select(Certification)
+        .join(Certification.product)
+        .options(joinedload(Certification.product).joinedload(Product.vendor))
+        .where(
+            Certification.status == CertStatus.APPROVED,
+            or_(
+                Certification.valid_until.between(today, horizon),
+                Certification.test_report_valid_until.between(today, horizon),
+            ),
+        )
+    )
+    if vendor_id is not None:
+        stmt = stmt.where(Product.vendor_id == vendor_id)
+    found: list[Expiry] = []
+    for cert in db.session.scalars(stmt):
+        if today <= cert.valid_until <= horizon:
+            found.append(
+                Expiry("certificate", cert, cert.valid_until, (cert.valid_until - today).days)
+            )
+        report = cert.test_report_valid_until
+        if report is not None and today <= report <= horizon:
+            found.append(Expiry("test_report", cert, report, (report - today).days))
+    return sorted(found, key=lambda e: (e.expires_on, e.certification.id, e.what))
+
+
+def recent_notices(today: date, days: int = 30) -> list[Certification]:
+    """公示: products certified in the last ``days`` days, newest first."""
+    since = today - timedelta(days=days)
+    return list(
+        db.session.scalars(
+            select(Certification)
+            .options(joinedload(Certification.product).joinedload(Product.vendor))
+            .where(
+                Certification.status.in_([CertStatus.APPROVED, CertStatus.SUSPENDED]),
+                Certification.certified_on.between(since, today),
+            )
+            .order_by(Certification.certified_on.desc(), Certification.id.desc())
+            .limit(200)
+        )
+    )
+
+
+# ---------------------------------------------------------------- public catalog
+
+PUBLIC_SORTS = ("new", "price_asc", "price_desc")
+
+
+@dataclass
+class CatalogFilters:
+    q: str = ""
+    category_id: int | None = None
+    district_id: int | None = None
+    village_id: int | None = None
+    sort: str = "new"
+
+
+def public_products(day: date, filters: CatalogFilters) -> Select:
+    """Sellable products for the public list, filtered, searched and sorted."""
+    stmt = (
+        select(Product)
+        .options(joinedload(Product.vendor), joinedload(Product.images))
+        .where(sellable_clause(day))
+    )
+    if filters.q:
+        stmt = stmt.where(Product.search_text.contains(filters.q.strip().lower(), autoescape=True))
+    if filters.category_id:
+        stmt = stmt.where(Product.category_id == filters.category_id)
+    if filters.village_id:
+        stmt = stmt.where(Product.origin_village_id == filters.village_id)
+    elif filters.district_id:
+        stmt = stmt.where(
+            Product.origin_village_id.in_(
+                select(Village.id).join(Village.town).where(Town.district_id == filters.district_id)
+            )
+        )
+    order = {
+        "price_asc": (Product.price.asc(), Product.id.asc()),
+        "price_desc": (Product.price.desc(), Product.id.desc()),
+    }.get(filters.sort, (Product.featured.desc(), Product.created_at.desc(), Product.id.desc()))
+    return stmt.order_by(*order)
+
+
+def get_public_product(product_id: int, day: date) -> Product:
+    """A product page: sellable products only; anything else is ``NotFound``."""
+    product = db.session.get(Product, product_id)
+    if product is None or not is_sellable(product, day):
+        raise NotFound()
+    return product
+
+
+MIN_GROUP = 3  # villages are named only where at least this many linked households live
+
+
+@dataclass
+class Impact:
+    households: int
+    villages: int
+    named_villages: list[str]
+
+
+def product_impact(product_id: int, day: date) -> Impact:
+    """Counts only: how many registered households in how many villages the product's
+    links in force help; village names only where at least three of them live."""
+    links = links_in_force(product_id, day)
+    per_village: dict[int, int] = {}
+    for link in links:
+        village_id = link.household.village_id
+        per_village[village_id] = per_village.get(village_id, 0) + 1
+    named_ids = [v for v, n in per_village.items() if n >= MIN_GROUP]
+    names = []
+    if named_ids:
+        names = [
+            v.full_name
+            for v in db.session.scalars(
+                select(Village).where(Village.id.in_(named_ids)).order_by(Village.name)
+            )
+        ]
+    return Impact(households=len(links), villages=len(per_village), named_villages=names)
+
+
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+SEED_CATEGORIES = [
+    # the "6+3" signature industries first
+    ("荔枝", True),
+    ("莲雾", True),
+    ("鸡", True),
+    ("花卉", True),
+    ("蜂蜜", True),
+    ("虾", True),
+    ("南药", True),
+    ("热带水果", True),
+    ("粮油", False),
+    ("蔬菜", False),
+    ("茶叶", False),
+    ("水产干货", False),
+    ("手工艺品", False),
+    ("其他", False),
+]
+
+
+def seed_categories() -> int:
+    """Create the standard categories that are missing; returns how many were added."""
+    with unit_of_work():
+        existing = set(db.session.scalars(select(Category.name)))
+        added = 0
+        for position, (name, signature) in enumerate(SEED_CATEGORIES):
+            if name not in existing:
+                db.session.add(Category(name=name, signature=signature, position=position))
+                added += 1
+    return added
