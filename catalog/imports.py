@@ -223,13 +223,14 @@ class BenefitLinksImport(Importer):
         for row in rows:
             key = (products[row["sku"]].id, row["valid_from"] or ALWAYS)
             versions[key].append((households[row["household_code"]].id, row["weight"]))
-        existing = set(
-            db.session.execute(
+        existing = {
+            tuple(row)
+            for row in db.session.execute(
                 select(BenefitLink.product_id, BenefitLink.valid_from)
                 .where(BenefitLink.product_id.in_({k[0] for k in versions}))
                 .distinct()
-            ).tuples()
-        )
+            )
+        }
         replaced = 0
         for (product_id, valid_from), weights in versions.items():
             replaced += (product_id, valid_from) in existing

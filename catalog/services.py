@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import audit
 from marketplace.authz import can
 from marketplace.errors import DomainError, Forbidden, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import (
+    District,
     Household,
     Organization,
     OrgStatus,
@@ -27,6 +28,7 @@ from marketplace.models import (
 )
 from marketplace.unit_of_work import unit_of_work
 
+from . import files
 from .models import (
     ALWAYS,
     BenefitLink,
@@ -37,6 +39,7 @@ from .models import (
     CertStatus,
     PriceTier,
     Product,
+    ProductImage,
     ProductStatus,
 )
 
@@ -331,9 +334,7 @@ def apply_for_certification(
         dict(
             db.session.execute(
                 select(Household.code, Household.id).where(Household.code.in_(codes))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         if codes
         else {}
@@ -379,7 +380,10 @@ def apply_for_certification(
 
 def certification_queue(actor: User, bureau: Organization, status: str = "") -> Select:
     _require(actor, "certifications.review", bureau)
-    stmt = select(Certification).options(joinedload(Certification.product))
+    stmt = select(Certification).options(
+        joinedload(Certification.product).joinedload(Product.vendor),
+        selectinload(Certification.households),
+    )
     if status in set(CertStatus):
         stmt = stmt.where(Certification.status == status)
     return stmt.order_by(Certification.applied_at.desc(), Certification.id.desc())
@@ -607,7 +611,11 @@ def public_products(day: date, filters: CatalogFilters) -> Select:
     """Sellable products for the public list, filtered, searched and sorted."""
     stmt = (
         select(Product)
-        .options(joinedload(Product.vendor), joinedload(Product.images))
+        .options(
+            joinedload(Product.vendor),
+            joinedload(Product.origin_village),
+            selectinload(Product.images),
+        )
         .where(sellable_clause(day))
     )
     if filters.q:
@@ -700,3 +708,281 @@ def seed_categories() -> int:
                 db.session.add(Category(name=name, signature=signature, position=position))
                 added += 1
     return added
+
+
+# ---------------------------------------------------------------- review and public pages
+
+
+def today() -> date:
+    """The business day the public pages and reviews use (the server's local date)."""
+    return date.today()
+
+
+@dataclass
+class ProposedShare:
+    household: Household
+    weight: Decimal
+    percent: Decimal  # of the application's total weight, 2 decimals
+
+
+def proposed_shares(cert: Certification) -> list[ProposedShare]:
+    """Each proposed household with its weight and its share of the total weight, for the
+    bureau's review (bureau eyes only: it carries the household)."""
+    total = sum((h.weight for h in cert.households), Decimal(0))
+    return [
+        ProposedShare(
+            household=h.household,
+            weight=h.weight,
+            percent=(h.weight * 100 / total).quantize(Decimal("0.01")) if total else Decimal(0),
+        )
+        for h in cert.households
+    ]
+
+
+def public_vendor(vendor_id: int) -> Organization:
+    """A verified seller for its public page; anything else is ``NotFound``."""
+    vendor = db.session.get(Organization, vendor_id)
+    if vendor is None or not vendor.is_verified or not vendor.is_seller:
+        raise NotFound()
+    return vendor
+
+
+def vendor_public_products(vendor_id: int, day: date) -> Select:
+    """The vendor's sellable products, featured first, then newest."""
+    return public_products(day, CatalogFilters()).where(Product.vendor_id == vendor_id)
+
+
+def featured_products(day: date, limit: int = 8) -> list[Product]:
+    """For the home page: sellable products, featured first, then newest."""
+    return list(db.session.scalars(public_products(day, CatalogFilters()).limit(limit)))
+
+
+def sellable_ids(product_ids: Iterable[int], day: date) -> set[int]:
+    """Which of ``product_ids`` are sellable on ``day`` (one query)."""
+    ids = list(set(product_ids))
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(select(Product.id).where(Product.id.in_(ids), sellable_clause(day)))
+    )
+
+
+def origin_places(day: date) -> list[tuple[District, list[Village]]]:
+    """The districts and villages that sellable products come from, for the list filters."""
+    rows = db.session.execute(
+        select(District, Village)
+        .join(Town, Town.district_id == District.id)
+        .join(Village, Village.town_id == Town.id)
+        .where(
+            Village.id.in_(
+                select(Product.origin_village_id)
+                .where(Product.origin_village_id.is_not(None), sellable_clause(day))
+                .distinct()
+            )
+        )
+        .order_by(District.name, Town.name, Village.name)
+    ).all()
+    places: dict[int, tuple[District, list[Village]]] = {}
+    for district, village in rows:
+        places.setdefault(district.id, (district, []))[1].append(village)
+    return list(places.values())
+
+
+# Which decisions each certification status allows (the services above enforce the same).
+DECISIONS: dict[str, frozenset[str]] = {
+    "approve": frozenset({CertStatus.PENDING}),
+    "reject": frozenset({CertStatus.PENDING}),
+    "suspend": frozenset({CertStatus.APPROVED}),
+    "reinstate": frozenset({CertStatus.SUSPENDED}),
+    "revoke": frozenset({CertStatus.APPROVED, CertStatus.SUSPENDED}),
+}
+
+
+def allowed_decisions(cert: Certification) -> set[str]:
+    """The bureau decisions the certification's status allows now."""
+    return {name for name, statuses in DECISIONS.items() if cert.status in statuses}
+
+
+# ---------------------------------------------------------------- vendor pages
+
+MAX_IMAGES = 10  # photos per product
+
+
+def add_product_image(actor: User, org: Organization, product_id: int, stream) -> ProductImage:
+    """Verify and store an uploaded photo of one of the vendor's own products (see
+    ``files.store_image``) and append it to the product's photos."""
+    product = get_vendor_product(actor, org, product_id)
+    if len(product.images) >= MAX_IMAGES:
+        message = _("每个产品最多 %(n)d 张图片", n=MAX_IMAGES)
+        raise ValidationError(message, {"file": message})
+    stored = files.store_image(stream)
+    try:
+        with unit_of_work():
+            image = ProductImage(
+                product_id=product.id,
+                filename=stored.filename,
+                thumb_filename=stored.thumb_filename,
+                width=stored.width,
+                height=stored.height,
+                position=max((i.position for i in product.images), default=-1) + 1,
+            )
+            db.session.add(image)
+            db.session.flush()
+            audit.record(
+                actor, "product.image_add", product, org_id=org.id, changes={"image": image.id}
+            )
+    except BaseException:
+        files.remove("images", stored.filename, stored.thumb_filename)
+        raise
+    return image
+
+
+def delete_product_image(actor: User, org: Organization, product_id: int, image_id: int) -> None:
+    """Remove a photo of the vendor's own product, and its files once that is committed."""
+    with unit_of_work():
+        product = get_vendor_product(actor, org, product_id)
+        image = db.session.scalar(
+            select(ProductImage).where(
+                ProductImage.id == image_id, ProductImage.product_id == product.id
+            )
+        )
+        if image is None:
+            raise NotFound()
+        names = (image.filename, image.thumb_filename)
+        db.session.delete(image)
+        audit.record(
+            actor, "product.image_delete", product, org_id=org.id, changes={"image": image_id}
+        )
+    files.remove("images", *names)
+
+
+def submit_certification(
+    actor: User,
+    org: Organization,
+    product_id: int,
+    application: CertificationApplication,
+    report_stream=None,
+) -> Certification:
+    """``apply_for_certification`` with the uploaded test report: the PDF is stored only
+    for the vendor's own product and removed again if the application is refused."""
+    get_vendor_product(actor, org, product_id)
+    report_error = None
+    if report_stream is not None:
+        try:
+            application.test_report_file = files.store_report(report_stream)
+        except ValidationError as exc:
+            report_error = exc.message
+    try:
+        return apply_for_certification(actor, org, product_id, application)
+    except BaseException as exc:
+        if application.test_report_file:
+            files.remove("reports", application.test_report_file)
+            application.test_report_file = None
+        if report_error and isinstance(exc, ValidationError):
+            exc.errors["test_report"] = report_error
+        raise
+
+
+def report_path(actor: User, org: Organization | None, name: str):
+    """The stored test report ``name`` and its content type, for bureau reviewers and for
+    the vendor whose application carries it; ``NotFound`` for anyone else."""
+    located = files.path_for("reports", name)
+    if located is None:
+        raise NotFound()
+    if can(actor, "certifications.review", org):
+        return located
+    if can(actor, "products.manage", org) and db.session.scalar(
+        select(Certification.id)
+        .join(Certification.product)
+        .where(Certification.test_report_file == name, Product.vendor_id == org.id)
+        .limit(1)
+    ):
+        return located
+    raise NotFound()
+
+
+@dataclass
+class CertState:
+    """What a vendor's product list shows about certification on a day."""
+
+    state: str  # certified / pending / expired / suspended / revoked / rejected / upcoming / none
+    valid_until: date | None = None
+    renewal_pending: bool = False  # a new application waits while one is in force
+
+
+def certification_states(product_ids: Iterable[int], day: date) -> dict[int, CertState]:
+    """The certification state of each product on ``day`` (one query)."""
+    ids = list(set(product_ids))
+    by_product: dict[int, list[Certification]] = {i: [] for i in ids}
+    if ids:
+        for cert in db.session.scalars(
+            select(Certification)
+            .where(Certification.product_id.in_(ids))
+            .order_by(Certification.id.desc())
+        ):
+            by_product[cert.product_id].append(cert)
+    return {pid: _cert_state(certs, day) for pid, certs in by_product.items()}
+
+
+def _cert_state(certs: list[Certification], day: date) -> CertState:
+    pending = any(c.status == CertStatus.PENDING for c in certs)
+    covering = [c for c in certs if c.covers(day)]
+    if covering:
+        until = max(c.valid_until for c in covering)
+        return CertState("certified", until, renewal_pending=pending)
+    if pending:
+        return CertState("pending")
+    if not certs:
+        return CertState("none")
+    latest = certs[0]  # newest decision first
+    if latest.status == CertStatus.APPROVED:
+        if latest.certified_on > day:
+            return CertState("upcoming", latest.valid_until)
+        return CertState("expired", latest.valid_until)
+    return CertState(latest.status, latest.valid_until)
+
+
+def product_counts(actor: User, org: Organization) -> dict[str, int]:
+    """The vendor's products by status (every status present, zero when none)."""
+    _require(actor, "products.manage", org)
+    counts = {status.value: 0 for status in ProductStatus}
+    for status, n in db.session.execute(
+        select(Product.status, func.count(Product.id))
+        .where(Product.vendor_id == org.id)
+        .group_by(Product.status)
+    ):
+        counts[status] = n
+    return counts
+
+
+def certified_count(actor: User, org: Organization, day: date) -> int:
+    """How many of the vendor's products are certified on ``day``."""
+    _require(actor, "products.manage", org)
+    return db.session.scalar(
+        select(func.count(Product.id)).where(
+            Product.vendor_id == org.id, covering_certification(day)
+        )
+    )
+
+
+def pending_count(actor: User, org: Organization) -> int:
+    _require(actor, "products.manage", org)
+    return db.session.scalar(
+        select(func.count(Certification.id))
+        .join(Certification.product)
+        .where(Product.vendor_id == org.id, Certification.status == CertStatus.PENDING)
+    )
+
+
+def village_options() -> list[tuple[str, list[tuple[int, str]]]]:
+    """Every village grouped under "district town", for the origin select."""
+    rows = db.session.execute(
+        select(District.name, Town.name, Village.id, Village.name)
+        .join(Town, Town.district_id == District.id)
+        .join(Village, Village.town_id == Town.id)
+        .order_by(District.name, Town.name, Village.name)
+    ).all()
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for district, town, village_id, village in rows:
+        groups.setdefault(f"{district} {town}", []).append((village_id, village))
+    return list(groups.items())
