@@ -1,5 +1,5 @@
 from flask import Blueprint
 
-bp = Blueprint("orders", __name__, url_prefix="/orders")
+bp = Blueprint("orders", __name__)
 
-from . import views  # noqa: E402, F401
+from . import models, views  # noqa: E402, F401

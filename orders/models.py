@@ -1,0 +1,223 @@
+"""The sales ledger: one set of orders and lines for every channel (online, procurement,
+fair, counter), the household attribution rows written when a sale is paid, refunds,
+and the market fairs sales can belong to."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.models import Product
+from marketplace.extensions import db
+from marketplace.models import Household, Organization, User, enum_values, utcnow
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Channel(enum.StrEnum):
+    ONLINE = "online"
+    PROCUREMENT = "procurement"
+    FAIR = "fair"
+    COUNTER = "counter"
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"  # online: stock reserved, waiting for payment
+    PAID = "paid"  # counts in the ledger from here on
+    COMPLETED = "completed"  # paid and received / accepted
+    CANCELLED = "cancelled"  # never paid
+
+
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.COMPLETED)
+
+
+class PaymentMethod(enum.StrEnum):
+    CASH = "cash"
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    CARD = "card"
+    BANK_TRANSFER = "bank_transfer"
+
+
+class FairStatus(enum.StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Fair(db.Model):
+    """A consumption poverty-relief market fair (爱心扶贫集市)."""
+
+    __tablename__ = "fairs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({enum_values(FairStatus)})", name="status"),
+        Index("ix_fairs_date", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date: Mapped[date] = mapped_column(Date)
+    venue: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(50))
+    community: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default=FairStatus.PLANNED)
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(f"channel IN ({enum_values(Channel)})", name="channel"),
+        CheckConstraint(f"status IN ({enum_values(OrderStatus)})", name="status"),
+        CheckConstraint(
+            f"payment_method IS NULL OR payment_method IN ({enum_values(PaymentMethod)})",
+            name="payment_method",
+        ),
+        CheckConstraint("total >= 0", name="total_not_negative"),
+        Index("ix_orders_channel_sale_date", "channel", "sale_date"),
+        Index("ix_orders_buyer_user", "buyer_user_id", "created_at"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    # the sale (payment) date the reports count it on; set when it becomes paid
+    sale_date: Mapped[date | None] = mapped_column(Date)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    buyer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    buyer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    buyer_name: Mapped[str | None] = mapped_column(String(200))  # as given by the source
+    fair_id: Mapped[int | None] = mapped_column(ForeignKey("fairs.id"))
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    total: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
+    # imported sales: the source's sale_ref (unique); live sales: NULL
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # unpaid reservations
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    buyer_user: Mapped[User | None] = relationship()
+    buyer_org: Mapped[Organization | None] = relationship()
+    fair: Mapped[Fair | None] = relationship()
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+
+class OrderLine(db.Model):
+    """One product in an order; name, unit, unit price and vendor are copied at sale time."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price"),
+        CheckConstraint(
+            "refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunded_quantity"
+        ),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= amount", name="refunded_amount"
+        ),
+        Index("ix_order_lines_order", "order_id"),
+        Index("ix_order_lines_vendor", "vendor_id", "order_id"),
+        Index("ix_order_lines_product", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    product_name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_price: Mapped[int] = mapped_column(BigInteger)  # fen
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # quantity x unit_price, fen
+    # product certified on the sale date (set when paid)
+    certified: Mapped[bool] = mapped_column(Boolean, default=False)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+    vendor: Mapped[Organization] = relationship()
+
+
+class Refund(db.Model):
+    """Money given back for some quantity of one or more lines of a paid order."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen, positive
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    gateway_ref: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    lines: Mapped[list[RefundLine]] = relationship(cascade="all, delete-orphan")
+
+
+class RefundLine(db.Model):
+    __tablename__ = "refund_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id", ondelete="CASCADE"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class Attribution(db.Model):
+    """A share of a paid line's amount credited to one household (or, with no household,
+    the unattributed part). Refunds write opposite rows. Never updated or deleted.
+
+    Channel, sale date, vendor, product, village and the certified flag are copied here
+    so the reports aggregate this one table."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (
+        Index("ix_attributions_sale_date_channel", "sale_date", "channel"),
+        Index("ix_attributions_household_date", "household_id", "sale_date"),
+        Index("ix_attributions_line", "order_line_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    sale_date: Mapped[date] = mapped_column(Date)
+    certified: Mapped[bool] = mapped_column(Boolean)
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen; negative for refunds
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    household: Mapped[Household | None] = relationship()
