@@ -91,6 +91,7 @@ class Order(db.Model):
             name="payment_method",
         ),
         CheckConstraint("total >= 0", name="total_not_negative"),
+        CheckConstraint("refunded >= 0 AND refunded <= total", name="refunded"),
         Index("ix_orders_channel_sale_date", "channel", "sale_date"),
         Index("ix_orders_buyer_user", "buyer_user_id", "created_at"),
         Index("ix_orders_status_expires", "status", "expires_at"),
@@ -109,6 +110,7 @@ class Order(db.Model):
     fair_id: Mapped[int | None] = mapped_column(ForeignKey("fairs.id"))
     payment_method: Mapped[str | None] = mapped_column(String(20))
     total: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # fen given back so far
     # imported sales: the source's sale_ref (unique); live sales: NULL
     external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # unpaid reservations

@@ -253,6 +253,7 @@ def refund(
             line.refunded_quantity += quantity
             line.refunded_amount += amount
             record.amount += amount
+            locked.refunded += amount
             record.lines.append(RefundLine(order_line_id=line.id, quantity=quantity, amount=amount))
             rows.extend(refund_rows(line.id, record.id, amount))
         if rows:

@@ -1,0 +1,1 @@
+"""Reports read the ledger: SQL aggregations over orders and attribution rows."""
