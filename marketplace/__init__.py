@@ -150,6 +150,9 @@ def register_commands(app: Flask) -> None:
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
     from catalog.views import featured_section
+    from orders.cli import report_cli
+    from orders.demo import load_orders_demo
+    from orders.imports import FairsImport, SalesImport
 
     from .bureau.imports import HouseholdsImport
     from .cli import demo_cli, import_cli, register_importers, users_cli
@@ -158,13 +161,22 @@ def register_commands(app: Flask) -> None:
 
     # Every CSV import, in the order the upload page lists them.
     register_importers(
-        app, [HouseholdsImport, VendorsImport, ProductsImport, BenefitLinksImport]
+        app,
+        [
+            HouseholdsImport,
+            VendorsImport,
+            ProductsImport,
+            BenefitLinksImport,
+            FairsImport,
+            SalesImport,
+        ],
     )
     # Demo steps, in order; each loads its part once.
-    app.extensions["demo_steps"] = [*KERNEL_STEPS, load_catalog_demo]
+    app.extensions["demo_steps"] = [*KERNEL_STEPS, load_catalog_demo, load_orders_demo]
     # Sections of the home page, in order.
     app.extensions["home_sections"] = [featured_section]
     app.cli.add_command(users_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(certifications_cli)
+    app.cli.add_command(report_cli)

@@ -1,6 +1,6 @@
 """Locale choice: the user's saved language, else the cookie, else Simplified Chinese."""
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 LOCALE_COOKIE = "lang"
@@ -10,7 +10,8 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
-    cookie = request.cookies.get(LOCALE_COOKIE)
+    # commands (imports, demo) run outside any request and get the default locale
+    cookie = request.cookies.get(LOCALE_COOKIE) if has_request_context() else None
     if cookie in languages:
         return cookie
     return current_app.config["BABEL_DEFAULT_LOCALE"]

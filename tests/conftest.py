@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask import g
 from sqlalchemy import text
 
 from marketplace import create_app
@@ -56,6 +57,7 @@ def make_test_config(database_url: str, tmp_path) -> dict:
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = create_app(make_test_config(database_url, tmp_path_factory.mktemp("app")))
+    fresh_request_state(app)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -64,6 +66,17 @@ def app(database_url, tmp_path_factory):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+def fresh_request_state(app) -> None:
+    """Each test holds one app context, which test-client requests reuse; without this
+    a request would see ``g`` as the previous request left it (Flask-Login's cached
+    user, Flask-Babel's cached locale). Clear it first thing, as a real server would."""
+
+    def clear_g() -> None:
+        g.__dict__.clear()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, clear_g)
 
 
 def clean_database() -> None:

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..web import cn_mobile
@@ -34,7 +34,10 @@ class ChangePasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("手机号"), validators=[Optional(), cn_mobile()])
-    locale = SelectField(_l("界面语言"), choices=[("zh_CN", "简体中文"), ("en", "English")])
+    locale = SelectField(
+        _l("界面语言"),
+        choices=[SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")],
+    )
 
 
 class AddressForm(FlaskForm):

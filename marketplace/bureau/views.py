@@ -2,7 +2,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..authz import org_required
+from ..authz import can, org_required
 from ..errors import ValidationError
 from ..importing import ImportFailed, run_import
 from ..pagination import paginate
@@ -64,7 +64,7 @@ def household(household_id: int):
         household=household,
         form=form,
         history=services.household_history(household),
-        can_edit=services.can(current_user, "households.edit", g.org),
+        can_edit=can(current_user, "households.edit", g.org),
     )
 
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..web import cn_mobile
@@ -28,7 +28,7 @@ class OrgApplicationForm(FlaskForm):
     name = StringField(_l("组织名称"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(
         _l("组织类型"),
-        choices=[(k, v) for k, v in KIND_LABELS.items() if k != "bureau"],
+        choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items() if k != "bureau"],
     )
     credit_code = StringField(
         _l("统一社会信用代码"),
