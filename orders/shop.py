@@ -1,0 +1,670 @@
+"""The online shop's use cases: cart, checkout, payment, expiry, fulfilment, refunds.
+
+Checkout reserves stock (conditional updates, so two buyers never get the last unit)
+and creates the order in ``pending_payment``; a payment confirmed by the gateway (a
+verified webhook, a verified retrieve, or the signed test-gateway form) goes through
+``complete_payment``, which commits the reserved stock as sold and calls the ledger's
+``mark_paid`` (attribution) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from catalog.models import Product
+from catalog.services import NotCertified, ensure_sellable, unsellable_reason
+from marketplace import audit
+from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
+from marketplace.extensions import db
+from marketplace.models import User, utcnow
+from marketplace.unit_of_work import unit_of_work
+from vendors import services as stock
+from vendors.services import OutOfStock, Ref, StockItem
+
+from . import services as ledger
+from .models import (
+    CartItem,
+    Channel,
+    DeliveryMethod,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    PickupPoint,
+    Shipment,
+    ShipmentStatus,
+)
+from .payments import GatewayError, gateway_named
+
+log = logging.getLogger(__name__)
+MAX_QUANTITY = 999
+
+
+class CheckoutError(DomainError):
+    """The cart cannot be ordered as it is (empty, unsellable or unavailable items)."""
+
+
+# ---------------------------------------------------------------- cart
+
+
+@dataclass
+class CartLine:
+    product: Product
+    quantity: int
+    unit_price: int  # fen, from the server, never from the form
+    problem: str | None = None
+
+    @property
+    def amount(self) -> int:
+        return self.unit_price * self.quantity
+
+
+def cart_lines(items: Mapping[int, int], today: date | None = None) -> list[CartLine]:
+    """The cart's lines with today's prices, each marked with why it cannot be ordered
+    (not sellable, not enough stock), grouped by vendor then product."""
+    today = today or date.today()
+    products = (
+        {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(items))))}
+        if items
+        else {}
+    )
+    lines = []
+    for product_id, quantity in items.items():
+        product = products.get(product_id)
+        if product is None:
+            continue
+        problem = unsellable_reason(product, today)
+        if problem is None:
+            available = stock.available(product.id)
+            if available <= 0:
+                problem = _("已售罄")
+            elif available < quantity:
+                problem = _("库存仅剩 %(n)d %(unit)s", n=available, unit=product.unit)
+        lines.append(CartLine(product, quantity, product.price, problem))
+    return sorted(lines, key=lambda line: (line.product.vendor_id, line.product.id))
+
+
+def check_addable(product_id: int, quantity: int, today: date | None = None) -> Product:
+    """The product, if ``quantity`` of it may go in a cart today; else a clear error."""
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationError(_("数量必须在 1 到 %(n)d 之间", n=MAX_QUANTITY))
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound()
+    ensure_sellable(product, today or date.today())
+    available = stock.available(product.id)
+    if available < quantity:
+        raise OutOfStock(product.name, available, quantity)
+    return product
+
+
+def stored_cart(user: User) -> dict[int, int]:
+    return {
+        item.product_id: item.quantity
+        for item in db.session.scalars(
+            select(CartItem).where(CartItem.user_id == user.id).order_by(CartItem.id)
+        )
+    }
+
+
+def set_cart_quantity(user: User, product_id: int, quantity: int) -> None:
+    """Put ``quantity`` of a product in a logged-in user's cart (0 removes it)."""
+    with unit_of_work():
+        item = db.session.scalar(
+            select(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id)
+        )
+        if quantity <= 0:
+            if item is not None:
+                db.session.delete(item)
+            return
+        check_addable(product_id, quantity)
+        if item is None:
+            db.session.add(CartItem(user_id=user.id, product_id=product_id, quantity=quantity))
+        else:
+            item.quantity = quantity
+
+
+def merge_cart(user: User, visitor_items: Mapping[int, int]) -> None:
+    """At log-in, a visitor's session cart joins the stored one (quantities add up, capped
+    at what may be ordered); items that can no longer be sold are dropped."""
+    if not visitor_items:
+        return
+    with unit_of_work():
+        stored = {
+            item.product_id: item
+            for item in db.session.scalars(select(CartItem).where(CartItem.user_id == user.id))
+        }
+        for product_id, quantity in visitor_items.items():
+            product = db.session.get(Product, product_id)
+            if product is None or unsellable_reason(product, date.today()):
+                continue
+            item = stored.get(product_id)
+            total = min(quantity + (item.quantity if item else 0), MAX_QUANTITY)
+            if item is None:
+                db.session.add(CartItem(user_id=user.id, product_id=product_id, quantity=total))
+            else:
+                item.quantity = total
+
+
+# ---------------------------------------------------------------- checkout
+
+
+@dataclass
+class Delivery:
+    method: str  # DeliveryMethod
+    recipient: str = ""
+    phone: str = ""
+    address: str = ""  # one line: province, city, district, detail
+    pickup_point_id: int | None = None
+
+
+def reservation_minutes() -> int:
+    return int(current_app.config.get("ORDER_RESERVATION_MINUTES", 30))
+
+
+def place_order(buyer: User, items: Mapping[int, int], delivery: Delivery, token: str) -> Order:
+    """Create the order from the cart in ``pending_payment`` and reserve its stock, all or
+    nothing. The same checkout token always gives the same order (double clicks)."""
+    existing = db.session.scalar(select(Order).where(Order.checkout_token == token))
+    if existing is not None:
+        if existing.buyer_user_id != buyer.id:
+            raise NotFound()
+        return existing
+    if not items:
+        raise CheckoutError(_("购物车是空的"))
+    if delivery.method == DeliveryMethod.PICKUP:
+        point = db.session.get(PickupPoint, delivery.pickup_point_id or 0)
+        if point is None or not point.active:
+            raise ValidationError(_("请选择自提点"), {"pickup_point_id": _("请选择自提点")})
+    elif delivery.method == DeliveryMethod.ADDRESS:
+        if not (delivery.recipient and delivery.phone and delivery.address):
+            raise ValidationError(_("请填写完整的收货地址"))
+    else:
+        raise ValidationError(_("请选择配送方式"))
+    today = date.today()
+    products = {
+        p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(items))))
+    }
+    if len(products) != len(items):
+        raise CheckoutError(_("购物车中有已下架的商品，请刷新购物车"))
+    try:
+        with unit_of_work():
+            order = ledger.create_order(
+                Channel.ONLINE,
+                [
+                    ledger.SaleItem(products[pid], qty, products[pid].price)
+                    for pid, qty in sorted(items.items())
+                ],
+                status=OrderStatus.PENDING_PAYMENT,
+                buyer_user=buyer,
+                day=today,
+            )
+            order.checkout_token = token
+            order.delivery_method = delivery.method
+            order.recipient = delivery.recipient or None
+            order.phone = delivery.phone or None
+            order.address = delivery.address or None
+            order.pickup_point_id = (
+                delivery.pickup_point_id if delivery.method == DeliveryMethod.PICKUP else None
+            )
+            order.expires_at = utcnow() + timedelta(minutes=reservation_minutes())
+            stock.reserve(_stock_items(order), Ref("order", order.number, buyer))
+            for vendor_id in sorted({line.vendor_id for line in order.lines}):
+                order.shipments.append(Shipment(vendor_id=vendor_id))
+            db.session.execute(
+                CartItem.__table__.delete().where(
+                    CartItem.user_id == buyer.id, CartItem.product_id.in_(list(items))
+                )
+            )
+            audit.record(
+                buyer, "order.place", order, object_type="orders", changes={"total": order.total}
+            )
+    except IntegrityError:
+        # the same token submitted twice at the same moment: the other request won
+        db.session.rollback()
+        existing = db.session.scalar(select(Order).where(Order.checkout_token == token))
+        if existing is None or existing.buyer_user_id != buyer.id:
+            raise
+        return existing
+    except NotCertified as exc:
+        raise CheckoutError(exc.message) from None
+    return order
+
+
+def _stock_items(
+    order: Order, line_ids: set[int] | None = None, quantities: Mapping[int, int] | None = None
+) -> list[StockItem]:
+    items = []
+    for line in order.lines:
+        if line_ids is not None and line.id not in line_ids:
+            continue
+        quantity = quantities[line.id] if quantities else line.quantity
+        location = stock.warehouse(line.vendor_id)
+        items.append(StockItem(line.product_id, location.id, quantity))
+    return items
+
+
+def start_payment(order: Order) -> Payment:
+    """A new payment attempt for an unpaid order through the configured gateway."""
+    from .payments import gateway
+
+    expire_if_due(order)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise IllegalTransition(_("订单当前状态不能付款"))
+    active = next((p for p in order.payments if p.status == PaymentStatus.CREATED), None)
+    if active is not None:
+        return active
+    chosen = gateway()
+    attempt = len(order.payments) + 1
+    start = chosen.start(order, attempt)  # outside the transaction: a network call
+    with unit_of_work():
+        payment = Payment(
+            order_id=order.id,
+            provider=chosen.name,
+            reference=start.reference,
+            amount=order.total,
+            currency="cny",
+            status=PaymentStatus.CREATED,
+        )
+        db.session.add(payment)
+    payment.client_secret = start.client_secret  # not stored: handed to Stripe.js only
+    return payment
+
+
+# ---------------------------------------------------------------- payment outcome
+
+
+@dataclass
+class Outcome:
+    status: str  # "paid", "already_paid", "refunded", "ignored"
+    order: Order | None = None
+    message: str | None = None
+
+
+def complete_payment(
+    provider: str,
+    reference: str,
+    *,
+    event_id: str | None = None,
+    event_type: str = "payment_succeeded",
+    method: str = "card",
+) -> Outcome:
+    """A payment the gateway confirmed. Idempotent: by event id (each event once) and by
+    order status (a second confirmation of a paid order changes nothing). If the
+    reservation had expired, the stock is reserved again when it can be; otherwise the
+    payment is refunded in full and the buyer told why."""
+    with unit_of_work():
+        if event_id is not None and not _first_time(provider, event_id, event_type):
+            return Outcome("ignored", message="duplicate event")
+        payment = db.session.scalar(
+            select(Payment).where(Payment.provider == provider, Payment.reference == reference)
+        )
+        if payment is None:
+            log.warning("payment %s/%s: no such payment; acknowledged", provider, reference)
+            return Outcome("ignored", message="unknown payment")
+        order = db.session.scalar(
+            select(Order).where(Order.id == payment.order_id).with_for_update()
+        )
+        if order.is_paid:
+            payment.status = PaymentStatus.SUCCEEDED
+            return Outcome("already_paid", order)
+        payment.status = PaymentStatus.SUCCEEDED
+        if order.status == OrderStatus.CANCELLED:
+            try:
+                with unit_of_work():
+                    stock.reserve(_stock_items(order), Ref("order", order.number, "payment"))
+                    order.status = OrderStatus.PENDING_PAYMENT
+            except OutOfStock as exc:
+                order.note = _("付款时预留已过期且库存不足，款项已全额退回：%(m)s", m=exc.message)
+                refund_ref = gateway_named(provider).refund(
+                    reference, payment.amount, f"late-{order.number}-{payment.id}"
+                )
+                audit.record(
+                    "system",
+                    "order.late_payment_refunded",
+                    order,
+                    object_type="orders",
+                    changes={"refund": refund_ref},
+                )
+                return Outcome("refunded", order, order.note)
+        stock.commit_sale(_stock_items(order), Ref("order", order.number, "payment"))
+        ledger.mark_paid(order, payment_method=method, actor="payment")
+        order.expires_at = None
+        _record_event_order(provider, event_id, order)
+    _notify("paid", order)
+    return Outcome("paid", order)
+
+
+def payment_failed(
+    provider: str, reference: str, message: str | None, *, event_id: str | None = None
+) -> Outcome:
+    """The attempt failed: mark it so the buyer can retry (the reservation stands)."""
+    with unit_of_work():
+        if event_id is not None and not _first_time(provider, event_id, "payment_failed"):
+            return Outcome("ignored", message="duplicate event")
+        payment = db.session.scalar(
+            select(Payment).where(Payment.provider == provider, Payment.reference == reference)
+        )
+        if payment is None:
+            return Outcome("ignored", message="unknown payment")
+        if payment.status == PaymentStatus.CREATED:
+            payment.status = PaymentStatus.FAILED
+            payment.failure_message = (message or "")[:500] or None
+        return Outcome("failed", payment.order)
+
+
+def _first_time(provider: str, event_id: str, event_type: str) -> bool:
+    """Record the event; False when it was already processed (unique constraint)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                PaymentEvent(provider=provider, event_id=event_id, event_type=event_type)
+            )
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _record_event_order(provider: str, event_id: str | None, order: Order) -> None:
+    if event_id is not None:
+        db.session.execute(
+            update(PaymentEvent)
+            .where(PaymentEvent.provider == provider, PaymentEvent.event_id == event_id)
+            .values(order_id=order.id, outcome="paid")
+        )
+
+
+def sync_payment(order: Order) -> Outcome | None:
+    """The return page asks the gateway directly (a verified server-side retrieve)."""
+    for payment in order.payments:
+        if payment.provider != "stripe" or payment.status != PaymentStatus.CREATED:
+            continue
+        try:
+            remote = gateway_named("stripe").state(payment.reference)
+        except GatewayError:
+            log.exception("retrieve failed for %s", payment.reference)
+            return None
+        if remote.status == "succeeded":
+            return complete_payment("stripe", payment.reference)
+        if remote.status == "failed":
+            return payment_failed("stripe", payment.reference, remote.message)
+    return None
+
+
+# ---------------------------------------------------------------- expiry
+
+
+def expire_if_due(order: Order, now: datetime | None = None) -> bool:
+    """Release the reservation of an unpaid order past its time and cancel it. Safe to
+    race with a payment: only one of them changes the order's status."""
+    now = now or utcnow()
+    if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at is None:
+        return False
+    if order.expires_at > now:
+        return False
+    with unit_of_work():
+        result = db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+            .values(
+                status=OrderStatus.CANCELLED, note=_("超时未付款，订单已自动取消"), updated_at=now
+            )
+        )
+        if result.rowcount != 1:
+            return False
+        stock.release(_stock_items(order), Ref("order", order.number, "expiry"))
+        for shipment in order.shipments:
+            shipment.status = ShipmentStatus.CANCELLED
+            shipment.cancelled_at = now
+        audit.record("system", "order.expire", order, object_type="orders")
+    db.session.refresh(order)
+    return True
+
+
+def auto_complete_days() -> int:
+    return int(current_app.config.get("ORDER_AUTO_COMPLETE_DAYS", 10))
+
+
+def expire_orders(now: datetime | None = None) -> tuple[int, int]:
+    """`flask orders expire`: cancel unpaid orders past their time (releasing stock),
+    and complete shipped orders not confirmed within the auto-complete period."""
+    now = now or utcnow()
+    due = list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+            .order_by(Order.id)
+            .limit(10_000)
+        )
+    )
+    expired = sum(expire_if_due(order, now) for order in due)
+    cutoff = now - timedelta(days=auto_complete_days())
+    shipped = list(
+        db.session.scalars(
+            select(Shipment)
+            .where(Shipment.status == ShipmentStatus.SHIPPED, Shipment.shipped_at <= cutoff)
+            .limit(10_000)
+        )
+    )
+    completed = 0
+    with unit_of_work():
+        for shipment in shipped:
+            shipment.status = ShipmentStatus.RECEIVED
+            shipment.received_at = now
+            _complete_if_done(shipment.order, now)
+            completed += 1
+    return expired, completed
+
+
+def _complete_if_done(order: Order, now: datetime) -> None:
+    open_parts = [
+        s for s in order.shipments if s.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED)
+    ]
+    received = [s for s in order.shipments if s.status == ShipmentStatus.RECEIVED]
+    if order.status == OrderStatus.PAID and not open_parts and received:
+        order.status = OrderStatus.COMPLETED
+        order.completed_at = now
+
+
+def _notify(kind: str, order: Order) -> None:
+    sender = current_app.extensions.get("order_notifier")
+    if sender is not None:
+        try:
+            sender(kind, order)
+        except Exception:  # a notification never undoes a sale
+            log.exception("notification %s for %s failed", kind, order.number)
+
+
+# ---------------------------------------------------------------- buyer and vendor steps
+
+
+def buyer_order(buyer: User, order_id: int) -> Order:
+    """One of the buyer's own online orders; anyone else's id is ``NotFound``."""
+    order = db.session.scalar(
+        select(Order).where(
+            Order.id == order_id, Order.buyer_user_id == buyer.id, Order.channel == Channel.ONLINE
+        )
+    )
+    if order is None:
+        raise NotFound()
+    expire_if_due(order)
+    return order
+
+
+def _refund_lines(
+    order: Order, quantities: Mapping[int, int], reason: str, actor: User | str, key: str
+) -> None:
+    """Refund some lines in full or part: the gateway refund, the ledger's opposite
+    attribution rows and the restock, in one transaction (the gateway call is made
+    last, so a refused refund leaves nothing recorded)."""
+    items = [(line_id, qty) for line_id, qty in quantities.items() if qty > 0]
+    if not items:
+        return
+    with unit_of_work():
+        record = ledger.refund(order, items, reason=reason, actor=actor)
+        stock.restock(
+            _stock_items(order, set(quantities), quantities),
+            Ref("order", order.number, actor, note=reason),
+        )
+        payment = next((p for p in order.payments if p.status == PaymentStatus.SUCCEEDED), None)
+        if payment is not None:
+            try:
+                record.gateway_ref = gateway_named(payment.provider).refund(
+                    payment.reference, record.amount, f"{key}-{record.id}"
+                )
+            except GatewayError as exc:
+                raise IllegalTransition(_("支付渠道退款失败，请稍后再试")) from exc
+    _notify("refunded", order)
+
+
+def _unshipped_quantities(order: Order, vendor_id: int | None = None) -> dict[int, int]:
+    pending = {s.vendor_id for s in order.shipments if s.status == ShipmentStatus.PENDING}
+    return {
+        line.id: line.quantity - line.refunded_quantity
+        for line in order.lines
+        if line.vendor_id in pending
+        and (vendor_id is None or line.vendor_id == vendor_id)
+        and line.quantity > line.refunded_quantity
+    }
+
+
+def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
+    """Before shipping: an unpaid order is cancelled (reservation released); a paid one
+    has every part not yet shipped refunded and restocked."""
+    order = buyer_order(buyer, order_id)
+    reason = (reason or "").strip() or _("买家取消")
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        with unit_of_work():
+            ledger.cancel_unpaid(order, reason=reason, actor=buyer)
+            stock.release(_stock_items(order), Ref("order", order.number, buyer))
+            for shipment in order.shipments:
+                shipment.status = ShipmentStatus.CANCELLED
+                shipment.cancelled_at = utcnow()
+                shipment.cancel_reason = reason
+        return order
+    if not order.is_paid:
+        raise IllegalTransition(_("订单当前状态不能取消"))
+    if any(s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED) for s in order.shipments):
+        raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
+    quantities = _unshipped_quantities(order)
+    with unit_of_work():
+        _refund_lines(order, quantities, reason, buyer, f"cancel-{order.number}")
+        for shipment in order.shipments:
+            if shipment.status == ShipmentStatus.PENDING:
+                shipment.status = ShipmentStatus.CANCELLED
+                shipment.cancelled_at = utcnow()
+                shipment.cancel_reason = reason
+    return order
+
+
+def confirm_receipt(buyer: User, order_id: int) -> Order:
+    order = buyer_order(buyer, order_id)
+    shipped = [s for s in order.shipments if s.status == ShipmentStatus.SHIPPED]
+    if not shipped:
+        raise IllegalTransition(_("没有待确认收货的包裹"))
+    now = utcnow()
+    with unit_of_work():
+        for shipment in shipped:
+            shipment.status = ShipmentStatus.RECEIVED
+            shipment.received_at = now
+        _complete_if_done(order, now)
+        audit.record(buyer, "order.confirm_receipt", order, object_type="orders")
+    return order
+
+
+def vendor_shipment(actor: User, org, order_id: int) -> Shipment:
+    """The vendor's own part of a paid online order; other vendors' parts are 404."""
+    from marketplace.authz import can
+
+    if not can(actor, "orders.fulfil", org):
+        from marketplace.errors import Forbidden
+
+        raise Forbidden(_("您没有权限执行此操作。"))
+    shipment = db.session.scalar(
+        select(Shipment)
+        .join(Shipment.order)
+        .where(
+            Shipment.order_id == order_id,
+            Shipment.vendor_id == org.id,
+            Order.status.in_([OrderStatus.PAID, OrderStatus.COMPLETED]),
+        )
+    )
+    if shipment is None:
+        raise NotFound()
+    return shipment
+
+
+def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -> Shipment:
+    carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
+    if not carrier or not tracking_no:
+        raise ValidationError(_("请填写快递公司和运单号"))
+    with unit_of_work():
+        shipment = vendor_shipment(actor, org, order_id)
+        if shipment.status != ShipmentStatus.PENDING:
+            raise IllegalTransition(_("该包裹当前状态不能发货"))
+        shipment.status = ShipmentStatus.SHIPPED
+        shipment.carrier, shipment.tracking_no = carrier[:50], tracking_no[:60]
+        shipment.shipped_at = utcnow()
+        audit.record(
+            actor,
+            "order.ship",
+            shipment.order,
+            object_type="orders",
+            org_id=org.id,
+            changes={"carrier": carrier, "tracking_no": tracking_no},
+        )
+    _notify("shipped", shipment.order)
+    return shipment
+
+
+def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
+    """The vendor cancels its own unshipped part with a reason: its lines are refunded."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("请填写取消原因"), {"reason": _("请填写取消原因")})
+    with unit_of_work():
+        shipment = vendor_shipment(actor, org, order_id)
+        if shipment.status != ShipmentStatus.PENDING:
+            raise IllegalTransition(_("该包裹当前状态不能取消"))
+        order = shipment.order
+        _refund_lines(
+            order,
+            _unshipped_quantities(order, org.id),
+            reason,
+            actor,
+            f"vendor-cancel-{order.number}-{org.id}",
+        )
+        shipment.status = ShipmentStatus.CANCELLED
+        shipment.cancelled_at = utcnow()
+        shipment.cancel_reason = reason
+        _complete_if_done(order, utcnow())
+    return shipment
+
+
+def after_sales_refund(
+    actor: User, bureau, order_id: int, quantities: Mapping[int, int], reason: str
+) -> Order:
+    """Bureau staff refund (part of) a delivered order with a reason (售后)."""
+    from marketplace.authz import can
+    from marketplace.errors import Forbidden
+
+    if not can(actor, "orders.refund", bureau):
+        raise Forbidden(_("您没有权限执行此操作。"))
+    if not (reason or "").strip():
+        raise ValidationError(_("请填写退款原因"), {"reason": _("请填写退款原因")})
+    order = db.session.get(Order, order_id)
+    if order is None or order.channel != Channel.ONLINE:
+        raise NotFound()
+    with unit_of_work():
+        _refund_lines(order, quantities, reason, actor, f"after-sales-{order.number}")
+    return order

@@ -1,0 +1,101 @@
+"""The online shop's core services with the local test gateway: checkout reserves,
+payment commits stock and writes attribution, refunds reverse both."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import utcnow
+from orders import shop
+from orders.models import Attribution, Order, OrderStatus, ShipmentStatus
+from vendors import services as stock
+from vendors.services import OutOfStock, Ref
+
+from ..catalog_factories import BenefitLinkFactory, CertificationFactory
+from ..factories import UserFactory
+
+
+def stocked_product(units: int, price: int = 2500):
+    product = CertificationFactory().product
+    product.price = price
+    db.session.commit()
+    BenefitLinkFactory(product=product)
+    BenefitLinkFactory(product=product)
+    stock.receive(product.id, stock.warehouse(product.vendor_id).id, units, Ref("test"))
+    return product
+
+
+def address() -> shop.Delivery:
+    return shop.Delivery("address", "李市民", "13800000000", "海南省海口市龙华区滨海大道1号")
+
+
+def attributed(order: Order) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Attribution.amount), 0)).where(
+            Attribution.order_id == order.id
+        )
+    )
+
+
+def test_checkout_payment_refund_round_trip():
+    product = stocked_product(5, price=1999)
+    buyer = UserFactory()
+    order = shop.place_order(buyer, {product.id: 3}, address(), token="t-1")
+    assert order.status == OrderStatus.PENDING_PAYMENT and order.total == 5997
+    assert stock.available(product.id) == 2
+    # a double click: same token, same order, nothing reserved twice
+    assert shop.place_order(buyer, {product.id: 3}, address(), token="t-1").id == order.id
+    assert stock.available(product.id) == 2
+
+    payment = shop.start_payment(order)
+    assert payment.provider == "test" and payment.amount == 5997
+    outcome = shop.complete_payment("test", payment.reference)
+    assert outcome.status == "paid"
+    assert order.status == OrderStatus.PAID and attributed(order) == 5997
+    level = stock.level(product.id, stock.warehouse(product.vendor_id).id)
+    assert (level.on_hand, level.reserved) == (2, 0)
+    # delivered twice: nothing more happens
+    assert shop.complete_payment("test", payment.reference).status == "already_paid"
+    assert attributed(order) == 5997
+
+    shop.cancel_by_buyer(buyer, order.id, "不想要了")
+    assert attributed(order) == 0
+    assert order.refunded == order.total
+    assert stock.available(product.id) == 5
+    assert all(s.status == ShipmentStatus.CANCELLED for s in order.shipments)
+
+
+def test_out_of_stock_checkout_reserves_nothing():
+    first, second = stocked_product(2), stocked_product(1)
+    buyer = UserFactory()
+    with pytest.raises(OutOfStock):
+        shop.place_order(buyer, {first.id: 2, second.id: 2}, address(), token="t-2")
+    assert stock.available(first.id) == 2 and stock.available(second.id) == 1
+    assert db.session.scalar(select(func.count(Order.id))) == 0
+
+
+def test_expired_reservation_is_released_and_late_payment_re_reserves():
+    product = stocked_product(1)
+    buyer = UserFactory()
+    order = shop.place_order(buyer, {product.id: 1}, address(), token="t-3")
+    payment = shop.start_payment(order)
+    expired, _completed = shop.expire_orders(utcnow() + timedelta(minutes=31))
+    assert expired == 1 and order.status == OrderStatus.CANCELLED
+    assert stock.available(product.id) == 1
+    assert shop.complete_payment("test", payment.reference).status == "paid"
+    assert stock.available(product.id) == 0 and order.is_paid
+
+
+def test_late_payment_without_stock_is_refunded():
+    product = stocked_product(1)
+    late, early = UserFactory(), UserFactory()
+    order = shop.place_order(late, {product.id: 1}, address(), token="t-4")
+    payment = shop.start_payment(order)
+    shop.expire_orders(utcnow() + timedelta(minutes=31))
+    other = shop.place_order(early, {product.id: 1}, address(), token="t-5")
+    shop.complete_payment("test", shop.start_payment(other).reference)
+    outcome = shop.complete_payment("test", payment.reference)
+    assert outcome.status == "refunded" and "库存不足" in outcome.message
+    assert order.status == OrderStatus.CANCELLED and attributed(order) == 0
