@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__)
 
-from . import models, views  # noqa: E402, F401
+from . import bureau_views, models, vendor_views, views  # noqa: E402, F401

@@ -607,25 +607,17 @@ class CatalogFilters:
     sort: str = "new"
 
 
-def public_products(day: date, filters: CatalogFilters) -> Select:
-    """Sellable products for the public list, filtered, searched and sorted."""
-    stmt = (
-        select(Product)
-        .options(
-            joinedload(Product.vendor),
-            joinedload(Product.origin_village),
-            selectinload(Product.images),
-        )
-        .where(sellable_clause(day))
-    )
+def _public_criteria(day: date, filters: CatalogFilters) -> tuple[list, tuple]:
+    """The WHERE conditions and ORDER BY of the public list."""
+    where = [sellable_clause(day)]
     if filters.q:
-        stmt = stmt.where(Product.search_text.contains(filters.q.strip().lower(), autoescape=True))
+        where.append(Product.search_text.contains(filters.q.strip().lower(), autoescape=True))
     if filters.category_id:
-        stmt = stmt.where(Product.category_id == filters.category_id)
+        where.append(Product.category_id == filters.category_id)
     if filters.village_id:
-        stmt = stmt.where(Product.origin_village_id == filters.village_id)
+        where.append(Product.origin_village_id == filters.village_id)
     elif filters.district_id:
-        stmt = stmt.where(
+        where.append(
             Product.origin_village_id.in_(
                 select(Village.id).join(Village.town).where(Town.district_id == filters.district_id)
             )
@@ -634,7 +626,66 @@ def public_products(day: date, filters: CatalogFilters) -> Select:
         "price_asc": (Product.price.asc(), Product.id.asc()),
         "price_desc": (Product.price.desc(), Product.id.desc()),
     }.get(filters.sort, (Product.featured.desc(), Product.created_at.desc(), Product.id.desc()))
-    return stmt.order_by(*order)
+    return where, order
+
+
+def _card_options():
+    """What a product card shows: vendor, origin village and the photos."""
+    return (
+        joinedload(Product.vendor),
+        joinedload(Product.origin_village),
+        selectinload(Product.images),
+    )
+
+
+def public_products(day: date, filters: CatalogFilters) -> Select:
+    """Sellable products for the public list, filtered, searched and sorted."""
+    where, order = _public_criteria(day, filters)
+    return select(Product).options(*_card_options()).where(*where).order_by(*order)
+
+
+@dataclass
+class PublicPage:
+    """A page of the public list. It carries no total: counting every sellable product
+    on each request would cost more than the page itself, so the pager only knows
+    whether a next page exists."""
+
+    items: list[Product]
+    page: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def public_page(day: date, filters: CatalogFilters, page: int, per_page: int) -> PublicPage:
+    """One page of ``public_products`` in two narrow steps: the ids of the page (one more
+    than the page holds, to know whether another follows), then just those products with
+    what their cards show. A page past the end is empty, not an error."""
+    where, order = _public_criteria(day, filters)
+    ids = list(
+        db.session.scalars(
+            select(Product.id)
+            .where(*where)
+            .order_by(*order)
+            .limit(per_page + 1)
+            .offset((page - 1) * per_page)
+        )
+    )
+    has_next, ids = len(ids) > per_page, ids[:per_page]
+    loaded = {}
+    if ids:
+        loaded = {
+            p.id: p
+            for p in db.session.scalars(
+                select(Product).options(*_card_options()).where(Product.id.in_(ids))
+            )
+        }
+    return PublicPage(
+        items=[loaded[i] for i in ids], page=page, per_page=per_page, has_next=has_next
+    )
 
 
 def get_public_product(product_id: int, day: date) -> Product:
@@ -767,25 +818,32 @@ def sellable_ids(product_ids: Iterable[int], day: date) -> set[int]:
     )
 
 
-def origin_places(day: date) -> list[tuple[District, list[Village]]]:
-    """The districts and villages that sellable products come from, for the list filters."""
-    rows = db.session.execute(
-        select(District, Village)
-        .join(Town, Town.district_id == District.id)
-        .join(Village, Village.town_id == Town.id)
-        .where(
-            Village.id.in_(
-                select(Product.origin_village_id)
-                .where(Product.origin_village_id.is_not(None), sellable_clause(day))
-                .distinct()
+@dataclass
+class Places:
+    districts: list[District]
+    district_id: int | None  # chosen, or implied by the chosen village
+    villages: list[Village]  # of that district; empty when none is chosen
+
+
+def filter_places(district_id: int | None, village_id: int | None) -> Places:
+    """The districts, and the villages of the chosen one, for the public list's filters.
+    Reads only the small geography tables, so the list never scans products for them."""
+    if village_id and not district_id:
+        district_id = db.session.scalar(
+            select(Town.district_id).join(Village.town).where(Village.id == village_id)
+        )
+    villages = []
+    if district_id:
+        villages = list(
+            db.session.scalars(
+                select(Village)
+                .join(Village.town)
+                .where(Town.district_id == district_id)
+                .order_by(Town.name, Village.name)
             )
         )
-        .order_by(District.name, Town.name, Village.name)
-    ).all()
-    places: dict[int, tuple[District, list[Village]]] = {}
-    for district, village in rows:
-        places.setdefault(district.id, (district, []))[1].append(village)
-    return list(places.values())
+    districts = list(db.session.scalars(select(District).order_by(District.name)))
+    return Places(districts=districts, district_id=district_id, villages=villages)
 
 
 # Which decisions each certification status allows (the services above enforce the same).

@@ -1,0 +1,302 @@
+"""The seller's side of the catalog: its products, photos, certification applications
+and the expiry reminders. Every object id is looked up within ``g.org``."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice
+
+from marketplace.authz import active_org, org_required
+from marketplace.errors import IllegalTransition, ValidationError
+from marketplace.extensions import limiter
+from marketplace.pagination import paginate
+from marketplace.web import page_arg, page_size
+
+from . import bp, files, services
+from .forms import (
+    BENEFIT_MODE_LABELS,
+    CERT_STATUS_LABELS,
+    COMMON_UNITS,
+    IMAGE_TYPES,
+    PRODUCT_STATUS_LABELS,
+    CertificationForm,
+    ImageForm,
+    ProductForm,
+)
+from .models import ProductStatus
+
+IMAGE_MAX_AGE = 365 * 24 * 3600  # stored names are never reused, so cache for a year
+
+
+@bp.app_context_processor
+def vendor_labels() -> dict:
+    return {
+        "PRODUCT_STATUS_LABELS": PRODUCT_STATUS_LABELS,
+        "BENEFIT_MODE_LABELS": BENEFIT_MODE_LABELS,
+        "CERT_STATUS_LABELS": CERT_STATUS_LABELS,
+    }
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    """Put a service's field errors next to their fields; flash the rest."""
+    shown = False
+    for field, message in exc.errors.items():
+        if field == "tiers" and "tiers" in form:
+            form.tiers_error = message
+            shown = True
+        elif field in form:
+            form[field].errors = [*form[field].errors, message]
+            shown = True
+    if not shown:
+        flash(exc.message, "danger")
+
+
+# ---------------------------------------------------------------- dashboard and list
+
+
+@bp.route("/vendor")
+@org_required("products.manage")
+def vendor_dashboard():
+    today = services.today()
+    reminders = services.expiring(today, 90, vendor_id=g.org.id)
+    bands = {window: [e for e in reminders if e.band == window] for window in (7, 30, 90)}
+    return render_template(
+        "catalog/vendor/dashboard.html",
+        org=g.org,
+        today=today,
+        counts=services.product_counts(current_user, g.org),
+        certified=services.certified_count(current_user, g.org, today),
+        pending=services.pending_count(current_user, g.org),
+        bands=bands,
+    )
+
+
+@bp.route("/vendor/products")
+@org_required("products.manage")
+def vendor_products():
+    q = request.args.get("q", "").strip()[:100]
+    status = request.args.get("status", "")
+    if status not in set(ProductStatus):
+        status = ""
+    stmt = services.vendor_products(current_user, g.org, q=q, status=status)
+    page = paginate(stmt, page_arg(), page_size())
+    today = services.today()
+    return render_template(
+        "catalog/vendor/products.html",
+        page=page,
+        q=q,
+        status=status,
+        states=services.certification_states((p.id for p in page.items), today),
+        total=sum(services.product_counts(current_user, g.org).values()),
+    )
+
+
+# ---------------------------------------------------------------- create and edit
+
+
+def _yuan_text(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _product_form(product=None) -> ProductForm:
+    """The form, filled from ``product`` on GET only (a POST reads just the request)."""
+    data = None
+    if product is not None and request.method == "GET":
+        data = {
+            "name": product.name,
+            "category_id": product.category_id,
+            "description": product.description,
+            "specification": product.specification,
+            "unit": product.unit,
+            "price": _yuan_text(product.price),
+            "origin_village_id": product.origin_village_id,
+            "shelf_life": product.shelf_life,
+            "status": product.status,
+            "min_order_qty": product.min_order_qty,
+            "tiers": [
+                {"min_qty": t.min_qty, "unit_price": _yuan_text(t.unit_price)}
+                for t in product.tiers
+            ],
+        }
+    form = ProductForm(data=data)
+    form.category_id.choices = [SelectChoice(c.id, c.name) for c in services.categories()]
+    form.set_villages(services.village_options())
+    return form
+
+
+def _product_data(form: ProductForm) -> services.ProductData:
+    return services.ProductData(
+        name=form.name.data.strip(),
+        category_id=form.category_id.data,
+        unit=form.unit.data.strip(),
+        price=form.price_fen,
+        description=(form.description.data or "").strip(),
+        specification=(form.specification.data or "").strip(),
+        origin_village_id=form.origin_village_id.data,
+        shelf_life=(form.shelf_life.data or "").strip(),
+        min_order_qty=form.min_order_qty.data,
+        status=form.status.data,
+        tiers=form.tier_values(),
+    )
+
+
+def _render_product_form(form, product=None):
+    return render_template(
+        "catalog/vendor/product_form.html",
+        form=form,
+        product=product,
+        units=COMMON_UNITS,
+        image_form=ImageForm(formdata=None),
+        image_types=IMAGE_TYPES,
+        action_form=FlaskForm(formdata=None),
+    )
+
+
+@bp.route("/vendor/products/new", methods=["GET", "POST"])
+@org_required("products.manage")
+def vendor_product_new():
+    form = _product_form()
+    if form.validate_on_submit():
+        try:
+            product = services.save_product(current_user, g.org, _product_data(form))
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            flash(_("已创建产品：%(name)s", name=product.name), "success")
+            return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
+    return _render_product_form(form)
+
+
+@bp.route("/vendor/products/<int:product_id>/edit", methods=["GET", "POST"])
+@org_required("products.manage")
+def vendor_product_edit(product_id: int):
+    product = services.get_vendor_product(current_user, g.org, product_id)
+    form = _product_form(product)
+    if form.validate_on_submit():
+        try:
+            services.save_product(current_user, g.org, _product_data(form), product_id=product.id)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            flash(_("已保存。"), "success")
+            return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
+    return _render_product_form(form, product)
+
+
+# ---------------------------------------------------------------- images
+
+
+@bp.route("/vendor/products/<int:product_id>/images", methods=["POST"])
+@org_required("products.manage")
+def vendor_image_upload(product_id: int):
+    product = services.get_vendor_product(current_user, g.org, product_id)
+    form = ImageForm()
+    if form.validate_on_submit():
+        try:
+            services.add_product_image(current_user, g.org, product.id, form.file.data.stream)
+        except ValidationError as exc:
+            flash(exc.errors.get("file", exc.message), "danger")
+        else:
+            flash(_("图片已上传。"), "success")
+    else:
+        for message in form.file.errors:
+            flash(message, "danger")
+    return redirect(url_for("catalog.vendor_product_edit", product_id=product.id) + "#images")
+
+
+@bp.route("/vendor/products/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
+@org_required("products.manage")
+def vendor_image_delete(product_id: int, image_id: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    services.delete_product_image(current_user, g.org, product_id, image_id)
+    flash(_("图片已删除。"), "info")
+    return redirect(url_for("catalog.vendor_product_edit", product_id=product_id) + "#images")
+
+
+@bp.route("/media/images/<name>")
+def media_image(name: str):
+    """Product photos are public; only generated names are ever served."""
+    located = files.path_for("images", name)
+    if located is None:
+        abort(404)
+    path, mimetype = located
+    response = send_file(path, mimetype=mimetype, max_age=IMAGE_MAX_AGE, conditional=True)
+    response.headers["Cache-Control"] = f"public, max-age={IMAGE_MAX_AGE}, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/vendor/reports/<name>")
+@login_required
+def vendor_report(name: str):
+    """A test report: for the vendor whose application carries it and for bureau
+    reviewers; 404 for everyone else, so its existence is not revealed."""
+    path, mimetype = services.report_path(current_user, active_org(), name)
+    response = send_file(path, mimetype=mimetype, max_age=0, conditional=True)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---------------------------------------------------------------- certification
+
+
+def _certify_limit() -> str:
+    return current_app.config.get("CERTIFY_RATE_LIMIT", "60 per hour")
+
+
+def _org_key() -> str:
+    org = active_org()
+    return f"certify:{org.id if org else request.remote_addr}"
+
+
+@bp.route("/vendor/products/<int:product_id>/certify", methods=["GET", "POST"])
+@limiter.limit(_certify_limit, methods=["POST"], key_func=_org_key)
+@org_required("products.manage")
+def vendor_certify(product_id: int):
+    """The application form and the product's certification history. POSTs are rate
+    limited per organization, so household codes cannot be probed in bulk."""
+    product = services.get_vendor_product(current_user, g.org, product_id)
+    form = CertificationForm()
+    if form.validate_on_submit():
+        application = services.CertificationApplication(
+            benefit_mode=form.benefit_mode.data,
+            households=form.household_lines,
+            expected_annual_value=form.expected_fen,
+            test_report_valid_until=form.test_report_valid_until.data,
+            note=(form.note.data or "").strip(),
+        )
+        try:
+            services.submit_certification(
+                current_user, g.org, product.id, application, form.test_report.data.stream
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        except IllegalTransition as exc:
+            flash(exc.message, "warning")
+        else:
+            flash(_("认定申请已提交，请等待乡村振兴局审核。"), "success")
+            return redirect(url_for("catalog.vendor_certify", product_id=product.id))
+    today = services.today()
+    return render_template(
+        "catalog/vendor/certify.html",
+        product=product,
+        form=form,
+        today=today,
+        state=services.certification_states([product.id], today)[product.id],
+        history=product.certifications,
+    )
