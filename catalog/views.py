@@ -1,11 +1,105 @@
-"""Public catalog pages (the home page section, the product list and product pages)."""
+"""Public catalog pages: the home page section, the product list, product, vendor and
+public-notice (公示) pages. Only sellable products appear; households only as counts."""
 
-from flask import render_template
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from . import bp  # noqa: F401
+from marketplace.pagination import paginate
+from marketplace.web import page_arg, page_size
+
+from . import bp, services
+from .services import PUBLIC_SORTS, CatalogFilters
+
+SORT_LABELS = {
+    "new": _l("推荐"),
+    "price_asc": _l("价格从低到高"),
+    "price_desc": _l("价格从高到低"),
+}
+MAX_QUERY = 50
+
+
+@bp.app_template_global()
+def has_endpoint(name: str) -> bool:
+    """Templates link to routes other packages add only once those routes exist."""
+    return name in current_app.view_functions
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if value.isdigit() and 0 < int(value) < 2**31:
+        return int(value)
+    return None
+
+
+def _filters() -> CatalogFilters:
+    sort = request.args.get("sort", "new")
+    return CatalogFilters(
+        q=request.args.get("q", "").strip()[:MAX_QUERY],
+        category_id=_id_arg("category"),
+        district_id=_id_arg("district"),
+        village_id=_id_arg("village"),
+        sort=sort if sort in PUBLIC_SORTS else "new",
+    )
+
+
+@bp.route("/products")
+def product_list():
+    day = services.today()
+    filters = _filters()
+    places = services.filter_places(filters.district_id, filters.village_id)
+    if filters.village_id not in {v.id for v in places.villages}:
+        filters.village_id = None  # unknown, or left over from another district
+    page = services.public_page(day, filters, page_arg(), page_size())
+    return render_template(
+        "catalog/products.html",
+        page=page,
+        filters=filters,
+        categories=services.categories(),
+        places=places,
+        sort_labels=SORT_LABELS,
+    )
+
+
+@bp.route("/products/<int:product_id>")
+def product_detail(product_id: int):
+    day = services.today()
+    product = services.get_public_product(product_id, day)
+    return render_template(
+        "catalog/product.html",
+        product=product,
+        certification=services.current_certification(product, day),
+        impact=services.product_impact(product.id, day),
+    )
+
+
+@bp.route("/vendors/<int:vendor_id>")
+def vendor_detail(vendor_id: int):
+    vendor = services.public_vendor(vendor_id)
+    stmt = services.vendor_public_products(vendor.id, services.today())
+    page = paginate(stmt, page_arg(), page_size())
+    return render_template("catalog/vendor.html", vendor=vendor, page=page)
+
+
+@bp.route("/notices")
+def notices():
+    day = services.today()
+    found = services.recent_notices(day, 30)
+    return render_template(
+        "catalog/notices.html",
+        notices=found,
+        sellable=services.sellable_ids((c.product_id for c in found), day),
+    )
 
 
 def featured_section() -> Markup:
     """The home page's featured products section."""
-    return Markup(render_template("catalog/_featured.html"))
+    return Markup(
+        render_template(
+            "catalog/_featured.html",
+            products=services.featured_products(services.today()),
+            categories=services.categories(),
+        )
+    )
