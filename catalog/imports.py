@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
@@ -59,8 +60,8 @@ class ProductsImport(Importer):
         Column("certificate_no", required=False, parse=text(60)),
         Column("certified_on", required=False, parse=iso_date),
         Column("valid_until", required=False, parse=iso_date),
-        # on-hand stock at the vendor; validated now, applied once stock exists
-        Column("stock", required=False, parse=integer(minimum=0), default=None),
+        # on-hand at the vendor's warehouse, set through a recorded adjustment; blank keeps it
+        Column("stock", required=False, parse=integer(minimum=0, maximum=10**7), default=None),
     ]
 
     def check(self, rows: list[Row]) -> Iterable[RowError]:
@@ -72,7 +73,14 @@ class ProductsImport(Importer):
         )
         products = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id)
         seen_certificates: dict[str, int] = {}
+        reserved_of = current_app.extensions.get("stock.reserved")
+        reserved = (
+            reserved_of([p.id for p in products.values()]) if reserved_of and products else {}
+        )
         for row in rows:
+            held = reserved.get(products[row["sku"]].id, 0) if row["sku"] in products else 0
+            if row["stock"] is not None and row["stock"] < held:
+                yield RowError(row.number, "stock", _("不能少于已预留的 %(n)d", n=held))
             if row["vendor_code"] not in vendors:
                 yield RowError(row.number, "vendor_code", _("销售主体不存在"))
             number = row["certificate_no"]
@@ -182,6 +190,12 @@ class ProductsImport(Importer):
             if cert_updates:
                 db.session.execute(update(Certification), cert_updates)
             created_certs, updated_certs = len(cert_inserts), len(cert_updates)
+        set_on_hand = current_app.extensions.get("stock.set_on_hand")
+        stocked = [r for r in rows if r["stock"] is not None]
+        if set_on_hand and stocked:
+            ids = self.lookup(Product.sku, (r["sku"] for r in stocked), Product.id)
+            for row in stocked:
+                set_on_hand(ids[row["sku"]].id, row["stock"], self.actor or "cli", self.name)
         summary = Summary("products", {"created": len(inserts), "updated": len(updates)})
         summary.details.append(f"certifications: {created_certs} created, {updated_certs} updated")
         if new_categories:
