@@ -96,6 +96,10 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("请先登录。")
 
+    from orders.notify import init_notifier
+
+    init_notifier(app)  # app.extensions["order_notifier"]: order e-mails (or the log)
+
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
@@ -150,9 +154,12 @@ def register_commands(app: Flask) -> None:
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
     from catalog.views import featured_section
-    from orders.cli import report_cli
+    from orders.cli import orders_cli, report_cli
     from orders.demo import load_orders_demo
     from orders.imports import FairsImport, SalesImport
+    from orders.report_views import impact_section
+    from orders.shop_demo import load_shop_demo
+    from vendors.demo import load_stock_demo
 
     from .bureau.imports import HouseholdsImport
     from .cli import demo_cli, import_cli, register_importers, users_cli
@@ -172,11 +179,18 @@ def register_commands(app: Flask) -> None:
         ],
     )
     # Demo steps, in order; each loads its part once.
-    app.extensions["demo_steps"] = [*KERNEL_STEPS, load_catalog_demo, load_orders_demo]
+    app.extensions["demo_steps"] = [
+        *KERNEL_STEPS,
+        load_catalog_demo,
+        load_stock_demo,
+        load_orders_demo,
+        load_shop_demo,
+    ]
     # Sections of the home page, in order.
-    app.extensions["home_sections"] = [featured_section]
+    app.extensions["home_sections"] = [impact_section, featured_section]
     app.cli.add_command(users_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(certifications_cli)
     app.cli.add_command(report_cli)
+    app.cli.add_command(orders_cli)

@@ -204,6 +204,8 @@ DEMO_USERS = [
     ("fair@demo.cn", "黄主任", "集市主办方", "fair", Role.ADMIN),
     ("counter@demo.cn", "郑店长", "商超专柜", "retailer", Role.ADMIN),
     ("citizen@demo.cn", "李市民", "市民", None, None),
+    ("citizen2@demo.cn", "王阿姨", "市民", None, None),
+    ("citizen3@demo.cn", "陈先生", "市民", None, None),
 ]
 
 OTHER_ORGS = {

@@ -7,7 +7,6 @@ import os
 
 import pytest
 from flask import g
-from sqlalchemy import text
 
 from marketplace import create_app
 from marketplace.extensions import db, limiter
@@ -80,13 +79,10 @@ def fresh_request_state(app) -> None:
 
 
 def clean_database() -> None:
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+    """Empty every table. DELETE in dependency order rather than TRUNCATE: on
+    PostgreSQL, TRUNCATE of forty tables costs about a second per test."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     db.session.commit()
 
 

@@ -1,0 +1,197 @@
+"""Benchmark: the households and vendors CSV imports (DATA_FORMATS.md: a 100,000-row file
+must import in well under a minute, bulk inserts in one transaction).
+
+Generates a households CSV (100,000 rows by default, GB18030 like Chinese Excel) and a
+vendors CSV (300 rows) in a temporary folder, then times ``run_import`` into the
+database given by --database-url: a first import (all rows created) and a re-import of
+changed files (all rows updated). Prints seconds, rows/second and peak memory.
+
+    .venv/bin/python bench/imports.py
+    .venv/bin/python bench/imports.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/mp_bench
+
+The schema is created with ``db.create_all()``. The database must not already hold
+households unless --reset is given, which drops and recreates every table in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾符云王吉陈羊"
+GIVEN = "亚华春梅淑芬志明海燕文清秀英德福国强玉兰小红家乐永康金花建平丽娟成林"
+DISTRICTS = {
+    "秀英区": ["长流镇", "西秀镇", "海秀镇", "石山镇", "永兴镇", "东山镇"],
+    "龙华区": ["城西镇", "龙桥镇", "新坡镇", "遵谭镇", "龙泉镇"],
+    "琼山区": ["龙塘镇", "云龙镇", "红旗镇", "三门坡镇", "大坡镇", "甲子镇", "旧州镇"],
+    "美兰区": ["灵山镇", "演丰镇", "三江镇", "大致坡镇"],
+}
+STATUSES = ["poor", "alleviated", "alleviated", "alleviated", "edge", "monitored", "general"]
+LIGHTS = ["green"] * 17 + ["yellow"] * 2 + ["red"]
+VILLAGES_PER_TOWN = 20
+
+
+def places() -> list[tuple[str, str, str]]:
+    return [
+        (district, town, f"{town[:-1]}{n:02d}村")
+        for district, towns in DISTRICTS.items()
+        for town in towns
+        for n in range(1, VILLAGES_PER_TOWN + 1)
+    ]
+
+
+def name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+
+
+def households_csv(rows: int, seed: int) -> str:
+    rng = random.Random(seed)
+    where = places()
+    lines = [
+        "household_code,head_name,members,district,town,village,status,risk_light,registered_year"
+    ]
+    for n in range(rows):
+        district, town, village = where[n % len(where)]
+        lines.append(
+            f"HK{n:08d},{name(rng)},{rng.randint(1, 8)},{district},{town},{village},"
+            f"{rng.choice(STATUSES)},{rng.choice(LIGHTS)},{rng.randint(2014, 2020)}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def credit_code(n: int) -> str:
+    from marketplace.credit_code import check_character
+
+    first17 = f"9146010{n:010d}"
+    return first17 + check_character(first17)
+
+
+def vendors_csv(rows: int, seed: int) -> str:
+    rng = random.Random(seed)
+    where = places()
+    kinds = ["cooperative", "cooperative", "enterprise", "household", "other"]
+    lines = ["vendor_code,name,kind,district,town,village,credit_code,contact_phone"]
+    for n in range(rows):
+        district, town, village = where[(n * 7) % len(where)]
+        kind = rng.choice(kinds)
+        suffix = {"cooperative": "种养专业合作社", "enterprise": "农业有限公司"}.get(kind, "农场")
+        lines.append(
+            f"V{n:05d},{village}{name(rng)}{suffix},{kind},{district},{town},{village},"
+            f"{credit_code(n)},13{rng.randint(100000000, 999999999)}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(label: str, importer, data: bytes, rows: int, trace: bool) -> None:
+    from marketplace.importing import run_import
+
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    summary = run_import(importer, data)
+    seconds = time.perf_counter() - started
+    heap = ""
+    if trace:
+        heap = f"  python heap peak {tracemalloc.get_traced_memory()[1] / 2**20:7.1f} MiB"
+        tracemalloc.stop()
+    print(
+        f"{label:<22} {rows:>7} rows {seconds:8.2f} s {rows / seconds:>9,.0f} rows/s"
+        f"  peak RSS {peak_rss_mb():7.1f} MiB{heap}   [{summary.line()}]",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temp folder")
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--vendors", type=int, default=300)
+    parser.add_argument("--reset", action="store_true", help="drop and recreate all tables first")
+    parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also report the Python heap peak per import (slows the imports down)",
+    )
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="mp-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    os.environ["DATABASE_URL"] = url  # load_config normalises postgres:// URLs
+    os.environ.setdefault("SECRET_KEY", "benchmark-only")
+
+    from sqlalchemy import func, inspect, select
+
+    from marketplace import create_app
+    from marketplace.bureau.imports import HouseholdsImport
+    from marketplace.extensions import db
+    from marketplace.models import Household, Organization
+    from marketplace.orgs.imports import VendorsImport
+
+    app = create_app()
+    with app.app_context():
+        if args.reset:
+            db.drop_all()
+        elif "households" in inspect(db.engine).get_table_names() and db.session.scalar(
+            select(func.count(Household.id))
+        ):
+            sys.exit(f"{url} already holds households; use a fresh database or --reset")
+        db.create_all()
+        db.session.remove()
+
+        files = {}
+        started = time.perf_counter()
+        for key, text in {
+            "households": households_csv(args.households, seed=1),
+            "households-changed": households_csv(args.households, seed=2),
+            "vendors": vendors_csv(args.vendors, seed=1),
+            "vendors-changed": vendors_csv(args.vendors, seed=2),
+        }.items():
+            path = workdir / f"{key}.csv"
+            path.write_bytes(text.encode("gb18030"))
+            files[key] = path
+        size = files["households"].stat().st_size / 2**20
+        print(f"database   {db.engine.url.render_as_string(hide_password=True)}")
+        print(
+            f"files      {workdir} (households.csv {size:.1f} MiB, GB18030; "
+            f"generated in {time.perf_counter() - started:.1f} s)"
+        )
+        print(f"python     {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
+
+        for label, importer_class, key, rows in [
+            ("households first", HouseholdsImport, "households", args.households),
+            ("households re-import", HouseholdsImport, "households-changed", args.households),
+            ("vendors first", VendorsImport, "vendors", args.vendors),
+            ("vendors re-import", VendorsImport, "vendors-changed", args.vendors),
+        ]:
+            timed(label, importer_class(), files[key].read_bytes(), rows, args.tracemalloc)
+            db.session.remove()
+
+        households = db.session.scalar(select(func.count(Household.id)))
+        vendors = db.session.scalar(select(func.count(Organization.id)))
+        assert households == args.households, households
+        assert vendors == args.vendors, vendors
+        print(f"check      {households} households, {vendors} vendors in the database")
+        db.session.remove()
+        db.engine.dispose()
+    if not args.keep:
+        shutil.rmtree(workdir)
+
+
+if __name__ == "__main__":
+    main()
