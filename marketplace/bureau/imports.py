@@ -23,14 +23,14 @@ class HouseholdsImport(Importer):
         Column("town", parse=text(50)),
         Column("village", parse=text(50)),
         Column("status", parse=choice(HouseholdStatus)),
-        Column("risk_light", required=False, parse=choice(RiskLight), default="green"),
+        # blank: green for a new household; an existing household keeps its light
+        Column("risk_light", required=False, parse=choice(RiskLight), default=None),
         Column("registered_year", required=False, parse=integer(1949, 2100)),
     ]
 
     def write(self, rows: list[Row]) -> Summary:
         places = resolve_places((r["district"], r["town"], r["village"]) for r in rows)
         existing = self.lookup(Household.code, (r["household_code"] for r in rows), Household.id)
-        keep_risk = not self.has_column("risk_light")
         keep_year = not self.has_column("registered_year")
         now = utcnow()
         inserts, updates = [], []
@@ -47,9 +47,10 @@ class HouseholdsImport(Importer):
             }
             found = existing.get(row["household_code"])
             if found is None:
+                values["risk_light"] = values["risk_light"] or RiskLight.GREEN
                 inserts.append({**values, "created_at": now})
             else:
-                if keep_risk:
+                if values["risk_light"] is None:
                     values.pop("risk_light")
                 if keep_year:
                     values.pop("registered_year")

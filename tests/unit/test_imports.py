@@ -364,3 +364,18 @@ def test_upload_page_is_403_for_non_bureau_users(client, auth, kind):
     assert client.get("/bureau/imports").status_code == 403
     assert upload(client, csv_text(*GOOD).encode()).status_code == 403
     assert count(Household) == 0
+
+
+def test_blank_risk_light_on_reimport_keeps_the_bureaus_light(runner, tmp_path):
+    header = "household_code,head_name,members,district,town,village,status,risk_light"
+    first = csv_text("HK0001,符亚华,4,秀英区,长流镇,美德村,poor,", header=header)
+    assert invoke(runner, "households", write(tmp_path, "a.csv", first)).exit_code == 0
+    assert households()["HK0001"].risk_light == "green"  # new household: the default
+    household = households()["HK0001"]
+    household.risk_light = "red"  # the bureau raised the warning light
+    db.session.commit()
+    again = csv_text("HK0001,符亚华,5,秀英区,长流镇,美德村,poor,", header=header)
+    assert invoke(runner, "households", write(tmp_path, "b.csv", again)).exit_code == 0
+    db.session.expire_all()
+    assert households()["HK0001"].risk_light == "red"
+    assert households()["HK0001"].members == 5
