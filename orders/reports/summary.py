@@ -1,8 +1,10 @@
 """`report summary`: the bureau's headline figures for a period (DATA_FORMATS.md).
 
-Computed in the database: one conditional aggregation over the attribution rows for
-the money, one grouped pass for households and person-times, and small counts over
-orders, fairs and certifications. Nothing is loaded row by row into Python.
+Computed in the database, shaped to stay fast at millions of attribution rows: money and
+order counts from the paid orders (an index-only scan), the unattributed part and the
+refunds from the few attribution rows concerned (partial indexes), households and
+person-times by one index probe per household and year, and small counts over fairs and
+certifications. Nothing is loaded row by row into Python.
 """
 
 from __future__ import annotations
@@ -10,14 +12,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, distinct, extract, func, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    distinct,
+    exists,
+    extract,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 
 from catalog.models import Certification, CertStatus
 from marketplace.extensions import db
 from marketplace.models import Household
 from marketplace.money import format_fen
 
-from ..models import PAID_STATUSES, Attribution, Channel, Fair, FairStatus, Order
+from ..models import PAID_STATUSES, Attribution, Channel, Fair, FairStatus, Order, OrderLine
 
 CHANNELS = [Channel.ONLINE, Channel.FAIR, Channel.PROCUREMENT, Channel.COUNTER]
 
@@ -78,12 +93,16 @@ def period_clause(column, date_from: date | None, date_to: date | None):
 
 
 def ledger_span() -> tuple[date | None, date | None]:
-    """The first and last sale dates in the ledger (the default period: everything)."""
-    return tuple(
-        db.session.execute(
-            select(func.min(Attribution.sale_date), func.max(Attribution.sale_date))
-        ).one()
-    )
+    """The first and last dates in the ledger, sales and fairs (what "everything" spans)."""
+    sales = db.session.execute(
+        select(func.min(Attribution.sale_date), func.max(Attribution.sale_date))
+    ).one()
+    fairs = db.session.execute(
+        select(func.min(Fair.date), func.max(Fair.date)).where(Fair.status != FairStatus.CANCELLED)
+    ).one()
+    firsts = [d for d in (sales[0], fairs[0]) if d is not None]
+    lasts = [d for d in (sales[1], fairs[1]) if d is not None]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
 def households_driven_query(date_from: date | None, date_to: date | None):
@@ -104,49 +123,58 @@ def households_driven_query(date_from: date | None, date_to: date | None):
 def summary(date_from: date | None = None, date_to: date | None = None) -> Summary:
     """The summary for sales dated from ``date_from`` to ``date_to`` (both inclusive;
     None = open-ended), net of refunds, paid sales only."""
+    first, last = ledger_span() if date_from is None or date_to is None else (None, None)
+    shown_from, shown_to = date_from, date_to
     if date_from is None or date_to is None:
-        first, last = ledger_span()
-        date_from = date_from or first
-        date_to = date_to or last
-    result = Summary(date_from, date_to, {c: ChannelFigures() for c in CHANNELS})
+        # an open end counts everything on that side; the report shows the data's span
+        today = date.today()
+        shown_from = date_from or first or min(today, date_to or today)
+        shown_to = date_to or last or max(today, shown_from)
+        if shown_from > shown_to:  # the data lies wholly outside the one bound given
+            shown_from, shown_to = (date_from, date_from) if date_from else (date_to, date_to)
+    result = Summary(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
     in_period = period_clause(Attribution.sale_date, date_from, date_to)
 
+    # money and order counts from the paid orders (total less refunded is exactly the
+    # sum of their attribution rows); refunds of certified lines and the unattributed
+    # part from the few attribution rows concerned
     money = db.session.execute(
         select(
-            Attribution.channel,
-            func.sum(Attribution.amount),
-            func.sum(case((Attribution.household_id.is_not(None), Attribution.amount), else_=0)),
-            func.sum(case((Attribution.certified, Attribution.amount), else_=0)),
+            Order.channel,
+            func.sum(case((Order.refunded < Order.total, 1), else_=0)),
+            func.sum(Order.total - Order.refunded),
+            func.sum(Order.certified_total),
         )
-        .where(in_period)
-        .group_by(Attribution.channel)
-    )
-    for channel, amount, attributed, certified in money:
-        result.channels[channel].amount = int(amount or 0)
-        result.attributed_amount += int(attributed or 0)
-        result.certified_product_sales += int(certified or 0)
-    result.unattributed_amount = result.total_amount - result.attributed_amount
-
-    orders = db.session.execute(
-        select(Order.channel, func.count(Order.id))
-        .where(
-            Order.status.in_(PAID_STATUSES),
-            Order.refunded < Order.total,
-            period_clause(Order.sale_date, date_from, date_to),
-        )
+        .where(Order.status.in_(PAID_STATUSES), period_clause(Order.sale_date, date_from, date_to))
         .group_by(Order.channel)
     )
-    for channel, count in orders:
-        result.channels[channel].orders = int(count)
+    for channel, orders, amount, certified in money:
+        result.channels[channel].orders = int(orders or 0)
+        result.channels[channel].amount = int(amount or 0)
+        result.certified_product_sales += int(certified or 0)
+    result.certified_product_sales += int(
+        db.session.scalar(
+            select(func.sum(Attribution.amount)).where(
+                Attribution.refund_id.is_not(None), Attribution.certified, in_period
+            )
+        )
+        or 0
+    )
+    result.unattributed_amount = int(
+        db.session.scalar(
+            select(func.sum(Attribution.amount)).where(
+                Attribution.household_id.is_(None), in_period
+            )
+        )
+        or 0
+    )
+    result.attributed_amount = result.total_amount - result.unattributed_amount
 
-    driven = households_driven_query(date_from, date_to)
-    households, person_times = db.session.execute(
-        select(func.count(distinct(driven.c.household_id)), func.sum(Household.members))
-        .select_from(driven)
-        .join(Household, Household.id == driven.c.household_id)
-    ).one()
-    result.households_driven = int(households or 0)
-    result.person_times = int(person_times or 0)
+    span_from, span_to = date_from or first, date_to or last
+    if span_from is not None and span_to is not None:
+        driven = driven_household_years(span_from, span_to)
+        result.households_driven = len({household for household, _year in driven})
+        result.person_times = sum(driven.values())
 
     result.fairs_held = int(
         db.session.scalar(
@@ -170,3 +198,91 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
         or 0
     )
     return result
+
+
+def _years(date_from: date, date_to: date) -> list[tuple[int, date, date]]:
+    """(year, first day, last day) of each calendar year of the period, clipped to it."""
+    return [
+        (year, max(date_from, date(year, 1, 1)), min(date_to, date(year, 12, 31)))
+        for year in range(date_from.year, date_to.year + 1)
+    ]
+
+
+def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, int], int]:
+    """``{(household id, year): members}`` for the households with positive net
+    attribution in a calendar year of the period: exactly what
+    ``households_driven_query`` selects, without aggregating every attribution row.
+
+    A refund never takes a household's share of a line below zero, so a household's net
+    in a year is positive exactly when one of its sale rows there is on a line with a
+    positive net for it. Most lines have no refund at all: one index probe per
+    household and year finds such a row. Only households whose sales that year are all
+    on refunded lines are summed up exactly.
+    """
+    years = _years(date_from, date_to)
+    if not years:
+        return {}
+    spans = [
+        select(
+            literal(year, Integer).label("year"),
+            literal(lo, Date).label("lo"),
+            literal(hi, Date).label("hi"),
+        )
+        for year, lo, hi in years
+    ]
+    span = (spans[0] if len(spans) == 1 else union_all(*spans)).subquery("years")
+    sale = aliased(Attribution, name="sale")
+    unrefunded_sale = (
+        select(literal(1))
+        .select_from(sale)
+        .join(OrderLine, OrderLine.id == sale.order_line_id)
+        .where(
+            sale.household_id == Household.id,
+            sale.sale_date >= span.c.lo,
+            sale.sale_date <= span.c.hi,
+            sale.refund_id.is_(None),
+            sale.amount > 0,
+            OrderLine.refunded_amount == 0,
+        )
+    )
+    driven: dict[tuple[int, int], int] = {
+        (household_id, int(year)): members
+        for household_id, members, year in db.session.execute(
+            select(Household.id, Household.members, span.c.year)
+            .select_from(Household)
+            .join(span, literal(True))
+            .where(exists(unrefunded_sale))
+        )
+    }
+
+    in_period = period_clause(Attribution.sale_date, date_from, date_to)
+    year = extract("year", Attribution.sale_date)
+    on_refunded_lines = {
+        (household_id, int(y))
+        for household_id, y in db.session.execute(
+            select(Attribution.household_id, year)
+            .join(OrderLine, OrderLine.id == Attribution.order_line_id)
+            .where(
+                OrderLine.refunded_amount > 0,
+                Attribution.refund_id.is_(None),
+                Attribution.amount > 0,
+                Attribution.household_id.is_not(None),
+                in_period,
+            )
+            .distinct()
+        )
+    }
+    doubtful = on_refunded_lines - driven.keys()
+    households = sorted({household_id for household_id, _y in doubtful})
+    for start in range(0, len(households), 1000):
+        rows = db.session.execute(
+            select(Attribution.household_id, year, Household.members)
+            .join(Household, Household.id == Attribution.household_id)
+            .where(Attribution.household_id.in_(households[start : start + 1000]), in_period)
+            .group_by(Attribution.household_id, year, Household.members)
+            .having(func.sum(Attribution.amount) > 0)
+        )
+        for household_id, y, members in rows:
+            if (household_id, int(y)) in doubtful:
+                driven[(household_id, int(y))] = members
+    return driven

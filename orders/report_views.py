@@ -1,0 +1,319 @@
+"""Report pages: the bureau's dashboard with breakdowns and exports, one household's
+benefits, the public impact page and the home page's impact counter.
+
+Views parse the period, call the breakdown functions (SQL aggregations) and render the
+same ``Table`` objects the CSV and XLSX exports write."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from marketplace.authz import active_org, can, org_required
+from marketplace.extensions import db
+from marketplace.models import District, Household, Town
+from marketplace.web import page_arg, page_size
+
+from . import bp
+from .reports import breakdowns, charts, exports
+from .reports.breakdowns import DIMENSIONS, Period
+from .reports.summary import summary
+
+DASHBOARD_TOP = 10
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class PeriodError(ValueError):
+    pass
+
+
+def _parse_date(raw: str, label: str) -> date | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not _DATE.fullmatch(raw):
+        raise PeriodError(_("%(label)s格式应为 YYYY-MM-DD，例如 2024-01-31。", label=label))
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise PeriodError(_("%(label)s不是有效的日期：%(value)s", label=label, value=raw)) from None
+
+
+def parse_period(args) -> Period:
+    """The ?from=&to= period (both optional, inclusive); PeriodError with a message the
+    user can act on for anything else."""
+    date_from = _parse_date(args.get("from", "")[:20], _("开始日期"))
+    date_to = _parse_date(args.get("to", "")[:20], _("结束日期"))
+    if date_from and date_to and date_from > date_to:
+        raise PeriodError(_("开始日期不能晚于结束日期。"))
+    return Period(date_from, date_to)
+
+
+def period_presets(today: date | None = None) -> list[tuple[str, dict]]:
+    today = today or date.today()
+    return [
+        (_("今年"), {"from": f"{today.year}-01-01", "to": f"{today.year}-12-31"}),
+        (_("去年"), {"from": f"{today.year - 1}-01-01", "to": f"{today.year - 1}-12-31"}),
+        (_("全部"), {}),
+    ]
+
+
+def _period_args(period: Period) -> dict:
+    args = {}
+    if period.date_from:
+        args["from"] = period.date_from.isoformat()
+    if period.date_to:
+        args["to"] = period.date_to.isoformat()
+    return args
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if value.isdigit() and 0 < int(value) < 2**31:
+        return int(value)
+    return None
+
+
+def _render_period_error(message: str, template: str = "orders/reports/period_error.html"):
+    return render_template(
+        template, error=message, period=Period(), presets=period_presets(), period_args={}
+    ), 400
+
+
+def _context(period: Period, **extra) -> dict:
+    return {
+        "period": period,
+        "period_args": _period_args(period),
+        "presets": period_presets(),
+        "dimensions": list(DIMENSIONS),
+        "dimension_title": exports.dimension_title,
+        **extra,
+    }
+
+
+def _geo(period: Period) -> breakdowns.GeoLevel:
+    district_id, town_id = _id_arg("district"), _id_arg("town")
+    if town_id and db.session.get(Town, town_id) is None:
+        abort(404)
+    if district_id and db.session.get(District, district_id) is None:
+        abort(404)
+    return breakdowns.geography(period, district_id, town_id)
+
+
+def _geo_table(period: Period, geo: breakdowns.GeoLevel) -> exports.Table:
+    args = _period_args(period)
+
+    def child(row_id):
+        if row_id is None:
+            return None
+        if geo.level == "district":
+            return url_for("orders.reports_dashboard", district=row_id, **args) + "#geo"
+        return url_for("orders.reports_dashboard", town=row_id, **args) + "#geo"
+
+    return exports.geo_table(geo, child)
+
+
+def _geo_export_args(period: Period, geo: breakdowns.GeoLevel) -> dict:
+    args = {**_period_args(period), "name": "geo"}
+    if geo.town is not None:
+        args["town"] = geo.town.id
+    elif geo.district is not None:
+        args["district"] = geo.district.id
+    return args
+
+
+def _household_url(household_id: int) -> str:
+    return url_for("orders.household_benefits", household_id=household_id)
+
+
+@bp.route("/bureau/reports")
+@org_required("reports.view")
+def reports_dashboard():
+    try:
+        period = parse_period(request.args)
+    except PeriodError as exc:
+        return _render_period_error(str(exc))
+    s = summary(period.date_from, period.date_to)
+    months = breakdowns.monthly_by_channel(period)
+    geo = _geo(period)
+    tops = {
+        name: exports.dimension_table(
+            name, breakdowns.dimension_rows(name, period, limit=DASHBOARD_TOP)
+        )
+        for name in DIMENSIONS
+    }
+    return render_template(
+        "orders/reports/dashboard.html",
+        **_context(
+            period,
+            summary=s,
+            summary_table=exports.summary_table(s),
+            channels_table=exports.channels_table(s),
+            channels_chart=charts.channels_chart(s),
+            monthly_table=exports.monthly_table(months),
+            monthly_chart=charts.monthly_chart(months),
+            geo=geo,
+            geo_table=_geo_table(period, geo),
+            geo_export_args=_geo_export_args(period, geo),
+            tops=tops,
+            top_n=DASHBOARD_TOP,
+        ),
+    )
+
+
+@bp.route("/bureau/reports/<any(vendor, product, fair, agency, counter):name>")
+@org_required("reports.view")
+def reports_dimension(name: str):
+    try:
+        period = parse_period(request.args)
+    except PeriodError as exc:
+        return _render_period_error(str(exc))
+    page = breakdowns.dimension_page(name, period, page_arg(), page_size())
+    table = exports.dimension_table(name, page.items, page=page)
+    return render_template(
+        "orders/reports/dimension.html", **_context(period, name=name, table=table, page=page)
+    )
+
+
+@bp.route("/bureau/reports/households")
+@org_required("households.view")
+def reports_households():
+    try:
+        period = parse_period(request.args)
+    except PeriodError as exc:
+        return _render_period_error(str(exc))
+    page = breakdowns.households_page(period, page_arg(), page_size())
+    table = exports.households_table(page.items, page=page, url=_household_url)
+    return render_template(
+        "orders/reports/households.html", **_context(period, table=table, page=page)
+    )
+
+
+@bp.route("/bureau/households/<int:household_id>/benefits")
+@org_required("households.view")
+def household_benefits(household_id: int):
+    household = db.session.get(Household, household_id) or abort(404)
+    try:
+        period = parse_period(request.args)
+    except PeriodError as exc:
+        return _render_period_error(str(exc))
+    products = breakdowns.household_products(household.id, period)
+    page = breakdowns.household_months_page(household.id, period, page_arg(), page_size())
+    return render_template(
+        "orders/reports/household.html",
+        **_context(
+            period,
+            household=household,
+            products_table=exports.household_products_table(products),
+            months_table=exports.household_months_table(page.items, page=page),
+            chart=charts.household_chart(breakdowns.household_months(household.id, period)),
+        ),
+    )
+
+
+def _export_table(name: str, period: Period) -> exports.Table:
+    """The table ``name`` with every row (the page may show one page of it)."""
+    if name in ("summary", "channels"):
+        s = summary(period.date_from, period.date_to)
+        return exports.summary_table(s) if name == "summary" else exports.channels_table(s)
+    if name == "monthly":
+        return exports.monthly_table(breakdowns.monthly_by_channel(period))
+    if name == "geo":
+        return _geo_table(period, _geo(period))
+    if name in DIMENSIONS:
+        return exports.dimension_table(name, breakdowns.dimension_rows(name, period))
+    if name == "households":
+        return exports.households_table(breakdowns.households_rows(period))
+    abort(404)
+
+
+EXPORT_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", exports.to_csv),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        exports.to_xlsx,
+    ),
+}
+
+
+def _download(table: exports.Table, fmt: str, stem: str) -> Response:
+    mimetype, write = EXPORT_FORMATS[fmt]
+    response = Response(write(table), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _period_stem(period: Period) -> str:
+    start = period.date_from.isoformat() if period.date_from else "start"
+    end = period.date_to.isoformat() if period.date_to else "end"
+    return f"{start}_{end}"
+
+
+@bp.route("/bureau/reports/export/<name>.<any(csv, xlsx):fmt>")
+@org_required("reports.view")
+def reports_export(name: str, fmt: str):
+    try:
+        period = parse_period(request.args)
+    except PeriodError as exc:
+        return _render_period_error(str(exc))
+    if name == "households" and not can(current_user, "households.view", active_org()):
+        abort(403)
+    table = _export_table(name, period)
+    return _download(table, fmt, f"{table.name}_{_period_stem(period)}")
+
+
+@bp.route(
+    "/bureau/households/<int:household_id>/benefits/<any(products, months):name>"
+    ".<any(csv, xlsx):fmt>"
+)
+@org_required("households.view")
+def household_benefits_export(household_id: int, name: str, fmt: str):
+    household = db.session.get(Household, household_id) or abort(404)
+    try:
+        period = parse_period(request.args)
+    except PeriodError as exc:
+        return _render_period_error(str(exc))
+    if name == "products":
+        table = exports.household_products_table(
+            breakdowns.household_products(household.id, period)
+        )
+    else:
+        table = exports.household_months_table(breakdowns.household_months(household.id, period))
+    return _download(table, fmt, f"{household.code}_{name}_{_period_stem(period)}")
+
+
+@bp.route("/reports/charts.css")
+def chart_css():
+    response = Response(charts.chart_stylesheet(), mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.route("/impact")
+def impact():
+    """Public: aggregates only, no figure for fewer than three households, no names."""
+    figures = breakdowns.impact()
+    return render_template(
+        "orders/reports/impact.html",
+        impact=figures,
+        chart=charts.impact_chart(figures.years),
+        channel_label=exports.channel_label,
+        min_group=breakdowns.MIN_PUBLIC_GROUP,
+    )
+
+
+def impact_section() -> Markup:
+    """The home page's impact counter."""
+    return Markup(
+        render_template(
+            "orders/_impact.html",
+            figures=breakdowns.headline(),
+            min_group=breakdowns.MIN_PUBLIC_GROUP,
+        )
+    )

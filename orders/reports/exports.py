@@ -1,0 +1,301 @@
+"""The report tables, built once and shown the same way on a page, in CSV and in XLSX.
+
+A ``Table`` holds columns (with a kind: text, int, or fen) and rows of plain values;
+the page template, ``to_csv`` and ``to_xlsx`` all read it, so an export always carries
+the numbers the page shows. Money stays integer fen until the edge: ``1,234.50`` on the
+page, ``1234.50`` in CSV, a 2-decimal number in XLSX.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from marketplace.money import format_fen
+from marketplace.pagination import Page
+
+from .breakdowns import (
+    DimRow,
+    DrivenHousehold,
+    GeoLevel,
+    MonthBenefit,
+    MonthRow,
+    ProductBenefit,
+)
+from .summary import CHANNELS, Summary
+
+TEXT, INT, FEN = "text", "int", "fen"
+
+
+def channel_label(channel: str) -> str:
+    return {
+        "online": _("线上商城"),
+        "fair": _("扶贫集市"),
+        "procurement": _("单位采购"),
+        "counter": _("扶贫专柜"),
+    }.get(channel, channel)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: str = TEXT
+
+
+@dataclass
+class Table:
+    name: str  # the export's file name stem and the page's anchor
+    title: str
+    columns: list[Column]
+    rows: list[dict]  # column key -> value; "_url" -> a link for the first column
+    total: dict | None = None  # a 合计 row, shown last and exported
+    page: Page | None = None  # the page shown, when the table is paginated
+    note: str = ""
+
+    def all_rows(self) -> list[dict]:
+        return self.rows + ([self.total] if self.total else [])
+
+
+def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
+    total = {c.key: "" for c in columns}
+    total[label_key] = _("合计")
+    for c in columns:
+        if c.kind in (INT, FEN):
+            total[c.key] = sum(int(r.get(c.key) or 0) for r in rows)
+    return total
+
+
+# -- builders ---------------------------------------------------------------------
+
+
+def summary_table(s: Summary) -> Table:
+    columns = [Column("figure", _("指标")), Column("value", _("数值"))]
+    rows = [
+        {"figure": _("销售总额（元）"), "value": format_fen(s.total_amount)},
+        {"figure": _("带动建档立卡户（户）"), "value": s.households_driven},
+        {"figure": _("带动人次"), "value": s.person_times},
+        {"figure": _("已归属到户金额（元）"), "value": format_fen(s.attributed_amount)},
+        {"figure": _("未归属金额（元）"), "value": format_fen(s.unattributed_amount)},
+        {"figure": _("认定产品数"), "value": s.certified_products},
+        {"figure": _("认定产品销售额（元）"), "value": format_fen(s.certified_product_sales)},
+        {"figure": _("举办集市（场）"), "value": s.fairs_held},
+    ]
+    return Table("summary", _("汇总"), columns, rows)
+
+
+def channels_table(s: Summary) -> Table:
+    columns = [
+        Column("channel", _("渠道")),
+        Column("orders", _("订单数"), INT),
+        Column("amount", _("销售额（元）"), FEN),
+    ]
+    rows = [
+        {
+            "channel": channel_label(c),
+            "orders": s.channels[c].orders,
+            "amount": s.channels[c].amount,
+        }
+        for c in CHANNELS
+    ]
+    return Table("channels", _("各渠道销售"), columns, rows, _total_row(rows, columns, "channel"))
+
+
+def monthly_table(months: list[MonthRow]) -> Table:
+    columns = [Column("month", _("月份"))]
+    columns += [Column(c, channel_label(c) + _("（元）"), FEN) for c in CHANNELS]
+    columns.append(Column("total", _("合计（元）"), FEN))
+    rows = [{"month": m.month, **m.amounts, "total": m.total} for m in months]
+    return Table("monthly", _("按月销售"), columns, rows, _total_row(rows, columns, "month"))
+
+
+def geo_table(geo: GeoLevel, url_for_child=None) -> Table:
+    """``url_for_child(row_id)`` links a row to the next level down, if there is one."""
+    name_header = {"district": _("区"), "town": _("镇"), "village": _("村")}[geo.level]
+    columns = [
+        Column("name", name_header),
+        Column("households", _("带动户数"), INT),
+        Column("person_times", _("带动人次"), INT),
+        Column("amount", _("销售额（元）"), FEN),
+    ]
+    rows = []
+    for r in geo.rows:
+        row = {
+            "name": r.name,
+            "households": r.households,
+            "person_times": r.person_times,
+            "amount": r.amount,
+        }
+        if url_for_child and geo.child_level:
+            row["_url"] = url_for_child(r.id)
+        rows.append(row)
+    if geo.level == "district" and geo.unattributed:
+        rows.append(
+            {
+                "name": _("未归属到户"),
+                "households": 0,
+                "person_times": 0,
+                "amount": geo.unattributed,
+            }
+        )
+    title = _("按地区")
+    if geo.town is not None:
+        title = f"{geo.town.district.name} {geo.town.name}"
+    elif geo.district is not None:
+        title = geo.district.name
+    return Table(f"geo-{geo.level}", title, columns, rows, _total_row(rows, columns, "name"))
+
+
+def dimension_title(name: str) -> str:
+    return {
+        "vendor": _("按供应商"),
+        "product": _("按产品"),
+        "fair": _("按集市"),
+        "agency": _("按采购单位"),
+        "counter": _("按扶贫专柜"),
+    }[name]
+
+
+def dimension_table(name: str, rows: list[DimRow], page: Page | None = None) -> Table:
+    label_header = {
+        "vendor": _("供应商"),
+        "product": _("产品"),
+        "fair": _("集市"),
+        "agency": _("采购单位"),
+        "counter": _("专柜门店"),
+    }[name]
+    detail_header = {"vendor": _("编码"), "product": "SKU", "fair": _("日期")}.get(name)
+    columns = [Column("label", label_header)]
+    if detail_header:
+        columns.append(Column("detail", detail_header))
+    columns += [
+        Column("amount", _("销售额（元）"), FEN),
+        Column("attributed", _("归属到户（元）"), FEN),
+        Column("households", _("带动户数"), INT),
+        Column("person_times", _("带动人次"), INT),
+    ]
+    data = [
+        {
+            "label": r.label or _("（未填写）"),
+            "detail": r.detail,
+            "amount": r.amount,
+            "attributed": r.attributed,
+            "households": r.households,
+            "person_times": r.person_times,
+        }
+        for r in rows
+    ]
+    return Table(
+        name,
+        dimension_title(name),
+        columns,
+        data,
+        page=page,
+        note=_("同一户可能由多个供应商或产品带动，户数与人次按行不可相加。"),
+    )
+
+
+def households_table(rows: list[DrivenHousehold], page: Page | None = None, url=None) -> Table:
+    columns = [
+        Column("code", _("户编码")),
+        Column("head_name", _("户主")),
+        Column("place", _("所在村")),
+        Column("members", _("人口"), INT),
+        Column("years", _("带动年数"), INT),
+        Column("person_times", _("人次"), INT),
+        Column("amount", _("归属金额（元）"), FEN),
+    ]
+    data = []
+    for r in rows:
+        row = {
+            "code": r.code,
+            "head_name": r.head_name,
+            "place": r.place,
+            "members": r.members,
+            "years": r.years,
+            "person_times": r.person_times,
+            "amount": r.amount,
+        }
+        if url:
+            row["_url"] = url(r.id)
+        data.append(row)
+    return Table("households", _("带动的建档立卡户"), columns, data, page=page)
+
+
+def household_products_table(rows: list[ProductBenefit]) -> Table:
+    columns = [
+        Column("name", _("产品")),
+        Column("sku", "SKU"),
+        Column("amount", _("带来收益（元）"), FEN),
+    ]
+    data = [{"name": r.name, "sku": r.sku, "amount": r.amount} for r in rows]
+    return Table(
+        "household-products",
+        _("各产品带来的收益"),
+        columns,
+        data,
+        _total_row(data, columns, "name"),
+    )
+
+
+def household_months_table(rows: list[MonthBenefit], page: Page | None = None) -> Table:
+    columns = [
+        Column("month", _("月份")),
+        Column("name", _("产品")),
+        Column("amount", _("金额（元）"), FEN),
+    ]
+    data = [{"month": r.month, "name": r.name, "amount": r.amount} for r in rows]
+    return Table("household-months", _("按月明细"), columns, data, page=page)
+
+
+# -- files --------------------------------------------------------------------------
+
+
+def _plain(column: Column, value):
+    if column.kind == FEN:
+        return format_fen(value)
+    return "" if value is None else value
+
+
+def to_csv(table: Table) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese text correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.header for c in table.columns])
+    for row in table.all_rows():
+        writer.writerow([_plain(c, row.get(c.key)) for c in table.columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: Table) -> bytes:
+    """One sheet; money as numbers with two decimals, so sums work in Excel."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = table.title[:31] or "report"
+    sheet.append([c.header for c in table.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table.all_rows():
+        values = []
+        for c in table.columns:
+            value = row.get(c.key)
+            if c.kind == FEN and value != "":
+                values.append(Decimal(format_fen(value)))
+            else:
+                values.append("" if value is None else value)
+        sheet.append(values)
+    for index, c in enumerate(table.columns, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = max(12, len(c.header) * 2 + 2)
+        if c.kind == FEN:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "#,##0.00"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
