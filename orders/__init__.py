@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("orders", __name__)
 
-from . import models, views  # noqa: E402, F401
+from . import fulfilment_views, models, report_views, shop_views, views, webhooks  # noqa: E402, F401

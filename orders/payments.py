@@ -100,6 +100,14 @@ class StripeGateway:
             return RemoteState("failed", message)
         return RemoteState("pending")
 
+    def client_secret(self, reference: str) -> str:
+        """The intent's client secret for Stripe.js (never stored: asked for again when
+        the buyer comes back to an attempt already started)."""
+        try:
+            return self.client.v1.payment_intents.retrieve(reference).client_secret
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+
     def refund(self, reference: str, amount: int, key: str) -> str:
         try:
             refund = self.client.v1.refunds.create(

@@ -16,21 +16,28 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Product
-from catalog.services import NotCertified, ensure_sellable, unsellable_reason
+from catalog.services import (
+    MIN_GROUP,
+    Impact,
+    NotCertified,
+    ensure_sellable,
+    unsellable_reason,
+)
 from marketplace import audit
 from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
-from marketplace.models import User, utcnow
+from marketplace.models import User, Village, utcnow
 from marketplace.unit_of_work import unit_of_work
 from vendors import services as stock
 from vendors.services import OutOfStock, Ref, StockItem
 
 from . import services as ledger
 from .models import (
+    Attribution,
     CartItem,
     Channel,
     DeliveryMethod,
@@ -40,6 +47,7 @@ from .models import (
     PaymentEvent,
     PaymentStatus,
     PickupPoint,
+    Refund,
     Shipment,
     ShipmentStatus,
 )
@@ -262,6 +270,8 @@ def start_payment(order: Order) -> Payment:
         raise IllegalTransition(_("订单当前状态不能付款"))
     active = next((p for p in order.payments if p.status == PaymentStatus.CREATED), None)
     if active is not None:
+        if active.provider == "stripe":  # the client secret is not stored: ask Stripe
+            active.client_secret = gateway_named("stripe").client_secret(active.reference)
         return active
     chosen = gateway()
     attempt = len(order.payments) + 1
@@ -342,6 +352,35 @@ def complete_payment(
         _record_event_order(provider, event_id, order)
     _notify("paid", order)
     return Outcome("paid", order)
+
+
+def confirm_test_payment(buyer: User, order_id: int, token: str, succeeded: bool) -> Outcome:
+    """The local test gateway's 支付成功 / 支付失败 buttons. The posted token is signed,
+    and must name this buyer's order, its amount and one of its test-gateway attempts;
+    anything else (another order, a lower amount, a forged token) changes nothing.
+    Success ends in ``complete_payment``, as a Stripe payment does."""
+    from .payments import InvalidWebhook, TestGateway
+
+    order = buyer_order(buyer, order_id)
+    refused = ValidationError(_("支付凭证无效，请返回订单重新发起支付"))
+    try:
+        data = TestGateway(current_app.config).verify(token or "")
+    except InvalidWebhook:
+        raise refused from None
+    payment = next(
+        (p for p in order.payments if p.provider == "test" and p.reference == data["reference"]),
+        None,
+    )
+    if (
+        payment is None
+        or data["order"] != order.number
+        or data["amount"] != order.total
+        or payment.amount != order.total
+    ):
+        raise refused
+    if succeeded:
+        return complete_payment("test", payment.reference)
+    return payment_failed("test", payment.reference, _("测试支付：选择了支付失败"))
 
 
 def payment_failed(
@@ -501,21 +540,75 @@ def buyer_order(buyer: User, order_id: int) -> Order:
     return order
 
 
+def buyer_orders(buyer: User) -> Select:
+    """The buyer's online orders, newest first (a select to paginate)."""
+    return (
+        select(Order)
+        .where(Order.buyer_user_id == buyer.id, Order.channel == Channel.ONLINE)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+
+
+def order_refunds(order: Order) -> list[Refund]:
+    return list(
+        db.session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id))
+    )
+
+
+def order_impact(order: Order) -> Impact:
+    """Whom the order helped, from its attribution rows net of refunds: how many
+    registered households in how many villages; counts only, and a village is named only
+    where at least ``MIN_GROUP`` of those households live (as on product pages)."""
+    rows = db.session.execute(
+        select(Attribution.household_id, Attribution.village_id)
+        .where(Attribution.order_id == order.id, Attribution.household_id.is_not(None))
+        .group_by(Attribution.household_id, Attribution.village_id)
+        .having(func.sum(Attribution.amount) > 0)
+    ).all()
+    per_village: dict[int | None, int] = {}
+    for _household, village_id in rows:
+        per_village[village_id] = per_village.get(village_id, 0) + 1
+    named_ids = [v for v, n in per_village.items() if v is not None and n >= MIN_GROUP]
+    names = (
+        [
+            v.full_name
+            for v in db.session.scalars(
+                select(Village).where(Village.id.in_(named_ids)).order_by(Village.name)
+            )
+        ]
+        if named_ids
+        else []
+    )
+    villages = len([v for v in per_village if v is not None])
+    return Impact(households=len(rows), villages=villages, named_villages=names)
+
+
 def _refund_lines(
-    order: Order, quantities: Mapping[int, int], reason: str, actor: User | str, key: str
+    order: Order,
+    quantities: Mapping[int, int],
+    reason: str,
+    actor: User | str,
+    key: str,
+    *,
+    restock_lines: set[int] | None = None,
 ) -> None:
     """Refund some lines in full or part: the gateway refund, the ledger's opposite
     attribution rows and the restock, in one transaction (the gateway call is made
-    last, so a refused refund leaves nothing recorded)."""
+    last, so a refused refund leaves nothing recorded). ``restock_lines`` limits the
+    restock to those lines (goods already with the buyer do not come back on hand)."""
     items = [(line_id, qty) for line_id, qty in quantities.items() if qty > 0]
     if not items:
         return
+    back = {
+        line_id: qty for line_id, qty in items if restock_lines is None or line_id in restock_lines
+    }
     with unit_of_work():
         record = ledger.refund(order, items, reason=reason, actor=actor)
-        stock.restock(
-            _stock_items(order, set(quantities), quantities),
-            Ref("order", order.number, actor, note=reason),
-        )
+        if back:
+            stock.restock(
+                _stock_items(order, set(back), back),
+                Ref("order", order.number, actor, note=reason),
+            )
         payment = next((p for p in order.payments if p.status == PaymentStatus.SUCCEEDED), None)
         if payment is not None:
             try:
@@ -654,7 +747,10 @@ def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
 def after_sales_refund(
     actor: User, bureau, order_id: int, quantities: Mapping[int, int], reason: str
 ) -> Order:
-    """Bureau staff refund (part of) a delivered order with a reason (售后)."""
+    """Bureau staff refund (part of) a paid online order with a reason (售后), e.g. goods
+    that arrived damaged. Never more than was paid for a line (the ledger refuses).
+    Goods already shipped stay with the buyer; lines of a part not shipped yet go back
+    on hand, and that part is cancelled once nothing of it is left to ship."""
     from marketplace.authz import can
     from marketplace.errors import Forbidden
 
@@ -662,9 +758,246 @@ def after_sales_refund(
         raise Forbidden(_("您没有权限执行此操作。"))
     if not (reason or "").strip():
         raise ValidationError(_("请填写退款原因"), {"reason": _("请填写退款原因")})
+    if any(qty < 0 for qty in quantities.values()):
+        raise ValidationError(_("退款数量不能为负数"))
+    quantities = {line_id: qty for line_id, qty in quantities.items() if qty > 0}
+    if not quantities:
+        raise ValidationError(_("请选择要退款的商品"))
     order = db.session.get(Order, order_id)
     if order is None or order.channel != Channel.ONLINE:
         raise NotFound()
+    pending = {s.vendor_id for s in order.shipments if s.status == ShipmentStatus.PENDING}
+    in_warehouse = {line.id for line in order.lines if line.vendor_id in pending}
     with unit_of_work():
-        _refund_lines(order, quantities, reason, actor, f"after-sales-{order.number}")
+        _refund_lines(
+            order,
+            quantities,
+            reason,
+            actor,
+            f"after-sales-{order.number}",
+            restock_lines=in_warehouse,
+        )
+        now = utcnow()
+        for shipment in order.shipments:
+            lines = [line for line in order.lines if line.vendor_id == shipment.vendor_id]
+            if shipment.status == ShipmentStatus.PENDING and all(
+                line.refunded_quantity >= line.quantity for line in lines
+            ):
+                shipment.status = ShipmentStatus.CANCELLED
+                shipment.cancelled_at = now
+                shipment.cancel_reason = reason.strip()
+        _complete_if_done(order, now)
     return order
+
+
+# ---------------------------------------------------------------- vendor and bureau pages
+
+
+def _require(actor: User, org, action: str) -> None:
+    from marketplace.authz import can
+    from marketplace.errors import Forbidden
+
+    if not can(actor, action, org):
+        raise Forbidden(_("您没有权限执行此操作。"))
+
+
+def vendor_parts(actor: User, org, status: str | None = None) -> Select:
+    """The vendor's own parts of paid online orders, newest first (a select to paginate),
+    optionally of one shipment status. Unpaid and never-paid orders are not shown."""
+    _require(actor, org, "orders.fulfil")
+    stmt = (
+        select(Shipment)
+        .join(Shipment.order)
+        .where(
+            Shipment.vendor_id == org.id,
+            Order.channel == Channel.ONLINE,
+            Order.status.in_([OrderStatus.PAID, OrderStatus.COMPLETED]),
+        )
+        .order_by(Order.paid_at.desc(), Shipment.id.desc())
+    )
+    if status:
+        stmt = stmt.where(Shipment.status == status)
+    return stmt
+
+
+def vendor_lines(shipments: list[Shipment]) -> dict[int, list]:
+    """The vendor's own lines of each shipment, by shipment id (one query for a page);
+    other vendors' lines of the same orders are never loaded."""
+    from .models import OrderLine
+
+    if not shipments:
+        return {}
+    by_order = {(s.order_id, s.vendor_id): s.id for s in shipments}
+    lines: dict[int, list] = {s.id: [] for s in shipments}
+    rows = db.session.scalars(
+        select(OrderLine)
+        .where(
+            OrderLine.order_id.in_([s.order_id for s in shipments]),
+            OrderLine.vendor_id.in_({s.vendor_id for s in shipments}),
+        )
+        .order_by(OrderLine.id)
+    )
+    for line in rows:
+        shipment_id = by_order.get((line.order_id, line.vendor_id))
+        if shipment_id is not None:
+            lines[shipment_id].append(line)
+    return lines
+
+
+def bureau_orders(actor: User, bureau, number: str = "") -> Select:
+    """Online orders for after-sales, newest first (a select to paginate); ``number`` is
+    a whole order number or its beginning."""
+    _require(actor, bureau, "orders.refund")
+    stmt = (
+        select(Order)
+        .where(Order.channel == Channel.ONLINE)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+    number = (number or "").strip().upper()[:40]
+    if number:
+        stmt = stmt.where(Order.number.startswith(number, autoescape=True))
+    return stmt
+
+
+def bureau_order(actor: User, bureau, order_id: int) -> Order:
+    """One online order as after-sales staff see it; other channels are 404."""
+    _require(actor, bureau, "orders.refund")
+    order = db.session.get(Order, order_id)
+    if order is None or order.channel != Channel.ONLINE:
+        raise NotFound()
+    return order
+
+
+# ---------------------------------------------------------------- pick-up points
+
+PICKUP_POINT_FIELDS = ("name", "kind", "district", "town", "village", "address", "phone")
+_PICKUP_LENGTHS = {
+    "name": 200,
+    "district": 50,
+    "town": 50,
+    "village": 50,
+    "address": 300,
+    "phone": 30,
+}
+
+
+def pickup_points(actor: User, bureau, *, q: str = "", show_inactive: bool = True) -> Select:
+    """The bureau's list of pick-up points by place (a select to paginate)."""
+    _require(actor, bureau, "pickup_points.manage")
+    stmt = select(PickupPoint).order_by(
+        PickupPoint.active.desc(),
+        PickupPoint.district,
+        PickupPoint.town,
+        PickupPoint.name,
+        PickupPoint.id,
+    )
+    q = (q or "").strip()[:50]
+    if q:
+        pattern = f"%{q}%"
+        stmt = stmt.where(
+            PickupPoint.name.like(pattern)
+            | PickupPoint.town.like(pattern)
+            | PickupPoint.village.like(pattern)
+        )
+    if not show_inactive:
+        stmt = stmt.where(PickupPoint.active.is_(True))
+    return stmt
+
+
+def pickup_point(actor: User, bureau, point_id: int) -> PickupPoint:
+    _require(actor, bureau, "pickup_points.manage")
+    point = db.session.get(PickupPoint, point_id)
+    if point is None:
+        raise NotFound()
+    return point
+
+
+def _pickup_values(data: Mapping[str, str | None], point_id: int | None) -> dict:
+    """Trimmed, checked values: a village station names its village, the phone is a
+    mobile or a landline, and an active point's name is unique in its town."""
+    import re
+
+    from .models import PickupKind
+
+    values = {name: (data.get(name) or "").strip() for name in PICKUP_POINT_FIELDS}
+    errors: dict[str, str] = {}
+    for name in ("name", "district", "town", "address"):
+        if not values[name]:
+            errors[name] = _("请填写此项")
+    if values["kind"] not in set(PickupKind):
+        errors["kind"] = _("请选择服务站类型")
+    elif values["kind"] == PickupKind.VILLAGE_STATION and not values["village"]:
+        errors["village"] = _("村级电商服务站须填写所在村")
+    for name, limit in _PICKUP_LENGTHS.items():
+        if len(values[name]) > limit:
+            errors[name] = _("不能超过 %(n)d 个字符", n=limit)
+    if values["phone"] and not re.fullmatch(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}", values["phone"]):
+        errors["phone"] = _("请输入有效的手机号或固定电话（如 0898-66668888）")
+    if "name" not in errors and "town" not in errors:
+        clash = db.session.scalar(
+            select(PickupPoint.id).where(
+                PickupPoint.name == values["name"],
+                PickupPoint.town == values["town"],
+                PickupPoint.active.is_(True),
+                PickupPoint.id != (point_id or 0),
+            )
+        )
+        if clash is not None:
+            errors["name"] = _("该镇已有同名的自提点")
+    if errors:
+        raise ValidationError(_("请修正标出的项目"), errors)
+    for name in ("village", "phone"):
+        values[name] = values[name] or None
+    return values
+
+
+def create_pickup_point(actor: User, bureau, data: Mapping[str, str | None]) -> PickupPoint:
+    """Add a village e-commerce station or town e-commerce service centre that buyers
+    can choose at checkout."""
+    _require(actor, bureau, "pickup_points.manage")
+    values = _pickup_values(data, None)
+    with unit_of_work():
+        point = PickupPoint(active=True, **values)
+        db.session.add(point)
+        db.session.flush()
+        audit.record(
+            actor,
+            "pickup_point.create",
+            point,
+            org_id=bureau.id,
+            changes={k: v for k, v in values.items() if v},
+        )
+    return point
+
+
+def update_pickup_point(
+    actor: User, bureau, point_id: int, data: Mapping[str, str | None]
+) -> PickupPoint:
+    """Edit a pick-up point; orders already placed keep pointing at it."""
+    point = pickup_point(actor, bureau, point_id)
+    values = _pickup_values(data, point.id)
+    with unit_of_work():
+        changes = audit.diff(point, values)
+        for name, value in values.items():
+            setattr(point, name, value)
+        if changes:
+            audit.record(actor, "pickup_point.update", point, org_id=bureau.id, changes=changes)
+    return point
+
+
+def set_pickup_point_active(actor: User, bureau, point_id: int, active: bool) -> PickupPoint:
+    """Deactivate a point (checkout stops offering and accepting it; orders placed
+    before keep it) or make it available again."""
+    point = pickup_point(actor, bureau, point_id)
+    with unit_of_work():
+        if point.active != active:
+            if active:
+                _pickup_values({n: getattr(point, n) for n in PICKUP_POINT_FIELDS}, point.id)
+            point.active = active
+            audit.record(
+                actor,
+                "pickup_point.activate" if active else "pickup_point.deactivate",
+                point,
+                org_id=bureau.id,
+            )
+    return point

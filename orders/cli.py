@@ -1,0 +1,99 @@
+"""`flask report summary [--from DATE] [--to DATE] [--format table|json]` (DATA_FORMATS.md);
+`flask orders expire` (run it from cron every 5 minutes)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+
+from marketplace.money import format_fen_grouped
+
+from . import shop
+from .reports.summary import CHANNELS, Summary, summary
+
+report_cli = AppGroup("report", help="Reports over the sales ledger.")
+
+CHANNEL_LABELS = {
+    "online": "线上 online",
+    "fair": "集市 fair",
+    "procurement": "采购 procurement",
+    "counter": "专柜 counter",
+}
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+@report_cli.command("summary")
+@click.option("--from", "date_from", callback=_date, help="First sale date, YYYY-MM-DD.")
+@click.option("--to", "date_to", callback=_date, help="Last sale date, YYYY-MM-DD.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+def summary_command(date_from: date | None, date_to: date | None, format_: str) -> None:
+    """Headline figures for a period (default: everything), net of refunds."""
+    if date_from and date_to and date_from > date_to:
+        raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
+    result = summary(date_from, date_to)
+    if format_ == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        click.echo(summary_table(result))
+
+
+def summary_table(result: Summary) -> str:
+    data = result.to_json()
+    lines = [
+        f"消费帮扶汇总 / Summary  {data['from'] or '-'} ~ {data['to'] or '-'}",
+        "",
+        f"{'渠道 channel':<20}{'订单 orders':>12}{'金额 amount (元)':>22}",
+    ]
+    for name in CHANNELS:
+        figures = result.channels[name]
+        lines.append(
+            f"{CHANNEL_LABELS[name]:<20}{figures.orders:>12,}"
+            f"{format_fen_grouped(figures.amount):>22}"
+        )
+    lines.append(f"{'合计 total':<20}{'':>12}{format_fen_grouped(result.total_amount):>22}")
+    lines.append("")
+    rows = [
+        ("集市场次 fairs held", f"{result.fairs_held:,}"),
+        ("认定产品 certified products", f"{result.certified_products:,}"),
+        (
+            "认定产品销售额 certified product sales",
+            format_fen_grouped(result.certified_product_sales),
+        ),
+        ("带动农户 households driven", f"{result.households_driven:,}"),
+        ("带动人次 person-times", f"{result.person_times:,}"),
+        ("已归属金额 attributed", format_fen_grouped(result.attributed_amount)),
+        ("未归属金额 unattributed", format_fen_grouped(result.unattributed_amount)),
+    ]
+    for label, value in rows:
+        lines.append(f"{label:<40}{value:>14}")
+    return "\n".join(lines)
+
+
+orders_cli = AppGroup("orders", help="Online orders.")
+
+
+@orders_cli.command("expire")
+def expire_command() -> None:
+    """Cancel unpaid orders past their reservation time (releasing the stock) and
+    complete shipped orders not confirmed within ORDER_AUTO_COMPLETE_DAYS (10)."""
+    expired, completed = shop.expire_orders()
+    click.echo(f"expired {expired} unpaid order(s); auto-received {completed} shipment(s)")

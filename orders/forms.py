@@ -1,0 +1,104 @@
+"""Forms of the online shop: field shape only. Prices are never a field: the server
+always takes them from the product."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from marketplace.web import cn_mobile
+
+from .models import DeliveryMethod
+from .shop import MAX_QUANTITY
+
+NEW_ADDRESS = 0  # the address choice "enter a new address"
+
+
+class CartAddForm(FlaskForm):
+    product_id = IntegerField(validators=[InputRequired()])
+    quantity = IntegerField(
+        _l("数量"),
+        default=1,
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_QUANTITY)],
+    )
+    next = HiddenField()
+
+
+class CartUpdateForm(FlaskForm):
+    product_id = IntegerField(validators=[InputRequired()])
+    quantity = IntegerField(
+        _l("数量"), validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)]
+    )
+
+
+class CartRemoveForm(FlaskForm):
+    product_id = IntegerField(validators=[InputRequired()])
+
+
+class CheckoutForm(FlaskForm):
+    """Delivery to a saved address, to a new one (optionally saved), or pick-up at a
+    village station / town centre. ``token`` is the one-time checkout token."""
+
+    token = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
+    delivery_method = RadioField(
+        _l("配送方式"),
+        choices=[
+            SelectChoice(DeliveryMethod.ADDRESS.value, _l("快递到家")),
+            SelectChoice(DeliveryMethod.PICKUP.value, _l("到服务站自提")),
+        ],
+        default=DeliveryMethod.ADDRESS.value,
+        validators=[InputRequired()],
+    )
+    address_id = RadioField(
+        _l("收货地址"), coerce=int, choices=[], validate_choice=False, default=NEW_ADDRESS
+    )
+    recipient = StringField(_l("收货人"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("手机号"), validators=[Optional(), cn_mobile()])
+    province = StringField(_l("省"), validators=[Optional(), Length(max=50)], default="海南省")
+    city = StringField(_l("市"), validators=[Optional(), Length(max=50)], default="海口市")
+    district = StringField(_l("区/县"), validators=[Optional(), Length(max=50)])
+    detail = StringField(_l("详细地址"), validators=[Optional(), Length(max=300)])
+    save_address = BooleanField(_l("保存到我的收货地址"), default=True)
+    pickup_point_id = SelectField(
+        _l("自提点"), coerce=int, choices=[], validate_choice=False, default=0
+    )
+
+    NEW_ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")
+
+    def wants_new_address(self) -> bool:
+        return (
+            self.delivery_method.data == DeliveryMethod.ADDRESS
+            and self.address_id.data == NEW_ADDRESS
+        )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.wants_new_address():
+            for name in self.NEW_ADDRESS_FIELDS:
+                field = self[name]
+                if not (field.data or "").strip():
+                    field.errors = [*field.errors, _l("请填写此项")]
+                    ok = False
+        if self.delivery_method.data == DeliveryMethod.PICKUP and not self.pickup_point_id.data:
+            self.pickup_point_id.errors = [*self.pickup_point_id.errors, _l("请选择自提点")]
+            ok = False
+        return ok
+
+
+class CancelOrderForm(FlaskForm):
+    reason = TextAreaField(_l("取消原因（选填）"), validators=[Optional(), Length(max=500)])
+
+
+class TestPaymentForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=1000)])

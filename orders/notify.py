@@ -1,0 +1,81 @@
+"""Buyer notifications: order confirmation (paid), shipped, refunded.
+
+The shop's services call ``app.extensions["order_notifier"](kind, order)`` after the
+change is committed. The message is rendered from ``templates/orders/email/<kind>.txt``
+in the buyer's language and sent through Flask-Mail when MAIL_SERVER is set; without a
+mail server (development, the embedded default) it is written to the app log instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_mail import Mail, Message
+
+from .models import Order
+
+log = logging.getLogger(__name__)
+
+KINDS = ("paid", "shipped", "refunded")
+
+
+def _subject(kind: str, order: Order) -> str:
+    subjects = {
+        "paid": _("订单 %(n)s 付款成功", n=order.number),
+        "shipped": _("订单 %(n)s 已发货", n=order.number),
+        "refunded": _("订单 %(n)s 已退款", n=order.number),
+    }
+    return subjects[kind]
+
+
+def _order_url(order: Order) -> str | None:
+    try:
+        return url_for("orders.order_detail", order_id=order.id, _external=True)
+    except RuntimeError:  # a command without SERVER_NAME: no absolute address to give
+        return None
+
+
+class OrderNotifier:
+    """Callable notifier: ``notifier("paid", order)``."""
+
+    def __init__(self, app: Flask):
+        self.mail = Mail(app) if app.config.get("MAIL_SERVER") else None
+
+    def render(self, kind: str, order: Order) -> tuple[str, str]:
+        """(subject, body) in the buyer's language."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notification {kind!r}")
+        buyer = order.buyer_user
+        languages = current_app.config["LANGUAGES"]
+        locale = (
+            buyer.locale
+            if buyer is not None and buyer.locale in languages
+            else current_app.config["BABEL_DEFAULT_LOCALE"]
+        )
+        with force_locale(locale):
+            subject = _subject(kind, order)
+            body = render_template(
+                f"orders/email/{kind}.txt",
+                order=order,
+                buyer=buyer,
+                shipped=[s for s in order.shipments if s.shipped_at],
+                url=_order_url(order),
+            )
+        return subject, body
+
+    def __call__(self, kind: str, order: Order) -> None:
+        buyer = order.buyer_user
+        if buyer is None or not buyer.email:
+            return
+        subject, body = self.render(kind, order)
+        if self.mail is None:
+            log.info("mail (MAIL_SERVER unset) to %s: %s\n%s", buyer.email, subject, body)
+            return
+        self.mail.send(Message(subject=subject, recipients=[buyer.email], body=body))
+
+
+def init_notifier(app: Flask) -> None:
+    app.extensions["order_notifier"] = OrderNotifier(app)

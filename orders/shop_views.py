@@ -1,0 +1,523 @@
+"""The buyer's side of the online shop: cart, checkout, payment pages, my orders.
+
+Views are thin: they parse the form, call one service of ``orders.shop`` and turn its
+domain errors into a flashed message. Prices never come from a form.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from itertools import groupby
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, user_logged_in
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from wtforms import SelectChoice
+
+from marketplace.accounts import services as accounts
+from marketplace.errors import DomainError, NotFound, ValidationError
+from marketplace.extensions import db
+from marketplace.models import utcnow
+from marketplace.money import format_fen_grouped
+from marketplace.pagination import paginate
+from marketplace.web import page_arg, page_size, safe_next
+
+from . import bp, shop
+from .forms import (
+    NEW_ADDRESS,
+    CancelOrderForm,
+    CartAddForm,
+    CartRemoveForm,
+    CartUpdateForm,
+    CheckoutForm,
+    TestPaymentForm,
+)
+from .models import (
+    DeliveryMethod,
+    Order,
+    OrderStatus,
+    PaymentStatus,
+    PickupKind,
+    PickupPoint,
+    ShipmentStatus,
+)
+from .payments import GatewayError, TestGateway
+
+CART_KEY = "cart"
+VISITOR_CART_LINES = 50
+
+ORDER_STATUS_LABELS = {
+    OrderStatus.PENDING_PAYMENT: (_l("待付款"), "warning text-dark"),
+    OrderStatus.PAID: (_l("已付款"), "primary"),
+    OrderStatus.COMPLETED: (_l("已完成"), "success"),
+    OrderStatus.CANCELLED: (_l("已取消"), "secondary"),
+}
+REFUNDED_LABEL = (_l("已退款"), "danger")
+SHIPMENT_LABELS = {
+    ShipmentStatus.PENDING: _l("待发货"),
+    ShipmentStatus.SHIPPED: _l("已发货"),
+    ShipmentStatus.RECEIVED: _l("已收货"),
+    ShipmentStatus.CANCELLED: _l("已取消"),
+}
+PICKUP_KIND_LABELS = {
+    PickupKind.VILLAGE_STATION: _l("村级电商服务站"),
+    PickupKind.TOWN_CENTRE: _l("镇级电商服务中心"),
+}
+PAYMENT_METHOD_LABELS = {
+    "card": _l("银行卡"),
+    "alipay": _l("支付宝"),
+    "wechat": _l("微信支付"),
+}
+
+
+def order_badge(order: Order) -> tuple[str, str]:
+    """(label, Bootstrap colour) of an order's status; fully refunded shows 已退款."""
+    if order.refunded and order.refunded >= order.total:
+        return REFUNDED_LABEL
+    return ORDER_STATUS_LABELS.get(order.status, (order.status, "secondary"))
+
+
+@bp.app_context_processor
+def shop_helpers() -> dict:
+    return {
+        "cart_count": cart_count,
+        "order_badge": order_badge,
+        "SHIPMENT_LABELS": SHIPMENT_LABELS,
+        "PICKUP_KIND_LABELS": PICKUP_KIND_LABELS,
+        "PAYMENT_METHOD_LABELS": PAYMENT_METHOD_LABELS,
+    }
+
+
+# ---------------------------------------------------------------- the cart's storage
+
+
+def _visitor_cart() -> dict[int, int]:
+    """The session cart ``{product_id: quantity}`` (JSON turns the keys into strings)."""
+    raw = session.get(CART_KEY)
+    items: dict[int, int] = {}
+    if isinstance(raw, Mapping):
+        for key, quantity in raw.items():
+            if str(key).isdigit() and isinstance(quantity, int) and quantity > 0:
+                items[int(key)] = quantity
+    return items
+
+
+def _save_visitor_cart(items: Mapping[int, int]) -> None:
+    session[CART_KEY] = {str(pid): qty for pid, qty in items.items() if qty > 0}
+
+
+def current_cart() -> dict[int, int]:
+    if current_user.is_authenticated:
+        return shop.stored_cart(current_user)
+    return _visitor_cart()
+
+
+def cart_count() -> int:
+    """Units in the cart, for the navbar (0 when the database cannot answer, so an error
+    page still renders)."""
+    try:
+        return sum(current_cart().values())
+    except SQLAlchemyError:
+        return 0
+
+
+def _set_quantity(product_id: int, quantity: int) -> None:
+    """Set a cart line (0 removes); the service checks the product may be sold."""
+    if current_user.is_authenticated:
+        shop.set_cart_quantity(current_user, product_id, quantity)
+        return
+    items = _visitor_cart()
+    if quantity <= 0:
+        items.pop(product_id, None)
+    else:
+        if product_id not in items and len(items) >= VISITOR_CART_LINES:
+            # the session is a cookie: keep it small (a logged-in cart has no such limit)
+            raise ValidationError(_("购物车最多放 %(n)d 种商品，请先登录", n=VISITOR_CART_LINES))
+        shop.check_addable(product_id, quantity)
+        items[product_id] = quantity
+    _save_visitor_cart(items)
+
+
+@bp.record_once
+def _merge_cart_at_login(state) -> None:
+    user_logged_in.connect(_merge_visitor_cart, state.app, weak=False)
+
+
+def _merge_visitor_cart(sender, user, **extra) -> None:
+    """At log-in (or right after registering) the visitor's cart joins the stored one."""
+    items = _visitor_cart()
+    if items:
+        shop.merge_cart(user, items)
+    session.pop(CART_KEY, None)
+
+
+# ---------------------------------------------------------------- cart pages
+
+
+def _vendor_groups(lines: list[shop.CartLine]) -> list[dict]:
+    groups = []
+    for _vendor_id, group in groupby(lines, key=lambda line: line.product.vendor_id):
+        group_lines = list(group)
+        groups.append(
+            {
+                "vendor": group_lines[0].product.vendor,
+                "lines": group_lines,
+                "total": sum(line.amount for line in group_lines),
+            }
+        )
+    return groups
+
+
+@bp.route("/cart")
+def cart():
+    lines = shop.cart_lines(current_cart())
+    return render_template(
+        "orders/shop/cart.html",
+        groups=_vendor_groups(lines),
+        total=sum(line.amount for line in lines),
+        units=sum(line.quantity for line in lines),
+        blocked=any(line.problem for line in lines),
+        update_form=CartUpdateForm(),
+    )
+
+
+def _product_id_and_quantity(form) -> tuple[int, int] | None:
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "danger")
+        return None
+    return form.product_id.data, form.quantity.data
+
+
+@bp.route("/cart/add", methods=["POST"])
+def cart_add():
+    form = CartAddForm()
+    back = safe_next(form.next.data, url_for("orders.cart"))
+    parsed = _product_id_and_quantity(form)
+    if parsed is None:
+        return redirect(back)
+    product_id, quantity = parsed
+    try:
+        _set_quantity(product_id, current_cart().get(product_id, 0) + quantity)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(_("已加入购物车。"), "success")
+    return redirect(back)
+
+
+@bp.route("/cart/update", methods=["POST"])
+def cart_update():
+    form = CartUpdateForm()
+    parsed = _product_id_and_quantity(form)
+    if parsed is not None:
+        product_id, quantity = parsed
+        if product_id in current_cart():
+            try:
+                _set_quantity(product_id, quantity)
+            except NotFound:
+                abort(404)
+            except DomainError as exc:
+                flash(exc.message, "danger")
+            else:
+                flash(_("购物车已更新。"), "success")
+    return redirect(url_for("orders.cart"))
+
+
+@bp.route("/cart/remove", methods=["POST"])
+def cart_remove():
+    form = CartRemoveForm()
+    if form.validate_on_submit():
+        _set_quantity(form.product_id.data, 0)
+        flash(_("已从购物车移除。"), "info")
+    return redirect(url_for("orders.cart"))
+
+
+# ---------------------------------------------------------------- checkout
+
+
+def _checkout_choices(form: CheckoutForm) -> list[PickupPoint]:
+    addresses = sorted(current_user.addresses, key=lambda a: (not a.is_default, a.id))
+    form.address_id.choices = [SelectChoice(a.id, a.one_line()) for a in addresses] + [
+        SelectChoice(NEW_ADDRESS, _("使用新地址"))
+    ]
+    points = list(
+        db.session.scalars(
+            select(PickupPoint)
+            .where(PickupPoint.active.is_(True))
+            .order_by(PickupPoint.district, PickupPoint.town, PickupPoint.name)
+            .limit(500)
+        )
+    )
+    form.pickup_point_id.choices = [SelectChoice(0, _("请选择自提点"))] + [
+        SelectChoice(p.id, f"{p.district}{p.town} · {p.name}") for p in points
+    ]
+    return points
+
+
+def _delivery(form: CheckoutForm) -> shop.Delivery:
+    if form.delivery_method.data == DeliveryMethod.PICKUP:
+        return shop.Delivery(DeliveryMethod.PICKUP, pickup_point_id=form.pickup_point_id.data)
+    if form.address_id.data != NEW_ADDRESS:
+        address = accounts.own_address(current_user, form.address_id.data)
+        return shop.Delivery(
+            DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line()
+        )
+    parts = [(form[name].data or "").strip() for name in ("province", "city", "district", "detail")]
+    return shop.Delivery(
+        DeliveryMethod.ADDRESS,
+        form.recipient.data.strip(),
+        form.phone.data.strip(),
+        "".join(parts),
+    )
+
+
+def _save_new_address(form: CheckoutForm) -> None:
+    """Keep the new address when asked (once: a double-clicked submit saves no copy)."""
+    data = {name: (form[name].data or "").strip() for name in form.NEW_ADDRESS_FIELDS}
+    for address in current_user.addresses:
+        if all(getattr(address, name) == value for name, value in data.items()):
+            return
+    accounts.save_address(current_user, data)
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@login_required
+def checkout():
+    items = shop.stored_cart(current_user)
+    form = CheckoutForm()
+    points = _checkout_choices(form)
+    if request.method == "GET":
+        if not items:
+            flash(_("购物车是空的。"), "info")
+            return redirect(url_for("orders.cart"))
+        default = next((a for a in current_user.addresses if a.is_default), None)
+        if default is not None:
+            form.address_id.data = default.id
+        form.token.data = secrets.token_urlsafe(24)  # one order per rendered form
+    elif form.validate_on_submit():
+        try:
+            order = shop.place_order(current_user, items, _delivery(form), form.token.data)
+        except ValidationError as exc:
+            for field, message in exc.errors.items():
+                if field in form:
+                    form[field].errors = [*form[field].errors, message]
+            flash(exc.message, "danger")
+        except NotFound:
+            abort(404)
+        except DomainError as exc:  # OutOfStock, CheckoutError: the cart stays as it is
+            flash(exc.message, "danger")
+            return redirect(url_for("orders.cart"))
+        else:
+            if form.wants_new_address() and form.save_address.data:
+                _save_new_address(form)
+            return redirect(url_for("orders.pay", order_id=order.id))
+    lines = shop.cart_lines(items)
+    if request.method == "GET" and any(line.problem for line in lines):
+        flash(_("购物车中有不能下单的商品，请先调整。"), "warning")
+        return redirect(url_for("orders.cart"))
+    return render_template(
+        "orders/shop/checkout.html",
+        form=form,
+        groups=_vendor_groups(lines),
+        total=sum(line.amount for line in lines),
+        addresses=current_user.addresses,
+        points=points,
+        minutes=shop.reservation_minutes(),
+    )
+
+
+# ---------------------------------------------------------------- payment
+
+
+@bp.route("/orders/<int:order_id>/pay")
+@login_required
+def pay(order_id: int):
+    order = shop.buyer_order(current_user, order_id)
+    if order.is_paid:
+        flash(_("该订单已付款。"), "info")
+        return redirect(url_for("orders.order_detail", order_id=order.id))
+    try:
+        payment = shop.start_payment(order)
+    except GatewayError:
+        current_app.logger.exception("starting a payment for %s failed", order.number)
+        flash(_("暂时无法连接支付渠道，请稍后再试。"), "danger")
+        return redirect(url_for("orders.order_detail", order_id=order.id))
+    except DomainError as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for("orders.order_detail", order_id=order.id))
+    failed = [p for p in order.payments if p.status == PaymentStatus.FAILED]
+    context = {"order": order, "payment": payment, "last_failure": failed[-1] if failed else None}
+    if payment.provider == "stripe":
+        return render_template(
+            "orders/shop/pay_stripe.html",
+            publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY") or "",
+            client_secret=payment.client_secret,
+            return_url=url_for("orders.payment_return", order_id=order.id, _external=True),
+            **context,
+        )
+    form = TestPaymentForm()
+    form.token.data = TestGateway(current_app.config).token(order, payment.reference)
+    return render_template("orders/shop/pay_test.html", form=form, **context)
+
+
+@bp.route("/orders/<int:order_id>/pay/test", methods=["POST"])
+@login_required
+def pay_test(order_id: int):
+    """The local test gateway's buttons: the signed token decides which order, amount and
+    attempt; the button only says success or failure."""
+    form = TestPaymentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    succeeded = request.form.get("outcome") == "success"
+    try:
+        outcome = shop.confirm_test_payment(current_user, order_id, form.token.data, succeeded)
+    except ValidationError as exc:
+        flash(exc.message, "danger")
+    else:
+        _flash_outcome(outcome)
+    return redirect(url_for("orders.order_detail", order_id=order_id))
+
+
+def _flash_outcome(outcome: shop.Outcome | None) -> None:
+    if outcome is None:
+        flash(_("支付结果确认中，请稍后刷新页面查看。"), "info")
+    elif outcome.status in ("paid", "already_paid"):
+        flash(_("付款成功，感谢您参与消费帮扶！"), "success")
+    elif outcome.status == "failed":
+        flash(_("支付未成功，订单仍为待付款，您可以重新支付。"), "warning")
+    elif outcome.status == "refunded":
+        flash(outcome.message or _("付款已退回。"), "warning")
+
+
+@bp.route("/orders/<int:order_id>/return")
+@login_required
+def payment_return(order_id: int):
+    """Where Stripe sends the buyer back: ask Stripe directly (a verified retrieve)."""
+    order = shop.buyer_order(current_user, order_id)
+    if order.is_paid:
+        _flash_outcome(shop.Outcome("already_paid", order))
+    else:
+        _flash_outcome(shop.sync_payment(order))
+    return redirect(url_for("orders.order_detail", order_id=order.id))
+
+
+# ---------------------------------------------------------------- my orders
+
+
+@bp.route("/orders")
+@login_required
+def my_orders():
+    page = paginate(shop.buyer_orders(current_user), page_arg(), page_size())
+    now = utcnow()
+    for order in page.items:  # expired reservations are expired when seen
+        shop.expire_if_due(order, now)
+    return render_template("orders/shop/orders.html", page=page)
+
+
+def _timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
+    events: list[tuple[datetime, str, str]] = [(order.created_at, _("下单"), order.number)]
+    if order.paid_at:
+        method = PAYMENT_METHOD_LABELS.get(order.payment_method or "", "")
+        events.append((order.paid_at, _("付款成功"), str(method)))
+    for shipment in order.shipments:
+        vendor = shipment.vendor.name
+        if shipment.shipped_at:
+            detail = f"{vendor} · {shipment.carrier or ''} {shipment.tracking_no or ''}"
+            events.append((shipment.shipped_at, _("商家发货"), detail.strip()))
+        if shipment.received_at:
+            events.append((shipment.received_at, _("确认收货"), vendor))
+        if shipment.cancelled_at and order.paid_at:
+            events.append((shipment.cancelled_at, _("商家部分取消"), vendor))
+    for refund in refunds:
+        events.append(
+            (
+                refund.created_at,
+                _("退款 ¥%(amount)s", amount=format_fen_grouped(refund.amount)),
+                refund.reason,
+            )
+        )
+    if order.status == OrderStatus.CANCELLED and not order.paid_at:
+        events.append((order.updated_at, _("订单取消"), order.note or ""))
+    if order.completed_at:
+        events.append((order.completed_at, _("订单完成"), ""))
+    return sorted(events, key=lambda event: event[0])
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order_detail(order_id: int):
+    order = shop.buyer_order(current_user, order_id)
+    refunds = shop.order_refunds(order)
+    shipped = any(
+        s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED) for s in order.shipments
+    )
+    return render_template(
+        "orders/shop/order.html",
+        order=order,
+        timeline=_timeline(order, refunds),
+        impact=shop.order_impact(order) if order.is_paid else None,
+        can_cancel=order.status == OrderStatus.PENDING_PAYMENT or (order.is_paid and not shipped),
+        can_receive=any(s.status == ShipmentStatus.SHIPPED for s in order.shipments),
+        lines_by_vendor={
+            vendor_id: list(lines)
+            for vendor_id, lines in groupby(
+                sorted(order.lines, key=lambda line: line.vendor_id), key=lambda x: x.vendor_id
+            )
+        },
+        cancel_form=CancelOrderForm(),
+    )
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@login_required
+def cancel_order(order_id: int):
+    form = CancelOrderForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        order = shop.cancel_by_buyer(current_user, order_id, form.reason.data or "")
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    else:
+        if order.refunded:
+            flash(_("订单已取消，款项将按原支付方式退回。"), "success")
+        else:
+            flash(_("订单已取消。"), "success")
+    return redirect(url_for("orders.order_detail", order_id=order_id))
+
+
+@bp.route("/orders/<int:order_id>/receive", methods=["POST"])
+@login_required
+def confirm_receipt(order_id: int):
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    try:
+        shop.confirm_receipt(current_user, order_id)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(_("已确认收货，感谢您的支持！"), "success")
+    return redirect(url_for("orders.order_detail", order_id=order_id))
