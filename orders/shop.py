@@ -328,9 +328,11 @@ def complete_payment(
             payment.status = PaymentStatus.SUCCEEDED
             return Outcome("already_paid", order)
         payment.status = PaymentStatus.SUCCEEDED
+        late_refund = None
         if order.status == OrderStatus.CANCELLED:
             try:
-                with unit_of_work():
+                # a savepoint: a multi-line reservation that fails part-way leaves nothing
+                with db.session.begin_nested():
                     stock.reserve(_stock_items(order), Ref("order", order.number, "payment"))
                     order.status = OrderStatus.PENDING_PAYMENT
             except OutOfStock as exc:
@@ -345,11 +347,15 @@ def complete_payment(
                     object_type="orders",
                     changes={"refund": refund_ref},
                 )
-                return Outcome("refunded", order, order.note)
-        stock.commit_sale(_stock_items(order), Ref("order", order.number, "payment"))
-        ledger.mark_paid(order, payment_method=method, actor="payment")
-        order.expires_at = None
-        _record_event_order(provider, event_id, order)
+                late_refund = Outcome("refunded", order, order.note)
+        if late_refund is None:
+            stock.commit_sale(_stock_items(order), Ref("order", order.number, "payment"))
+            ledger.mark_paid(order, payment_method=method, actor="payment")
+            order.expires_at = None
+            _record_event_order(provider, event_id, order)
+    if late_refund is not None:
+        _notify("refunded", order)
+        return late_refund
     _notify("paid", order)
     return Outcome("paid", order)
 

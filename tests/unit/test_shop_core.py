@@ -99,3 +99,18 @@ def test_late_payment_without_stock_is_refunded():
     outcome = shop.complete_payment("test", payment.reference)
     assert outcome.status == "refunded" and "库存不足" in outcome.message
     assert order.status == OrderStatus.CANCELLED and attributed(order) == 0
+
+
+def test_late_payment_partly_restockable_reserves_nothing_and_refunds():
+    plenty, scarce = stocked_product(5), stocked_product(1)
+    late, early = UserFactory(), UserFactory()
+    order = shop.place_order(late, {plenty.id: 2, scarce.id: 1}, address(), token="t-6")
+    payment = shop.start_payment(order)
+    shop.expire_orders(utcnow() + timedelta(minutes=31))
+    other = shop.place_order(early, {scarce.id: 1}, address(), token="t-7")
+    shop.complete_payment("test", shop.start_payment(other).reference)
+    assert shop.complete_payment("test", payment.reference).status == "refunded"
+    # the first line's re-reservation was rolled back with the second's failure
+    assert stock.available(plenty.id) == 5
+    level = stock.level(plenty.id, stock.warehouse(plenty.vendor_id).id)
+    assert level.reserved == 0
