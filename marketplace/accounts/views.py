@@ -5,6 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..authz import ACTIVE_ORG_KEY
 from ..errors import ValidationError
 from ..extensions import limiter
+from ..web import safe_next
 from . import bp, services
 from .forms import AddressForm, ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 
@@ -48,7 +49,7 @@ def register():
         else:
             login_user(user)
             flash(_("注册成功，欢迎！"), "success")
-            return redirect(url_for("main.home"))
+            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("accounts/register.html", form=form)
 
 
@@ -67,8 +68,6 @@ def login():
         else:
             session.pop(ACTIVE_ORG_KEY, None)
             login_user(user, remember=form.remember.data)
-            from ..web import safe_next
-
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("accounts/login.html", form=form)
 

@@ -294,3 +294,29 @@ def test_another_users_address_is_404_and_unchanged(client, auth):
         (first.id, "林小海", True),
         (second.id, "林小海", False),
     ]
+
+
+def test_register_returns_to_the_page_that_asked(client):
+    response = client.post(
+        "/register?next=/checkout",
+        data={
+            "email": "new@example.cn",
+            "name": "新用户",
+            "password": "long enough 1",
+            "confirm": "long enough 1",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/checkout")
+    # an outside address is never followed
+    client.post("/logout")
+    response = client.post(
+        "/register?next=https://evil.example/",
+        data={
+            "email": "new2@example.cn",
+            "name": "新用户",
+            "password": "long enough 1",
+            "confirm": "long enough 1",
+        },
+    )
+    assert "evil.example" not in response.headers["Location"]
