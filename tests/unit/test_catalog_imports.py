@@ -92,8 +92,9 @@ def test_products_import_reports_every_bad_row_and_writes_nothing(runner, tmp_pa
 
 def test_products_certificate_number_of_another_product_is_refused(runner, tmp_path, vendor):
     run(runner, tmp_path, "products", HEADER + "A,V001,甲,荔枝,箱,1,HK-1,2026-01-01,2026-12-31,\n")
-    result = run(runner, tmp_path, "products",
-                 HEADER + "B,V001,乙,荔枝,箱,1,HK-1,2026-01-01,2026-12-31,\n")
+    result = run(
+        runner, tmp_path, "products", HEADER + "B,V001,乙,荔枝,箱,1,HK-1,2026-01-01,2026-12-31,\n"
+    )
     assert result.exit_code == 1
     assert "row 2: certificate_no:" in result.output
     assert count(Product) == 1
@@ -143,9 +144,7 @@ def test_benefit_links_versions_and_replacement(runner, tmp_path, product):
     assert "0 versions created, 1 versions replaced, 1 links" in result.output
     assert in_force(date(2027, 1, 1)) == {(c.id, Decimal("4"))}
     assert in_force(date(2026, 1, 1)) == {(a.id, Decimal("1")), (b.id, Decimal("2.5"))}
-    assert db.session.scalar(
-        select(func.count()).where(BenefitLink.valid_from == ALWAYS)
-    ) == 2
+    assert db.session.scalar(select(func.count()).where(BenefitLink.valid_from == ALWAYS)) == 2
 
 
 def test_links_before_any_dated_version_are_empty(runner, tmp_path, product):
@@ -169,9 +168,15 @@ def test_benefit_links_bad_rows(runner, tmp_path, product):
     )
     result = run(runner, tmp_path, "benefit-links", content)
     assert result.exit_code == 1
-    for expected in ["row 2: sku:", "row 3: household_code:", "row 4: weight:",
-                     "row 5: weight:", "row 6: weight:", "row 7: valid_from:",
-                     "row 9: household_code:"]:
+    for expected in [
+        "row 2: sku:",
+        "row 3: household_code:",
+        "row 4: weight:",
+        "row 5: weight:",
+        "row 6: weight:",
+        "row 7: valid_from:",
+        "row 9: household_code:",
+    ]:
         assert expected in result.output
     assert "row 8:" not in result.output
     assert count(BenefitLink) == 0
@@ -179,8 +184,12 @@ def test_benefit_links_bad_rows(runner, tmp_path, product):
 
 def test_certifications_expiring_command(runner, tmp_path, vendor):
     today = date(2026, 11, 28)
-    rows = [("S-5", today + timedelta(days=5)), ("S-60", today + timedelta(days=60)),
-            ("S-120", today + timedelta(days=120)), ("S-OLD", today - timedelta(days=1))]
+    rows = [
+        ("S-5", today + timedelta(days=5)),
+        ("S-60", today + timedelta(days=60)),
+        ("S-120", today + timedelta(days=120)),
+        ("S-OLD", today - timedelta(days=1)),
+    ]
     content = HEADER + "".join(
         f"{sku},V001,{sku},荔枝,箱,1,C-{sku},2026-01-01,{end.isoformat()},\n" for sku, end in rows
     )
@@ -188,8 +197,9 @@ def test_certifications_expiring_command(runner, tmp_path, vendor):
     out = runner.invoke(args=["certifications", "expiring", "--today", "2026-11-28"]).output
     assert "C-S-5" in out and "C-S-60" in out
     assert "C-S-120" not in out and "C-S-OLD" not in out
-    out = runner.invoke(args=["certifications", "expiring", "--days", "30",
-                              "--today", "2026-11-28"]).output
+    out = runner.invoke(
+        args=["certifications", "expiring", "--days", "30", "--today", "2026-11-28"]
+    ).output
     assert "C-S-5" in out and "C-S-60" not in out
     assert "1 expiring within 30 days" in out
 
