@@ -1,0 +1,79 @@
+"""Forms of the vendor's fulfilment pages and the bureau's after-sales and pick-up point
+pages: field shape only. The refund quantities are one field per order line, read by
+the view from ``qty-<line id>``."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from .models import PickupKind, ShipmentStatus
+
+SHIPMENT_FILTERS = {
+    ShipmentStatus.PENDING.value: _l("待发货"),
+    ShipmentStatus.SHIPPED.value: _l("已发货"),
+    ShipmentStatus.RECEIVED.value: _l("已收货"),
+    ShipmentStatus.CANCELLED.value: _l("已取消"),
+}
+PICKUP_KINDS = {
+    PickupKind.VILLAGE_STATION.value: _l("村级电商服务站"),
+    PickupKind.TOWN_CENTRE.value: _l("镇级电商服务中心"),
+}
+# suggestions for the carrier field (any other name may be typed)
+CARRIERS = [
+    _l("顺丰速运"),
+    _l("中国邮政 EMS"),
+    _l("京东物流"),
+    _l("中通快递"),
+    _l("圆通速递"),
+    _l("韵达快递"),
+    _l("极兔速递"),
+    _l("商家自送到服务站"),
+]
+
+
+class ShipForm(FlaskForm):
+    carrier = StringField(
+        _l("快递公司"), validators=[DataRequired(_l("请填写快递公司")), Length(max=50)]
+    )
+    tracking_no = StringField(
+        _l("运单号"), validators=[DataRequired(_l("请填写运单号")), Length(max=60)]
+    )
+
+
+class CancelPartForm(FlaskForm):
+    reason = TextAreaField(
+        _l("取消原因"),
+        validators=[DataRequired(_l("请填写取消原因")), Length(max=500)],
+        description=_l("例如：台风导致本批荔枝受损，无法按时发货。买家会看到这个原因。"),
+    )
+
+
+class RefundForm(FlaskForm):
+    reason = TextAreaField(
+        _l("退款原因"),
+        validators=[DataRequired(_l("请填写退款原因")), Length(max=500)],
+        description=_l("例如：买家反映到货时部分果实腐烂，附照片核实。"),
+    )
+
+
+class PickupPointForm(FlaskForm):
+    name = StringField(_l("名称"), validators=[DataRequired(_l("请填写此项")), Length(max=200)])
+    kind = SelectField(
+        _l("类型"),
+        choices=[SelectChoice(code, label) for code, label in PICKUP_KINDS.items()],
+        validators=[DataRequired()],
+    )
+    district = StringField(_l("区/县"), validators=[DataRequired(_l("请填写此项")), Length(max=50)])
+    town = StringField(_l("镇"), validators=[DataRequired(_l("请填写此项")), Length(max=50)])
+    village = StringField(
+        _l("村"),
+        validators=[Optional(), Length(max=50)],
+        description=_l("村级电商服务站必填"),
+    )
+    address = StringField(
+        _l("详细地址"), validators=[DataRequired(_l("请填写此项")), Length(max=300)]
+    )
+    phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=30)])

@@ -1,0 +1,278 @@
+"""The vendor's fulfilment pages (its own parts of paid online orders: ship, or cancel
+before shipping) and the bureau's after-sales refunds and pick-up point list.
+
+Views are thin: each parses a form, calls one service of ``orders.shop`` and turns its
+domain errors into a flashed message or the form again. An order id from the URL is
+always looked up within the acting vendor's own parts (another vendor's is 404).
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from marketplace.authz import org_required
+from marketplace.errors import DomainError, NotFound, ValidationError
+from marketplace.pagination import paginate
+from marketplace.web import page_arg, page_size
+
+from . import bp, shop
+from .fulfilment_forms import (
+    CARRIERS,
+    PICKUP_KINDS,
+    SHIPMENT_FILTERS,
+    CancelPartForm,
+    PickupPointForm,
+    RefundForm,
+    ShipForm,
+)
+from .models import Order, ShipmentStatus
+
+FULFIL = "orders.fulfil"
+REFUND = "orders.refund"
+PICKUP = "pickup_points.manage"
+
+
+def _labels() -> dict:
+    return {"SHIPMENT_FILTERS": SHIPMENT_FILTERS, "PICKUP_KINDS": PICKUP_KINDS}
+
+
+def _flash_form_errors(form: FlaskForm) -> None:
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "danger")
+
+
+def _form_errors(form: FlaskForm, exc: ValidationError) -> None:
+    """Put a service's field errors next to their fields; flash the message."""
+    for name, message in exc.errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+    flash(exc.message, "danger")
+
+
+# ---------------------------------------------------------------- vendor fulfilment
+
+
+@bp.route("/vendor/orders")
+@org_required(FULFIL)
+def vendor_orders():
+    status = request.args.get("status", "")
+    if status not in SHIPMENT_FILTERS:
+        status = ""
+    page = paginate(shop.vendor_parts(current_user, g.org, status or None), page_arg(), page_size())
+    return render_template(
+        "orders/vendor/orders.html",
+        page=page,
+        status=status,
+        lines=shop.vendor_lines(page.items),
+        **_labels(),
+    )
+
+
+def _vendor_part_page(order_id: int, ship_form=None, cancel_form=None, code: int = 200):
+    shipment = shop.vendor_shipment(current_user, g.org, order_id)
+    return render_template(
+        "orders/vendor/order.html",
+        shipment=shipment,
+        order=shipment.order,
+        lines=shop.vendor_lines([shipment])[shipment.id],
+        ship_form=ship_form or ShipForm(),
+        cancel_form=cancel_form or CancelPartForm(),
+        carriers=CARRIERS,
+        **_labels(),
+    ), code
+
+
+@bp.route("/vendor/orders/<int:order_id>")
+@org_required(FULFIL)
+def vendor_order(order_id: int):
+    return _vendor_part_page(order_id)
+
+
+@bp.route("/vendor/orders/<int:order_id>/ship", methods=["POST"])
+@org_required(FULFIL)
+def vendor_ship(order_id: int):
+    form = ShipForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _vendor_part_page(order_id, ship_form=form, code=400)
+    try:
+        shop.ship_part(current_user, g.org, order_id, form.carrier.data, form.tracking_no.data)
+    except ValidationError as exc:
+        _form_errors(form, exc)
+        return _vendor_part_page(order_id, ship_form=form, code=400)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:  # IllegalTransition (already shipped or cancelled)
+        flash(exc.message, "warning")
+    else:
+        flash(_("已发货，买家会收到发货通知。"), "success")
+    return redirect(url_for("orders.vendor_order", order_id=order_id))
+
+
+@bp.route("/vendor/orders/<int:order_id>/cancel", methods=["POST"])
+@org_required(FULFIL)
+def vendor_cancel(order_id: int):
+    form = CancelPartForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _vendor_part_page(order_id, cancel_form=form, code=400)
+    try:
+        shop.cancel_part(current_user, g.org, order_id, form.reason.data)
+    except ValidationError as exc:
+        _form_errors(form, exc)
+        return _vendor_part_page(order_id, cancel_form=form, code=400)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(_("已取消本店的商品，款项将退回买家，库存已恢复。"), "success")
+    return redirect(url_for("orders.vendor_order", order_id=order_id))
+
+
+# ---------------------------------------------------------------- bureau after-sales
+
+
+@bp.route("/bureau/orders")
+@org_required(REFUND)
+def bureau_orders():
+    q = request.args.get("q", "").strip()[:40]
+    page = paginate(shop.bureau_orders(current_user, g.org, q), page_arg(), page_size())
+    return render_template("orders/bureau/orders.html", page=page, q=q, **_labels())
+
+
+def _bureau_order_page(order_id: int, form: RefundForm | None = None, code: int = 200):
+    order = shop.bureau_order(current_user, g.org, order_id)
+    return render_template(
+        "orders/bureau/order.html",
+        order=order,
+        refunds=shop.order_refunds(order),
+        form=form or RefundForm(),
+        asked=_asked_quantities(order) if form is not None else {},
+        **_labels(),
+    ), code
+
+
+def _asked_quantities(order: Order) -> dict[int, int]:
+    """``qty-<line id>`` of the posted form, for this order's lines only; a blank or
+    malformed entry counts as 0 (a negative one is kept, for the service to refuse)."""
+    asked = {}
+    for line in order.lines:
+        raw = request.form.get(f"qty-{line.id}", "").strip()
+        try:
+            asked[line.id] = int(raw) if raw else 0
+        except ValueError:
+            asked[line.id] = 0
+    return asked
+
+
+@bp.route("/bureau/orders/<int:order_id>")
+@org_required(REFUND)
+def bureau_order(order_id: int):
+    return _bureau_order_page(order_id)
+
+
+@bp.route("/bureau/orders/<int:order_id>/refund", methods=["POST"])
+@org_required(REFUND)
+def bureau_refund(order_id: int):
+    form = RefundForm()
+    order = shop.bureau_order(current_user, g.org, order_id)
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _bureau_order_page(order.id, form, 400)
+    try:
+        shop.after_sales_refund(
+            current_user, g.org, order.id, _asked_quantities(order), form.reason.data
+        )
+    except ValidationError as exc:
+        _form_errors(form, exc)
+        return _bureau_order_page(order.id, form, 400)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:  # not paid, or the gateway refused
+        flash(exc.message, "danger")
+        return _bureau_order_page(order.id, form, 400)
+    flash(_("售后退款已完成，款项将按原支付方式退回买家。"), "success")
+    return redirect(url_for("orders.bureau_order", order_id=order.id))
+
+
+# ---------------------------------------------------------------- pick-up points
+
+
+@bp.route("/bureau/pickup-points")
+@org_required(PICKUP)
+def pickup_points():
+    q = request.args.get("q", "").strip()[:50]
+    page = paginate(shop.pickup_points(current_user, g.org, q=q), page_arg(), page_size())
+    return render_template(
+        "orders/bureau/pickup_points.html", page=page, q=q, toggle_form=FlaskForm(), **_labels()
+    )
+
+
+def _point_data(form: PickupPointForm) -> dict:
+    return {name: form[name].data for name in shop.PICKUP_POINT_FIELDS}
+
+
+@bp.route("/bureau/pickup-points/new", methods=["GET", "POST"])
+@org_required(PICKUP)
+def pickup_point_new():
+    form = PickupPointForm()
+    if form.validate_on_submit():
+        try:
+            point = shop.create_pickup_point(current_user, g.org, _point_data(form))
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            flash(_("已添加自提点：%(name)s", name=point.name), "success")
+            return redirect(url_for("orders.pickup_points"))
+    return render_template("orders/bureau/pickup_point_form.html", form=form, point=None)
+
+
+@bp.route("/bureau/pickup-points/<int:point_id>/edit", methods=["GET", "POST"])
+@org_required(PICKUP)
+def pickup_point_edit(point_id: int):
+    point = shop.pickup_point(current_user, g.org, point_id)
+    form = PickupPointForm(obj=point)
+    if form.validate_on_submit():
+        try:
+            shop.update_pickup_point(current_user, g.org, point.id, _point_data(form))
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            flash(_("自提点已更新。"), "success")
+            return redirect(url_for("orders.pickup_points"))
+    return render_template("orders/bureau/pickup_point_form.html", form=form, point=point)
+
+
+@bp.route(
+    "/bureau/pickup-points/<int:point_id>/<any(activate, deactivate):action>", methods=["POST"]
+)
+@org_required(PICKUP)
+def pickup_point_toggle(point_id: int, action: str):
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    try:
+        point = shop.set_pickup_point_active(current_user, g.org, point_id, action == "activate")
+    except ValidationError as exc:
+        flash("；".join(exc.errors.values()) or exc.message, "danger")
+    else:
+        if point.active:
+            flash(_("自提点已恢复使用：%(name)s", name=point.name), "success")
+        else:
+            flash(_("自提点已停用，结算时不再提供：%(name)s", name=point.name), "info")
+    return redirect(url_for("orders.pickup_points"))
+
+
+@bp.app_template_global("shipment_status_class")
+def shipment_status_class(status: str) -> str:
+    """Bootstrap colour of a shipment status badge."""
+    return {
+        ShipmentStatus.PENDING: "warning text-dark",
+        ShipmentStatus.SHIPPED: "info text-dark",
+        ShipmentStatus.RECEIVED: "success",
+        ShipmentStatus.CANCELLED: "secondary",
+    }.get(status, "secondary")
