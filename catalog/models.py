@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,6 +72,19 @@ class Product(db.Model):
         CheckConstraint(f"status IN ({enum_values(ProductStatus)})", name="status"),
         Index("ix_products_vendor_status", "vendor_id", "status"),
         Index("ix_products_category_status", "category_id", "status"),
+        Index(
+            "ix_products_active_featured",
+            "featured",
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "ix_products_active_price",
+            "price",
+            "id",
+            postgresql_where=text("status = 'active'"),
+        ),
         Index(
             "ix_products_search_trgm",
             "search_text",
@@ -187,6 +201,13 @@ class Certification(db.Model):
             name="validity",
         ),
         Index("ix_certifications_product_status", "product_id", "status"),
+        Index(
+            "ix_certifications_approved_window",
+            "product_id",
+            "certified_on",
+            "valid_until",
+            postgresql_where=text("status = 'approved'"),
+        ),
         Index("ix_certifications_valid_until", "valid_until"),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from math import lcm
 from typing import NamedTuple
 
 
@@ -28,16 +29,36 @@ def split(amount: int, shares: Sequence[Share]) -> list[tuple[Hashable, int]]:
     """
     if not shares:
         return []
-    if amount < 0:
-        return [(key, -part) for key, part in split(-amount, shares)]
-    weights = [Fraction(s.weight) for s in shares]
-    total = sum(weights)
-    if total <= 0 or any(w <= 0 for w in weights):
-        raise ValueError("weights must be positive")
-    exact = [amount * w / total for w in weights]
-    parts = [e.numerator // e.denominator for e in exact]
-    left = amount - sum(parts)
-    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), shares[i].code))
-    for i in order[:left]:
-        parts[i] += 1
+    parts = split_integers(
+        amount, integer_weights([s.weight for s in shares]), [s.code for s in shares]
+    )
     return [(s.key, part) for s, part in zip(shares, parts, strict=True)]
+
+
+def integer_weights(weights: Sequence[Decimal | int | Fraction]) -> list[int]:
+    """The same proportions as whole numbers (each weight times the common denominator),
+    so splitting needs integer arithmetic only."""
+    fractions = [Fraction(w) for w in weights]
+    if any(f <= 0 for f in fractions):
+        raise ValueError("weights must be positive")
+    denominator = lcm(*(f.denominator for f in fractions))
+    return [f.numerator * (denominator // f.denominator) for f in fractions]
+
+
+def split_integers(amount: int, weights: Sequence[int], codes: Sequence[str]) -> list[int]:
+    """The largest-remainder split over positive integer ``weights``: exact share
+    amount x w / W, floor for everyone, the left-over fen to the largest remainders
+    (``amount x w mod W``), ties to the lower code."""
+    if amount < 0:
+        return [-part for part in split_integers(-amount, weights, codes)]
+    total = sum(weights)
+    if total <= 0:
+        raise ValueError("weights must be positive")
+    scaled = [amount * w for w in weights]
+    parts = [x // total for x in scaled]
+    left = amount - sum(parts)
+    if left:
+        order = sorted(range(len(weights)), key=lambda i: (-(scaled[i] % total), codes[i]))
+        for i in order[:left]:
+            parts[i] += 1
+    return parts

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, func, insert, select, text
 
 from catalog.models import BenefitLink, Certification, CertStatus
 from marketplace.extensions import db
 from marketplace.models import Household, utcnow
 
-from .attribution import Share, split
+from .attribution import Share, integer_weights, split, split_integers
 from .models import Attribution
 
 CHUNK = 2000
@@ -58,20 +58,48 @@ class LinkBook:
             )
             for product_id, valid_from, household_id, weight, code, village_id in rows:
                 versions[product_id][valid_from].append(
-                    (Share((household_id, village_id), code, weight))
+                    Share((household_id, village_id), code, weight)
                 )
         self._dates = {p: sorted(v) for p, v in versions.items()}
         self._versions = versions
+        self._prepared: dict[tuple[int, date], Prepared] = {}
+
+    def _version(self, product_id: int, day: date) -> date | None:
+        dates = self._dates.get(product_id)
+        if not dates:
+            return None
+        i = bisect.bisect_right(dates, day)
+        return dates[i - 1] if i else None
 
     def shares(self, product_id: int, day: date) -> list[Share]:
         """The shares of the version in force on ``day``: latest valid_from <= day."""
-        dates = self._dates.get(product_id)
-        if not dates:
+        version = self._version(product_id, day)
+        if version is None:
             return []
-        i = bisect.bisect_right(dates, day)
-        if i == 0:
-            return []
-        return sorted(self._versions[product_id][dates[i - 1]], key=lambda s: s.code)
+        return sorted(self._versions[product_id][version], key=lambda s: s.code)
+
+    def prepared(self, product_id: int, day: date) -> Prepared | None:
+        """The version in force on ``day`` ready for ``split_integers`` (worked out once
+        per version, however many lines use it)."""
+        version = self._version(product_id, day)
+        if version is None:
+            return None
+        key = (product_id, version)
+        if key not in self._prepared:
+            shares = self.shares(product_id, day)
+            self._prepared[key] = Prepared(
+                [s.key for s in shares],
+                [s.code for s in shares],
+                integer_weights([s.weight for s in shares]),
+            )
+        return self._prepared[key]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    keys: list  # (household_id, village_id)
+    codes: list[str]
+    weights: list[int]
 
 
 class CertificationBook:
@@ -113,11 +141,12 @@ def attribution_rows(lines: Sequence[PaidLine], certified: dict[int, bool]) -> l
             "certified": certified[line.line_id],
             "created_at": now,
         }
-        shares = book.shares(line.product_id, line.sale_date)
-        if not shares:
+        version = book.prepared(line.product_id, line.sale_date)
+        if version is None:
             rows.append({**base, "household_id": None, "village_id": None, "amount": line.amount})
             continue
-        for (household_id, village_id), part in split(line.amount, shares):
+        parts = split_integers(line.amount, version.weights, version.codes)
+        for (household_id, village_id), part in zip(version.keys, parts, strict=True):
             rows.append(
                 {**base, "household_id": household_id, "village_id": village_id, "amount": part}
             )
@@ -127,52 +156,106 @@ def attribution_rows(lines: Sequence[PaidLine], certified: dict[int, bool]) -> l
 def write_attribution(lines: Sequence[PaidLine], certified: dict[int, bool]) -> int:
     """Insert the attribution rows of ``lines`` in the caller's transaction."""
     rows = attribution_rows(lines, certified)
-    for chunk in _chunks(rows, 5000):
-        db.session.execute(insert(Attribution), list(chunk))
+    bulk_insert(Attribution.__table__, rows)
     return len(rows)
+
+
+def bulk_insert(table: Table, rows: Sequence[dict]) -> None:
+    """Insert many rows (dicts with the same keys, every value given) in the caller's
+    transaction: COPY on PostgreSQL, a Core executemany elsewhere; no ORM objects."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        for chunk in _chunks(rows, 5000):
+            db.session.execute(insert(table), list(chunk))
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    with (
+        connection.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def allocate_ids(table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``, so rows can be bulk-inserted with their
+    ids known (and their children pointed at them) without a RETURNING per row.
+
+    PostgreSQL draws them from the table's sequence. SQLite takes the ones after the
+    largest: only call it after the transaction has written something, so SQLite's write
+    lock keeps every other writer out until commit."""
+    if count <= 0:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(
+            db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    last = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    return list(range(last + 1, last + 1 + count))
 
 
 def refund_rows(line_id: int, refund_id: int, amount: int) -> list[dict]:
     """Opposite rows for refunding ``amount`` fen of a line, split in proportion to what
-    each household got from the sale (so a whole-line refund mirrors it exactly, even if
-    the product's links changed since)."""
-    sale_rows = list(
-        db.session.scalars(
-            select(Attribution)
-            .where(Attribution.order_line_id == line_id, Attribution.refund_id.is_(None))
-            .order_by(Attribution.id)
-        )
+    each household still holds of the sale (its sale part less earlier refunds). So a
+    whole-line refund mirrors the sale exactly, successive partial refunds never take a
+    household below zero, and the last one takes exactly what is left, even if the
+    product's links changed since."""
+    sale = db.session.scalar(
+        select(Attribution)
+        .where(Attribution.order_line_id == line_id, Attribution.refund_id.is_(None))
+        .order_by(Attribution.id)
+        .limit(1)
     )
-    if not sale_rows:
+    if sale is None:
         return []
+    held = db.session.execute(
+        select(
+            Attribution.household_id,
+            Attribution.village_id,
+            func.sum(Attribution.amount),
+            func.min(Attribution.id),
+        )
+        .where(Attribution.order_line_id == line_id)
+        .group_by(Attribution.household_id, Attribution.village_id)
+        .order_by(func.min(Attribution.id))
+    ).all()
     codes = dict(
         db.session.execute(
             select(Household.id, Household.code).where(
-                Household.id.in_([r.household_id for r in sale_rows if r.household_id])
+                Household.id.in_([h.household_id for h in held if h.household_id])
             )
         ).all()
     )
-    weighted = [r for r in sale_rows if r.amount > 0] or sale_rows[:1]
-    shares = [
-        Share(i, codes.get(r.household_id, ""), r.amount if r.amount > 0 else 1)
-        for i, r in enumerate(weighted)
-    ]
+    weighted = [h for h in held if h[2] > 0]
+    if not weighted:
+        return []
+    shares = [Share(i, codes.get(h.household_id, ""), int(h[2])) for i, h in enumerate(weighted)]
     now = utcnow()
     rows = []
     for i, part in split(-amount, shares):
-        r = weighted[i]
+        h = weighted[i]
         rows.append(
             {
-                "order_id": r.order_id,
+                "order_id": sale.order_id,
                 "order_line_id": line_id,
                 "refund_id": refund_id,
-                "household_id": r.household_id,
-                "village_id": r.village_id,
-                "product_id": r.product_id,
-                "vendor_id": r.vendor_id,
-                "channel": r.channel,
-                "sale_date": r.sale_date,
-                "certified": r.certified,
+                "household_id": h.household_id,
+                "village_id": h.village_id,
+                "product_id": sale.product_id,
+                "vendor_id": sale.vendor_id,
+                "channel": sale.channel,
+                "sale_date": sale.sale_date,
+                "certified": sale.certified,
                 "amount": part,
                 "created_at": now,
             }

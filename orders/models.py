@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -96,6 +97,14 @@ class Order(db.Model):
         Index("ix_orders_channel_sale_date", "channel", "sale_date"),
         Index("ix_orders_buyer_user", "buyer_user_id", "created_at"),
         Index("ix_orders_status_expires", "status", "expires_at"),
+        # the summary's money and order counts: paid orders by sale date, index-only
+        Index(
+            "ix_orders_paid_sale_date",
+            "sale_date",
+            postgresql_include=["channel", "total", "refunded", "certified_total"],
+            postgresql_where=text("status IN ('paid', 'completed')"),
+            sqlite_where=text("status IN ('paid', 'completed')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -112,6 +121,9 @@ class Order(db.Model):
     payment_method: Mapped[str | None] = mapped_column(String(20))
     total: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # fen given back so far
+    # fen of the lines whose product was certified on the sale date, as sold (set when
+    # paid; refunds of them are in the attribution rows)
+    certified_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # imported sales: the source's sale_ref (unique); live sales: NULL
     external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # unpaid reservations
@@ -223,6 +235,30 @@ class Attribution(db.Model):
         Index("ix_attributions_sale_date_channel", "sale_date", "channel"),
         Index("ix_attributions_household_date", "household_id", "sale_date"),
         Index("ix_attributions_line", "order_line_id"),
+        # summary: does a household have a sale in a period (one probe per household-year)
+        Index(
+            "ix_attributions_household_sales",
+            "household_id",
+            "sale_date",
+            postgresql_include=["order_line_id"],
+            postgresql_where=text("refund_id IS NULL AND amount > 0"),
+            sqlite_where=text("refund_id IS NULL AND amount > 0"),
+        ),
+        # summary: the unattributed part and the refund rows, both small
+        Index(
+            "ix_attributions_unattributed",
+            "sale_date",
+            postgresql_include=["amount"],
+            postgresql_where=text("household_id IS NULL"),
+            sqlite_where=text("household_id IS NULL"),
+        ),
+        Index(
+            "ix_attributions_refunds",
+            "sale_date",
+            postgresql_include=["amount", "certified"],
+            postgresql_where=text("refund_id IS NOT NULL"),
+            sqlite_where=text("refund_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

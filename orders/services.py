@@ -145,6 +145,7 @@ def mark_paid(
         certified = {}
         for line in locked.lines:
             line.certified = certified[line.id] = book.certified(line.product_id, sale_date)
+        locked.certified_total = sum(line.amount for line in locked.lines if line.certified)
         write_attribution(
             [
                 PaidLine(

@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     case,
     distinct,
-    exists,
     extract,
     func,
     literal,
@@ -216,8 +215,8 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
     A refund never takes a household's share of a line below zero, so a household's net
     in a year is positive exactly when one of its sale rows there is on a line with a
     positive net for it. Most lines have no refund at all: one index probe per
-    household and year finds such a row. Only households whose sales that year are all
-    on refunded lines are summed up exactly.
+    household and year finds such a row. Only the household-years named by refund rows
+    and not found that way are summed up exactly.
     """
     years = _years(date_from, date_to)
     if not years:
@@ -232,6 +231,8 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
     ]
     span = (spans[0] if len(spans) == 1 else union_all(*spans)).subquery("years")
     sale = aliased(Attribution, name="sale")
+    # a scalar subquery with LIMIT 1 stays one index probe per household and year
+    # (an EXISTS would be turned into a hash join over every attribution row)
     unrefunded_sale = (
         select(literal(1))
         .select_from(sale)
@@ -244,28 +245,40 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
             sale.amount > 0,
             OrderLine.refunded_amount == 0,
         )
+        .limit(1)
+        .scalar_subquery()
+    )
+    probes = (
+        select(
+            Household.id.label("household_id"),
+            Household.members.label("members"),
+            span.c.year.label("year"),
+            unrefunded_sale.label("hit"),
+        )
+        .select_from(Household)
+        .join(span, literal(True))
+        .subquery("probes")
     )
     driven: dict[tuple[int, int], int] = {
         (household_id, int(year)): members
         for household_id, members, year in db.session.execute(
-            select(Household.id, Household.members, span.c.year)
-            .select_from(Household)
-            .join(span, literal(True))
-            .where(exists(unrefunded_sale))
+            select(probes.c.household_id, probes.c.members, probes.c.year).where(
+                probes.c.hit.is_not(None)
+            )
         )
     }
 
     in_period = period_clause(Attribution.sale_date, date_from, date_to)
     year = extract("year", Attribution.sale_date)
+    # the first refund of a line writes a row (maybe of 0 fen) for every household with a
+    # positive share of it, so the (few) refund rows name every household-year that has
+    # a sale on a refunded line
     on_refunded_lines = {
         (household_id, int(y))
         for household_id, y in db.session.execute(
             select(Attribution.household_id, year)
-            .join(OrderLine, OrderLine.id == Attribution.order_line_id)
             .where(
-                OrderLine.refunded_amount > 0,
-                Attribution.refund_id.is_(None),
-                Attribution.amount > 0,
+                Attribution.refund_id.is_not(None),
                 Attribution.household_id.is_not(None),
                 in_period,
             )
