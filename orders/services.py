@@ -220,10 +220,24 @@ def refund(
     if not items:
         raise ValidationError(_("请选择要退款的商品"))
     with unit_of_work():
-        locked = db.session.scalar(select(Order).where(Order.id == order.id).with_for_update())
+        # lock the order, then read it and its lines afresh: a concurrent refund that
+        # committed while we waited must be seen, never overwritten from stale memory
+        locked = db.session.scalar(
+            select(Order)
+            .where(Order.id == order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if not locked.is_paid:
             raise IllegalTransition(_("只有已付款的订单可以退款"))
-        lines = {line.id: line for line in locked.lines}
+        lines = {
+            line.id: line
+            for line in db.session.scalars(
+                select(OrderLine)
+                .where(OrderLine.order_id == locked.id)
+                .execution_options(populate_existing=True)
+            )
+        }
         record = Refund(
             order_id=locked.id,
             amount=0,
