@@ -76,6 +76,11 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY"),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),
+        # unpaid online orders hold their stock this long; shipped orders not confirmed
+        # by the buyer are completed after ORDER_AUTO_COMPLETE_DAYS (`flask orders expire`)
+        "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES", "30")),
+        "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
+        "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "60 per hour"),
         "STRIPE_PAYMENT_METHODS": env.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay"),
         # order e-mails; without MAIL_SERVER they are written to the log instead
         "MAIL_SERVER": env.get("MAIL_SERVER"),
