@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from marketplace.extensions import db
+from marketplace.fragments import bump
 from marketplace.importing import (
     Column,
     Importer,
@@ -109,6 +110,9 @@ class ProductsImport(Importer):
                 for column in ("certified_on", "valid_until"):
                     if row[column] is not None:
                         yield RowError(row.number, column, _("仅在填写证书编号时使用"))
+
+    def committed(self) -> None:
+        bump("catalog")  # the public list shows the new prices and certificates at once
 
     def write(self, rows: list[Row]) -> Summary:
         vendors = self.lookup(

@@ -16,6 +16,7 @@ from marketplace import audit
 from marketplace.authz import can
 from marketplace.errors import DomainError, Forbidden, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
+from marketplace.fragments import bump
 from marketplace.models import (
     District,
     Household,
@@ -237,6 +238,7 @@ def save_product(
             else None
         )
         audit.record(actor, action, product, org_id=org.id, changes=changes)
+    bump("catalog")  # the public list shows it at once
     return product
 
 
@@ -454,6 +456,7 @@ def approve_certification(
                 "valid_until": valid_until.isoformat(),
             },
         )
+    bump("catalog")  # the public list shows it at once
     return cert
 
 
@@ -482,6 +485,7 @@ def _decide_with_reason(
             reason=reason,
             changes={"status": {"old": old, "new": new}},
         )
+    bump("catalog")  # the public list shows it at once
     return cert
 
 
@@ -892,6 +896,7 @@ def add_product_image(actor: User, org: Organization, product_id: int, stream) -
     except BaseException:
         files.remove("images", stored.filename, stored.thumb_filename)
         raise
+    bump("catalog")  # the public list shows it at once
     return image
 
 
@@ -912,6 +917,7 @@ def delete_product_image(actor: User, org: Organization, product_id: int, image_
             actor, "product.image_delete", product, org_id=org.id, changes={"image": image_id}
         )
     files.remove("images", *names)
+    bump("catalog")
 
 
 def submit_certification(

@@ -3,10 +3,14 @@ public-notice (公示) pages. Only sellable products appear; households only as 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from marketplace.fragments import fragment
+from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
 
@@ -47,14 +51,23 @@ def _filters() -> CatalogFilters:
 
 @bp.route("/products")
 def product_list():
+    """The public list. Its body is cached per query, language and day for a minute,
+    and dropped at once when a product, certification or vendor changes."""
     day = services.today()
+    query = urlencode(sorted(request.args.items(multi=True)))[:500]
+    key = f"list:{select_locale()}:{day.isoformat()}:{query}"
+    body = fragment("catalog", key, lambda: _product_list_body(day))
+    return render_template("catalog/products.html", body=body)
+
+
+def _product_list_body(day) -> str:
     filters = _filters()
     places = services.filter_places(filters.district_id, filters.village_id)
     if filters.village_id not in {v.id for v in places.villages}:
         filters.village_id = None  # unknown, or left over from another district
     page = services.public_page(day, filters, page_arg(), page_size())
     return render_template(
-        "catalog/products.html",
+        "catalog/_product_list.html",
         page=page,
         filters=filters,
         categories=services.categories(),

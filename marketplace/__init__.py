@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate, talisman
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "templates")
@@ -78,6 +78,7 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=TRANSLATIONS_DIR,
     )
     limiter.init_app(app)
+    cache.init_app(app)
     production = app.config["APP_ENV"] == "production"
     talisman.init_app(
         app,

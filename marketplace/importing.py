@@ -167,6 +167,9 @@ class Importer:
     def write(self, rows: list[Row]) -> Summary:
         raise NotImplementedError
 
+    def committed(self) -> None:
+        """Called once the import's transaction has committed (not on dry runs)."""
+
     # helpers for subclasses
 
     def has_column(self, name: str) -> bool:
@@ -337,4 +340,5 @@ def run_import(
                 raise _DryRunRollback(summary)
     except _DryRunRollback as rollback:
         return rollback.summary
+    importer.committed()
     return summary

@@ -50,6 +50,10 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "SERVER_NAME": "localhost",
+        # fragments are not cached across requests in tests, except where a test builds an
+        # app to check the caching itself (tests/unit/test_catalog_cache.py)
+        "CACHE_TYPE": "NullCache",
+        "CACHE_NO_NULL_WARNING": True,
     }
 
 

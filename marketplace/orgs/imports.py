@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from .. import credit_code as credit
 from ..extensions import db
+from ..fragments import bump
 from ..geography import resolve_places
 from ..importing import Column, Importer, Row, RowError, Summary, choice, text
 from ..models import Organization, OrgStatus, User, utcnow
@@ -53,6 +54,9 @@ class VendorsImport(Importer):
             owner = owners.get(row["credit_code"])
             if owner is not None and owner.code != row["vendor_code"]:
                 yield RowError(row.number, "credit_code", _("已被其他组织使用"))
+
+    def committed(self) -> None:
+        bump("catalog")  # vendor names show on product cards
 
     def write(self, rows: list[Row]) -> Summary:
         places = resolve_places((r["district"], r["town"], r["village"]) for r in rows)

@@ -10,6 +10,7 @@ from .. import credit_code as credit
 from ..authz import can
 from ..errors import Forbidden, IllegalTransition, NotFound, ValidationError
 from ..extensions import db
+from ..fragments import bump
 from ..models import (
     AGENCY_ONLY_ROLES,
     Membership,
@@ -113,6 +114,7 @@ def verify_org(actor: User, bureau: Organization, org_id: int) -> Organization:
             org_id=bureau.id,
             changes={"status": {"old": old, "new": org.status}},
         )
+    bump("catalog")  # a seller's products appear or disappear with it
     return org
 
 
@@ -136,6 +138,7 @@ def reject_org(actor: User, bureau: Organization, org_id: int, reason: str) -> O
             reason=reason,
             changes={"status": {"old": old, "new": org.status}},
         )
+    bump("catalog")  # a seller's products appear or disappear with it
     return org
 
 

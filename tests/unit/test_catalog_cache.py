@@ -1,0 +1,75 @@
+"""The public product list's cached body: served from the cache for the same query, language
+and day, and dropped at once when a product, certification or seller changes."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from catalog import services
+from catalog.models import CertStatus
+from marketplace import create_app
+from marketplace.extensions import cache, db
+from marketplace.models import OrgKind
+
+from ..catalog_factories import CertificationFactory
+from ..conftest import fresh_request_state, make_test_config
+from ..factories import member_of
+
+
+@pytest.fixture
+def cached_app(database_url, tmp_path):
+    config = make_test_config(database_url, tmp_path)
+    config.update({"CACHE_TYPE": "SimpleCache"})
+    app = create_app(config)
+    fresh_request_state(app)
+    with app.app_context():
+        cache.clear()
+        yield app
+        cache.clear()
+
+
+def listed(client, query: str = "") -> str:
+    return client.get(f"/products{query}").get_data(as_text=True)
+
+
+def test_repeat_requests_are_served_from_the_cache(cached_app):
+    product = CertificationFactory(product__name="妃子笑荔枝").product
+    client = cached_app.test_client()
+    assert "妃子笑荔枝" in listed(client)
+    product.name = "悄悄改名"  # behind the services' back: no invalidation
+    db.session.commit()
+    assert "妃子笑荔枝" in listed(client)  # the cached body
+    assert "悄悄改名" in listed(client, "?sort=price_asc")  # another query is rendered anew
+
+
+def test_a_change_through_the_services_shows_at_once(cached_app):
+    cert = CertificationFactory(product__name="黑金刚莲雾")
+    bureau_user = member_of(OrgKind.BUREAU)
+    bureau = bureau_user.memberships[0].org
+    client = cached_app.test_client()
+    assert "黑金刚莲雾" in listed(client)
+    services.suspend_certification(bureau_user, bureau, cert.id, "抽检不合格")
+    assert cert.status == CertStatus.SUSPENDED
+    assert "黑金刚莲雾" not in listed(client)
+
+
+def test_the_day_is_part_of_the_key(cached_app, monkeypatch):
+    today = date.today()
+    CertificationFactory(
+        product__name="今天到期的蜂蜜",
+        certified_on=today - timedelta(days=30),
+        valid_until=today,
+    )
+    client = cached_app.test_client()
+    assert "今天到期的蜂蜜" in listed(client)
+    monkeypatch.setattr(services, "today", lambda: today + timedelta(days=1))
+    assert "今天到期的蜂蜜" not in listed(client)  # expiry by date, not by cache timeout
+
+
+def test_each_language_has_its_own_body(cached_app):
+    CertificationFactory(product__name="文昌鸡")
+    client = cached_app.test_client()
+    assert "认定扶贫产品" in listed(client)
+    client.get("/lang/en")
+    page = listed(client)
+    assert "文昌鸡" in page and "搜索产品、销售主体或村名" not in page
