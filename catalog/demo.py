@@ -361,18 +361,18 @@ MINIMAL_PDF = (
 def photo(name: str, category: str, variant: int = 0) -> io.BytesIO:
     """A simple product picture: a coloured card with the product's name."""
     colour = CATEGORY_COLOURS.get(category, "#00796b")
-    image = Image.new("RGB", (800, 800), colour)
+    image = Image.new("RGB", (800, 600), colour)  # 4:3, as the cards show it
     draw = ImageDraw.Draw(image)
-    for i in range(0, 800, 40):  # soft diagonal stripes
+    for i in range(0, 1400, 40):  # soft diagonal stripes
         draw.line([(i + variant * 20, 0), (0, i + variant * 20)], fill="#ffffff22", width=8)
-    draw.ellipse([150, 120, 650, 620], fill="#ffffff")
+    draw.ellipse([210, 60, 590, 440], fill="#ffffff")
     if FONT.exists():
         font = ImageFont.truetype(str(FONT), 72 if len(name) <= 5 else 52)
         small = ImageFont.truetype(str(FONT), 40)
     else:
         font = small = ImageFont.load_default()
-    draw.text((400, 370), name, fill=colour, font=font, anchor="mm")
-    draw.text((400, 700), "消费帮扶 · 海口", fill="#ffffff", font=small, anchor="mm")
+    draw.text((400, 250), name, fill=colour, font=font, anchor="mm")
+    draw.text((400, 530), "消费帮扶 · 海口", fill="#ffffff", font=small, anchor="mm")
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
     out.seek(0)
