@@ -26,6 +26,8 @@ def cached_app(database_url, tmp_path):
         cache.clear()
         yield app
         cache.clear()
+        db.session.remove()
+        db.engine.dispose()  # its own engine: close its connections, don't leave them to GC
 
 
 def listed(client, query: str = "") -> str:
