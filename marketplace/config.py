@@ -86,6 +86,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES", "30")),
         "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
         "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "60 per hour"),
+        # production without Stripe keys offers no online payment unless this is set
+        "ALLOW_TEST_GATEWAY": _bool(env.get("ALLOW_TEST_GATEWAY")),
         "STRIPE_PAYMENT_METHODS": env.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay"),
         # order e-mails; without MAIL_SERVER they are written to the log instead
         "MAIL_SERVER": env.get("MAIL_SERVER"),

@@ -164,11 +164,22 @@ class TestGateway:
         return "test_refund_" + hmac.new(b"test", key.encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def test_gateway_allowed(config) -> bool:
+    """The local test gateway moves no money, so it is never used when Stripe is
+    configured, and in production only when ALLOW_TEST_GATEWAY=1 (a trial run)."""
+    if config.get("STRIPE_SECRET_KEY"):
+        return False
+    return config.get("APP_ENV") != "production" or bool(config.get("ALLOW_TEST_GATEWAY"))
+
+
 def gateway() -> StripeGateway | TestGateway:
-    """Stripe when its secret key is configured, else the local test gateway."""
+    """Stripe when its secret key is configured, else the local test gateway where it is
+    allowed; otherwise online payment is not available."""
     config = current_app.config
     if config.get("STRIPE_SECRET_KEY"):
         return StripeGateway(config)
+    if not test_gateway_allowed(config):
+        raise GatewayError("online payment is not configured (set the STRIPE_* keys)")
     return TestGateway(config)
 
 

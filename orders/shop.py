@@ -268,12 +268,19 @@ def start_payment(order: Order) -> Payment:
     expire_if_due(order)
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise IllegalTransition(_("订单当前状态不能付款"))
-    active = next((p for p in order.payments if p.status == PaymentStatus.CREATED), None)
+    chosen = gateway()
+    active = next(
+        (
+            p
+            for p in order.payments
+            if p.status == PaymentStatus.CREATED and p.provider == chosen.name
+        ),
+        None,
+    )
     if active is not None:
         if active.provider == "stripe":  # the client secret is not stored: ask Stripe
             active.client_secret = gateway_named("stripe").client_secret(active.reference)
         return active
-    chosen = gateway()
     attempt = len(order.payments) + 1
     start = chosen.start(order, attempt)  # outside the transaction: a network call
     with unit_of_work():
@@ -365,10 +372,12 @@ def confirm_test_payment(buyer: User, order_id: int, token: str, succeeded: bool
     and must name this buyer's order, its amount and one of its test-gateway attempts;
     anything else (another order, a lower amount, a forged token) changes nothing.
     Success ends in ``complete_payment``, as a Stripe payment does."""
-    from .payments import InvalidWebhook, TestGateway
+    from .payments import InvalidWebhook, TestGateway, test_gateway_allowed
 
     order = buyer_order(buyer, order_id)
     refused = ValidationError(_("支付凭证无效，请返回订单重新发起支付"))
+    if not test_gateway_allowed(current_app.config):
+        raise refused  # a real gateway is configured: test payments move no money
     try:
         data = TestGateway(current_app.config).verify(token or "")
     except InvalidWebhook:

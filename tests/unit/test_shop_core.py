@@ -114,3 +114,37 @@ def test_late_payment_partly_restockable_reserves_nothing_and_refunds():
     assert stock.available(plenty.id) == 5
     level = stock.level(plenty.id, stock.warehouse(plenty.vendor_id).id)
     assert level.reserved == 0
+
+
+def test_test_gateway_is_refused_once_stripe_is_configured(app, client, auth):
+    from orders.payments import TestGateway
+
+    product = stocked_product(2)
+    buyer = UserFactory()
+    order = shop.place_order(buyer, {product.id: 1}, address(), token="t-8")
+    payment = shop.start_payment(order)
+    token = TestGateway(app.config).token(order, payment.reference)
+    app.config["STRIPE_SECRET_KEY"] = "sk_test_configured"
+    try:
+        auth.login(buyer.email)
+        client.post(f"/orders/{order.id}/pay/test", data={"token": token, "outcome": "success"})
+    finally:
+        app.config["STRIPE_SECRET_KEY"] = None
+    db.session.expire_all()
+    assert order.status == OrderStatus.PENDING_PAYMENT and attributed(order) == 0
+
+
+def test_production_without_stripe_offers_no_payment(app):
+    from orders.payments import GatewayError
+
+    product = stocked_product(2)
+    order = shop.place_order(UserFactory(), {product.id: 1}, address(), token="t-9")
+    app.config["APP_ENV"] = "production"
+    try:
+        with pytest.raises(GatewayError):
+            shop.start_payment(order)
+        app.config["ALLOW_TEST_GATEWAY"] = True  # an explicit trial run
+        assert shop.start_payment(order).provider == "test"
+    finally:
+        app.config["APP_ENV"] = "development"
+        app.config["ALLOW_TEST_GATEWAY"] = False
