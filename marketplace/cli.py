@@ -78,9 +78,20 @@ def register_importers(app: Flask, importers: list[type[Importer]]) -> None:
 
 
 @demo_cli.command("load")
-def demo_load() -> None:
+@click.option("--force", is_flag=True, help="Load even when APP_ENV=production.")
+def demo_load(force: bool) -> None:
     """Load the Haikou demo data (safe to run again: it loads once)."""
+    from flask import current_app
+
     from .demo import load_demo
+
+    if current_app.config["APP_ENV"] == "production" and not force:
+        click.echo(
+            "error: refusing to load demo data into a production database "
+            "(APP_ENV=production); use --force for a trial",
+            err=True,
+        )
+        sys.exit(1)
 
     created = load_demo()
     click.echo("demo data loaded" if created else "demo data already present")

@@ -56,3 +56,19 @@ def test_redis_url_backs_the_rate_limiter(tmp_path):
     config = load_config(str(tmp_path), {"REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
     assert load_config(str(tmp_path), {})["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_demo_load_refuses_a_production_database(app, runner):
+    from sqlalchemy import func, select
+
+    from marketplace.extensions import db
+    from marketplace.models import User
+
+    app.config["APP_ENV"] = "production"
+    try:
+        result = runner.invoke(args=["demo", "load"])
+    finally:
+        app.config["APP_ENV"] = "development"
+    assert result.exit_code == 1
+    assert "production" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
