@@ -694,8 +694,19 @@ def public_page(day: date, filters: CatalogFilters, page: int, per_page: int) ->
 
 def get_public_product(product_id: int, day: date) -> Product:
     """A product page: sellable products only; anything else is ``NotFound``."""
-    product = db.session.get(Product, product_id)
-    if product is None or not is_sellable(product, day):
+    product = db.session.scalar(
+        select(Product)
+        .options(
+            joinedload(Product.vendor),
+            joinedload(Product.category),
+            joinedload(Product.origin_village).joinedload(Village.town).joinedload(Town.district),
+            selectinload(Product.images),
+            selectinload(Product.tiers),
+            selectinload(Product.certifications),
+        )
+        .where(Product.id == product_id, sellable_clause(day))
+    )
+    if product is None:
         raise NotFound()
     return product
 
