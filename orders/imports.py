@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from catalog.models import Product
+from marketplace.bulk import allocate_ids, bulk_insert
 from marketplace.extensions import db
 from marketplace.importing import (
     CHUNK,
@@ -40,7 +41,7 @@ from marketplace.models import Organization, utcnow
 from vendors.models import LocationKind, StockLevel, StockLocation
 from vendors.services import OutOfStock, Ref, StockItem, sell, warehouse
 
-from .ledger import CertificationBook, PaidLine, allocate_ids, bulk_insert, write_attribution
+from .ledger import CertificationBook, PaidLine, write_attribution
 from .models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
 
 # the columns whose values every row of one sale_ref must share

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
+from ..bulk import bulk_insert
 from ..extensions import db
 from ..geography import resolve_places
 from ..importing import Column, Importer, Row, Summary, choice, integer, text
@@ -55,8 +56,7 @@ class HouseholdsImport(Importer):
                 if keep_year:
                     values.pop("registered_year")
                 updates.append({"id": found.id, **values})
-        if inserts:
-            db.session.execute(insert(Household), inserts)
+        bulk_insert(Household.__table__, inserts)
         if updates:
             db.session.execute(update(Household), updates)
         return Summary("households", {"created": len(inserts), "updated": len(updates)})

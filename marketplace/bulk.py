@@ -1,0 +1,60 @@
+"""Bulk writes for imports: many rows in the caller's transaction, without ORM objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Table, func, insert, select, text
+
+from .extensions import db
+
+CHUNK = 5000
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def bulk_insert(table: Table, rows: Sequence[dict]) -> None:
+    """Insert many rows (dicts with the same keys, every value given) in the caller's
+    transaction: COPY on PostgreSQL, a Core executemany elsewhere; no ORM objects."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        for chunk in _chunks(rows):
+            db.session.execute(insert(table), list(chunk))
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    with (
+        connection.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def allocate_ids(table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``, so rows can be bulk-inserted with their
+    ids known (and their children pointed at them) without a RETURNING per row.
+
+    PostgreSQL draws them from the table's sequence. SQLite takes the ones after the
+    largest: only call it after the transaction has written something, so SQLite's write
+    lock keeps every other writer out until commit."""
+    if count <= 0:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(
+            db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    last = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    return list(range(last + 1, last + 1 + count))
