@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from marketplace.authz import active_org, can, org_required
+from marketplace.bureau.services import get_household
 from marketplace.extensions import db
-from marketplace.models import District, Household, Town
+from marketplace.models import District, Town
 from marketplace.web import page_arg, page_size
 
 from . import bp
@@ -197,7 +198,7 @@ def reports_households():
 @bp.route("/bureau/households/<int:household_id>/benefits")
 @org_required("households.view")
 def household_benefits(household_id: int):
-    household = db.session.get(Household, household_id) or abort(404)
+    household = get_household(current_user, g.org, household_id)
     try:
         period = parse_period(request.args)
     except PeriodError as exc:
@@ -274,7 +275,7 @@ def reports_export(name: str, fmt: str):
 )
 @org_required("households.view")
 def household_benefits_export(household_id: int, name: str, fmt: str):
-    household = db.session.get(Household, household_id) or abort(404)
+    household = get_household(current_user, g.org, household_id)
     try:
         period = parse_period(request.args)
     except PeriodError as exc:

@@ -896,6 +896,18 @@ _PICKUP_LENGTHS = {
 }
 
 
+def active_pickup_points(limit: int = 500) -> list[PickupPoint]:
+    """The pick-up points a buyer can choose at checkout, by place."""
+    return list(
+        db.session.scalars(
+            select(PickupPoint)
+            .where(PickupPoint.active.is_(True))
+            .order_by(PickupPoint.district, PickupPoint.town, PickupPoint.name)
+            .limit(limit)
+        )
+    )
+
+
 def pickup_points(actor: User, bureau, *, q: str = "", show_inactive: bool = True) -> Select:
     """The bureau's list of pick-up points by place (a select to paginate)."""
     _require(actor, bureau, "pickup_points.manage")

@@ -25,13 +25,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectChoice
 
 from marketplace.accounts import services as accounts
 from marketplace.errors import DomainError, NotFound, ValidationError
-from marketplace.extensions import db
 from marketplace.models import utcnow
 from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
@@ -259,14 +257,7 @@ def _checkout_choices(form: CheckoutForm) -> list[PickupPoint]:
     form.address_id.choices = [SelectChoice(a.id, a.one_line()) for a in addresses] + [
         SelectChoice(NEW_ADDRESS, _("使用新地址"))
     ]
-    points = list(
-        db.session.scalars(
-            select(PickupPoint)
-            .where(PickupPoint.active.is_(True))
-            .order_by(PickupPoint.district, PickupPoint.town, PickupPoint.name)
-            .limit(500)
-        )
-    )
+    points = shop.active_pickup_points()
     form.pickup_point_id.choices = [SelectChoice(0, _("请选择自提点"))] + [
         SelectChoice(p.id, f"{p.district}{p.town} · {p.name}") for p in points
     ]
