@@ -278,7 +278,7 @@ def main() -> None:
     from marketplace.extensions import db
     from marketplace.importing import run_import
     from marketplace.models import Household
-    from orders.imports import SalesImport
+    from orders.ledger.imports import SalesImport
     from orders.reports import breakdowns
     from orders.reports.summary import households_driven_query, summary
 

@@ -97,7 +97,7 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("请先登录。")
 
-    from orders.notify import init_notifier
+    from orders.shop.notify import init_notifier
 
     init_notifier(app)  # app.extensions["order_notifier"]: order e-mails (or the log)
 
@@ -156,10 +156,10 @@ def register_commands(app: Flask) -> None:
     from catalog.imports import BenefitLinksImport, ProductsImport
     from catalog.views import featured_section
     from orders.cli import orders_cli, report_cli
-    from orders.demo import load_orders_demo
-    from orders.imports import FairsImport, SalesImport
-    from orders.report_views import impact_section
-    from orders.shop_demo import load_shop_demo
+    from orders.ledger.demo import load_orders_demo
+    from orders.ledger.imports import FairsImport, SalesImport
+    from orders.reports.views import impact_section
+    from orders.shop.demo import load_shop_demo
     from vendors.demo import load_stock_demo
 
     from .bureau.imports import HouseholdsImport

@@ -1,5 +1,18 @@
+"""Everything about sales, one room per channel; every channel ends in the ledger.
+
+- ``orders.ledger``: orders, lines, refunds, attribution, the paid-sale core, sales imports
+- ``orders.shop``: the citizens' online shop (cart, checkout, payments, fulfilment, pick-up)
+- ``orders.procurement``: agencies' bulk procurement
+- ``orders.fairs``: market fairs and supermarket counters
+- ``orders.reports``: summary, breakdowns, exports, the public impact page
+
+One blueprint for the package; each room registers its views on it.
+"""
+
 from flask import Blueprint
 
 bp = Blueprint("orders", __name__)
 
-from . import fulfilment_views, models, report_views, shop_views, views, webhooks  # noqa: E402, F401
+from orders import models  # noqa: E402, F401
+from orders.reports import views as report_views  # noqa: E402, F401
+from orders.shop import fulfilment_views, views, webhooks  # noqa: E402, F401

@@ -10,9 +10,8 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.money import format_fen_grouped
-
-from . import shop
-from .reports.summary import CHANNELS, Summary, summary
+from orders.reports.summary import CHANNELS, Summary, summary
+from orders.shop import services as shop
 
 report_cli = AppGroup("report", help="Reports over the sales ledger.")
 

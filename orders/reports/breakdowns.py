@@ -28,9 +28,8 @@ from catalog.models import Product
 from marketplace.extensions import db
 from marketplace.models import District, Household, Organization, Town, Village
 from marketplace.pagination import Page, paginate
-
-from ..models import Attribution, Channel, Fair, Order
-from .summary import CHANNELS, period_clause
+from orders.models import Attribution, Channel, Fair, Order
+from orders.reports.summary import CHANNELS, period_clause
 
 # the public page shows no figure for a group of fewer households than this
 MIN_PUBLIC_GROUP = 3

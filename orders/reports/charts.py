@@ -21,9 +21,9 @@ from pygal.style import Style
 # not use) that makes every later failed import warn (ImportWarning: no find_spec).
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
-from .breakdowns import ImpactFigures, MonthBenefit, MonthRow  # noqa: E402
-from .exports import channel_label  # noqa: E402
-from .summary import CHANNELS, Summary  # noqa: E402
+from orders.reports.breakdowns import ImpactFigures, MonthBenefit, MonthRow  # noqa: E402
+from orders.reports.exports import channel_label  # noqa: E402
+from orders.reports.summary import CHANNELS, Summary  # noqa: E402
 
 FONT = (
     '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '

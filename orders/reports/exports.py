@@ -19,8 +19,7 @@ from openpyxl.styles import Font
 
 from marketplace.money import format_fen
 from marketplace.pagination import Page
-
-from .breakdowns import (
+from orders.reports.breakdowns import (
     DimRow,
     DrivenHousehold,
     GeoLevel,
@@ -28,7 +27,7 @@ from .breakdowns import (
     MonthRow,
     ProductBenefit,
 )
-from .summary import CHANNELS, Summary
+from orders.reports.summary import CHANNELS, Summary
 
 TEXT, INT, FEN = "text", "int", "fen"
 

@@ -30,8 +30,7 @@ from catalog.models import Certification, CertStatus
 from marketplace.extensions import db
 from marketplace.models import Household
 from marketplace.money import format_fen
-
-from ..models import PAID_STATUSES, Attribution, Channel, Fair, FairStatus, Order, OrderLine
+from orders.models import PAID_STATUSES, Attribution, Channel, Fair, FairStatus, Order, OrderLine
 
 CHANNELS = [Channel.ONLINE, Channel.FAIR, Channel.PROCUREMENT, Channel.COUNTER]
 

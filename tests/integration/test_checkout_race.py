@@ -15,8 +15,8 @@ from sqlalchemy import func, select, text
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import User
-from orders import shop
 from orders.models import Order, OrderStatus
+from orders.shop import services as shop
 from vendors import services as stock
 from vendors.models import StockLevel, StockMovement
 from vendors.services import OutOfStock

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from marketplace import create_app
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
-from orders import services as ledger
+from orders.ledger import services as ledger
 from orders.models import Attribution, Order, OrderLine
 
 from ..conftest import make_test_config, requires_postgres

@@ -30,8 +30,8 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Role
-from orders import shop
 from orders.models import Attribution, Order, OrderStatus, Payment, PaymentStatus
+from orders.shop import services as shop
 from vendors import services as stock
 
 from ..factories import MembershipFactory, UserFactory

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
-from orders import shop
 from orders.models import (
     Attribution,
     Order,
@@ -22,6 +21,7 @@ from orders.models import (
     Shipment,
     ShipmentStatus,
 )
+from orders.shop import services as shop
 from vendors import services as stock
 
 from ..factories import MembershipFactory, UserFactory, member_of
@@ -512,7 +512,7 @@ def test_a_vendor_sees_the_pickup_point_and_buyer_of_a_pickup_order(client, auth
 def test_the_shop_demo_has_orders_in_every_state_and_loads_once():
     from catalog.demo import load_catalog_demo
     from marketplace.demo import KERNEL_STEPS
-    from orders.shop_demo import load_shop_demo
+    from orders.shop.demo import load_shop_demo
     from vendors.demo import load_stock_demo
 
     for step in [*KERNEL_STEPS, load_catalog_demo, load_stock_demo]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Household, OrgKind
-from orders.imports import import_order_number
+from orders.ledger.imports import import_order_number
 from orders.models import Attribution, Fair, FairStatus, Order, OrderLine
 from vendors.models import LocationKind, StockLevel, StockLocation, StockMovement
 from vendors.services import Ref, receive, warehouse
@@ -314,7 +314,7 @@ def test_affect_stock_fails_whole_import_when_stock_would_go_negative(runner, tm
 def test_affect_stock_creates_the_vendors_fair_location(runner, tmp_path, shop):
     """A fair row takes stock from the vendor's location at that fair; with stock 0 there
     the import fails, and once stock was moved there it succeeds."""
-    from orders.imports import fair_location
+    from orders.ledger.imports import fair_location
 
     spot = fair_location(shop["vendor"].id, shop["fair"].id)
     receive(shop["beans"].id, spot.id, 2, Ref(note="to the fair"))

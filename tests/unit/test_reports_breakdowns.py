@@ -10,11 +10,11 @@ from decimal import Decimal
 
 from marketplace.extensions import db
 from marketplace.models import OrgKind
+from orders.ledger.services import SaleItem, record_paid_sale, refund
 from orders.models import Channel, Fair
 from orders.reports import breakdowns
 from orders.reports.breakdowns import Period
 from orders.reports.summary import CHANNELS, summary
-from orders.services import SaleItem, record_paid_sale, refund
 from tests.catalog_factories import BenefitLinkFactory, ProductFactory
 from tests.factories import (
     DistrictFactory,

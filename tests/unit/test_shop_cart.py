@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from catalog.models import CertStatus
 from marketplace.accounts.services import find_user
 from marketplace.extensions import db
-from orders import shop
 from orders.models import CartItem, Order
+from orders.shop import services as shop
 
 from ..catalog_factories import CertificationFactory
 from ..factories import UserFactory
@@ -160,7 +160,7 @@ def test_a_posted_price_or_another_products_price_changes_nothing(client, auth):
 
 
 def test_a_visitor_cart_is_kept_small(client, monkeypatch):
-    from orders import shop_views
+    from orders.shop import views as shop_views
 
     monkeypatch.setattr(shop_views, "VISITOR_CART_LINES", 1)
     first, second = stocked_product(5), stocked_product(5)

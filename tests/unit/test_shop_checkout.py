@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from marketplace.accounts.services import save_address
 from marketplace.extensions import db
 from marketplace.models import Address
-from orders import shop
 from orders.models import Order, OrderStatus, PickupKind, PickupPoint
+from orders.shop import services as shop
 from vendors import services as stock
 from vendors.services import Ref
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import utcnow
-from orders import shop
 from orders.models import Attribution, Order, OrderStatus, ShipmentStatus
+from orders.shop import services as shop
 from vendors import services as stock
 from vendors.services import OutOfStock, Ref
 
@@ -117,7 +117,7 @@ def test_late_payment_partly_restockable_reserves_nothing_and_refunds():
 
 
 def test_test_gateway_is_refused_once_stripe_is_configured(app, client, auth):
-    from orders.payments import TestGateway
+    from orders.shop.payments import TestGateway
 
     product = stocked_product(2)
     buyer = UserFactory()
@@ -135,7 +135,7 @@ def test_test_gateway_is_refused_once_stripe_is_configured(app, client, auth):
 
 
 def test_production_without_stripe_offers_no_payment(app):
-    from orders.payments import GatewayError
+    from orders.shop.payments import GatewayError
 
     product = stocked_product(2)
     order = shop.place_order(UserFactory(), {product.id: 1}, address(), token="t-9")

@@ -9,8 +9,8 @@ import pytest
 
 from marketplace.extensions import db
 from marketplace.models import Role
-from orders import shop
-from orders.notify import OrderNotifier
+from orders.shop import services as shop
+from orders.shop.notify import OrderNotifier
 
 from ..factories import MembershipFactory, UserFactory
 from .test_shop_core import address, stocked_product
@@ -67,9 +67,9 @@ def test_without_a_mail_server_the_message_goes_to_the_log(app, caplog):
     order = shop.place_order(
         UserFactory(email="log@example.cn"), {product.id: 1}, address(), token="m4"
     )
-    with caplog.at_level(logging.INFO, logger="orders.notify"):
+    with caplog.at_level(logging.INFO, logger="orders.shop.notify"):
         shop.complete_payment("test", shop.start_payment(order).reference)
-    logged = [r.getMessage() for r in caplog.records if r.name == "orders.notify"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "orders.shop.notify"]
     assert len(logged) == 1
     assert "log@example.cn" in logged[0] and order.number in logged[0]
     assert product.name in logged[0]

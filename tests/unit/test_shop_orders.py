@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Role, utcnow
-from orders import shop
 from orders.models import Attribution, OrderStatus, ShipmentStatus
+from orders.shop import services as shop
 from vendors import services as stock
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory

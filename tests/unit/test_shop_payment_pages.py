@@ -10,8 +10,8 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from orders import shop
 from orders.models import Attribution, OrderStatus, Payment, PaymentStatus
+from orders.shop import services as shop
 from vendors import services as stock
 
 from ..factories import UserFactory
@@ -53,7 +53,7 @@ def test_test_gateway_page_is_clearly_marked_and_pays_through_the_shop(client, a
     assert 'data-testid="test-gateway-banner"' in page and "测试支付" in page
     assert "不会产生任何真实扣款" in page and "¥24.68" in page
     assert "js.stripe.com" not in page
-    with caplog.at_level(logging.INFO, logger="orders.notify"):
+    with caplog.at_level(logging.INFO, logger="orders.shop.notify"):
         response = press(client, order, token_of(page))
     assert response.status_code == 302
     db.session.refresh(order)

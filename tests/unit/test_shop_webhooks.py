@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from orders import shop
 from orders.models import (
     Attribution,
     OrderStatus,
@@ -22,6 +21,7 @@ from orders.models import (
     PaymentEvent,
     PaymentStatus,
 )
+from orders.shop import services as shop
 from vendors import services as stock
 
 from ..factories import UserFactory
@@ -126,7 +126,7 @@ def test_a_second_event_for_a_paid_intent_changes_nothing(client, intent_order):
 def test_an_event_for_an_unknown_intent_is_acknowledged_and_logged(client, intent_order, caplog):
     order, _product = intent_order
     payload = event("payment_intent.succeeded", succeeded(id="pi_nobody"), "evt_unknown")
-    with caplog.at_level(logging.WARNING, logger="orders.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="orders.shop.webhooks"):
         response = deliver(client, payload)
     assert response.status_code == 200
     assert any(

@@ -18,9 +18,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.web import cn_mobile
-
-from .models import DeliveryMethod
-from .shop import MAX_QUANTITY
+from orders.models import DeliveryMethod
+from orders.shop.services import MAX_QUANTITY
 
 NEW_ADDRESS = 0  # the address choice "enter a new address"
 

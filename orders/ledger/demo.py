@@ -19,10 +19,9 @@ from catalog.models import Category, Product
 from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.money import format_fen
-
-from .imports import FairsImport, SalesImport
-from .models import Order
-from .services import refund
+from orders.ledger.imports import FairsImport, SalesImport
+from orders.ledger.services import refund
+from orders.models import Order
 
 FIRST_YEAR = 2021
 SEED = 2021

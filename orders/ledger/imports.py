@@ -1,7 +1,7 @@
 """`import fairs` and `import sales` (DATA_FORMATS.md).
 
 The sales import is set-based: a handful of bulk lookups, then orders, lines and their
-household attribution written with bulk INSERTs (``orders.ledger.write_attribution``),
+household attribution written with bulk INSERTs (``orders.ledger.books.write_attribution``),
 never an ORM object per row, so 100,000 rows import in seconds. Imported sales are
 history: they are paid on their date, skip the sellability check, and move stock only
 with ``--affect-stock``.
@@ -38,11 +38,10 @@ from marketplace.importing import (
     yuan,
 )
 from marketplace.models import Organization, utcnow
+from orders.ledger.books import CertificationBook, PaidLine, write_attribution
+from orders.models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
 from vendors.models import LocationKind, StockLevel, StockLocation
 from vendors.services import OutOfStock, Ref, StockItem, sell, warehouse
-
-from .ledger import CertificationBook, PaidLine, write_attribution
-from .models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
 
 # the columns whose values every row of one sale_ref must share
 ORDER_COLUMNS = ("channel", "date", "fair_code", "buyer")

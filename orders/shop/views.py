@@ -1,6 +1,6 @@
 """The buyer's side of the online shop: cart, checkout, payment pages, my orders.
 
-Views are thin: they parse the form, call one service of ``orders.shop`` and turn its
+Views are thin: they parse the form, call one service of ``orders.shop.services`` and turn its
 domain errors into a flashed message. Prices never come from a form.
 """
 
@@ -34,18 +34,8 @@ from marketplace.models import utcnow
 from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size, safe_next
-
-from . import bp, shop
-from .forms import (
-    NEW_ADDRESS,
-    CancelOrderForm,
-    CartAddForm,
-    CartRemoveForm,
-    CartUpdateForm,
-    CheckoutForm,
-    TestPaymentForm,
-)
-from .models import (
+from orders import bp
+from orders.models import (
     DeliveryMethod,
     Order,
     OrderStatus,
@@ -54,7 +44,17 @@ from .models import (
     PickupPoint,
     ShipmentStatus,
 )
-from .payments import GatewayError, TestGateway
+from orders.shop import services as shop
+from orders.shop.forms import (
+    NEW_ADDRESS,
+    CancelOrderForm,
+    CartAddForm,
+    CartRemoveForm,
+    CartUpdateForm,
+    CheckoutForm,
+    TestPaymentForm,
+)
+from orders.shop.payments import GatewayError, TestGateway
 
 CART_KEY = "cart"
 VISITOR_CART_LINES = 50

@@ -32,11 +32,8 @@ from marketplace.errors import DomainError, IllegalTransition, NotFound, Validat
 from marketplace.extensions import db
 from marketplace.models import User, Village, utcnow
 from marketplace.unit_of_work import unit_of_work
-from vendors import services as stock
-from vendors.services import OutOfStock, Ref, StockItem
-
-from . import services as ledger
-from .models import (
+from orders.ledger import services as ledger
+from orders.models import (
     Attribution,
     CartItem,
     Channel,
@@ -51,7 +48,9 @@ from .models import (
     Shipment,
     ShipmentStatus,
 )
-from .payments import GatewayError, gateway_named
+from orders.shop.payments import GatewayError, gateway_named
+from vendors import services as stock
+from vendors.services import OutOfStock, Ref, StockItem
 
 log = logging.getLogger(__name__)
 MAX_QUANTITY = 999
@@ -263,7 +262,7 @@ def _stock_items(
 
 def start_payment(order: Order) -> Payment:
     """A new payment attempt for an unpaid order through the configured gateway."""
-    from .payments import gateway
+    from orders.shop.payments import gateway
 
     expire_if_due(order)
     if order.status != OrderStatus.PENDING_PAYMENT:
@@ -372,7 +371,7 @@ def confirm_test_payment(buyer: User, order_id: int, token: str, succeeded: bool
     and must name this buyer's order, its amount and one of its test-gateway attempts;
     anything else (another order, a lower amount, a forged token) changes nothing.
     Success ends in ``complete_payment``, as a Stripe payment does."""
-    from .payments import InvalidWebhook, TestGateway, test_gateway_allowed
+    from orders.shop.payments import InvalidWebhook, TestGateway, test_gateway_allowed
 
     order = buyer_order(buyer, order_id)
     refused = ValidationError(_("支付凭证无效，请返回订单重新发起支付"))
@@ -838,7 +837,7 @@ def vendor_parts(actor: User, org, status: str | None = None) -> Select:
 def vendor_lines(shipments: list[Shipment]) -> dict[int, list]:
     """The vendor's own lines of each shipment, by shipment id (one query for a page);
     other vendors' lines of the same orders are never loaded."""
-    from .models import OrderLine
+    from orders.models import OrderLine
 
     if not shipments:
         return {}
@@ -944,7 +943,7 @@ def _pickup_values(data: Mapping[str, str | None], point_id: int | None) -> dict
     mobile or a landline, and an active point's name is unique in its town."""
     import re
 
-    from .models import PickupKind
+    from orders.models import PickupKind
 
     values = {name: (data.get(name) or "").strip() for name in PICKUP_POINT_FIELDS}
     errors: dict[str, str] = {}

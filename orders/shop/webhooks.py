@@ -15,10 +15,10 @@ import stripe
 from flask import jsonify, request
 
 from marketplace.extensions import csrf
-
-from . import bp, shop
-from .models import PaymentMethod
-from .payments import GatewayError, InvalidWebhook, StripeGateway, gateway_named
+from orders import bp
+from orders.models import PaymentMethod
+from orders.shop import services as shop
+from orders.shop.payments import GatewayError, InvalidWebhook, StripeGateway, gateway_named
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,8 @@ from catalog.models import BenefitLink, Certification, CertStatus
 from marketplace.bulk import bulk_insert
 from marketplace.extensions import db
 from marketplace.models import Household, utcnow
-
-from .attribution import Share, integer_weights, split, split_integers
-from .models import Attribution
+from orders.ledger.attribution import Share, integer_weights, split, split_integers
+from orders.models import Attribution
 
 CHUNK = 2000
 

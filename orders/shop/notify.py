@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mail import Mail, Message
 
-from .models import Order
+from orders.models import Order
 
 log = logging.getLogger(__name__)
 

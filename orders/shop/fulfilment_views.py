@@ -1,7 +1,7 @@
 """The vendor's fulfilment pages (its own parts of paid online orders: ship, or cancel
 before shipping) and the bureau's after-sales refunds and pick-up point list.
 
-Views are thin: each parses a form, calls one service of ``orders.shop`` and turns its
+Views are thin: each parses a form, calls one service of ``orders.shop.services`` and turns its
 domain errors into a flashed message or the form again. An order id from the URL is
 always looked up within the acting vendor's own parts (another vendor's is 404).
 """
@@ -17,9 +17,10 @@ from marketplace.authz import org_required
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
-
-from . import bp, shop
-from .fulfilment_forms import (
+from orders import bp
+from orders.models import Order, ShipmentStatus
+from orders.shop import services as shop
+from orders.shop.fulfilment_forms import (
     CARRIERS,
     PICKUP_KINDS,
     SHIPMENT_FILTERS,
@@ -28,7 +29,6 @@ from .fulfilment_forms import (
     RefundForm,
     ShipForm,
 )
-from .models import Order, ShipmentStatus
 
 FULFIL = "orders.fulfil"
 REFUND = "orders.refund"

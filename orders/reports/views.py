@@ -19,11 +19,10 @@ from marketplace.bureau.services import get_household
 from marketplace.extensions import db
 from marketplace.models import District, Town
 from marketplace.web import page_arg, page_size
-
-from . import bp
-from .reports import breakdowns, charts, exports
-from .reports.breakdowns import DIMENSIONS, Period
-from .reports.summary import summary
+from orders import bp
+from orders.reports import breakdowns, charts, exports
+from orders.reports.breakdowns import DIMENSIONS, Period
+from orders.reports.summary import summary
 
 DASHBOARD_TOP = 10
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

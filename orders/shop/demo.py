@@ -25,10 +25,9 @@ from marketplace.demo import DEMO_PASSWORD, DEMO_USERS
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
+from orders.models import DeliveryMethod, Order, PickupPoint
+from orders.shop import services as shop
 from vendors import services as stock
-
-from . import shop
-from .models import DeliveryMethod, Order, PickupPoint
 
 TOKEN = "demo-shop-{}"
 # name, kind, district, town, village, address, phone

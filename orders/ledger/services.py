@@ -19,9 +19,8 @@ from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
-
-from .ledger import CertificationBook, PaidLine, refund_rows, write_attribution
-from .models import (
+from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
+from orders.models import (
     Attribution,
     Channel,
     Fair,

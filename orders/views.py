@@ -1,3 +1,0 @@
-"""Views of the orders package (filled in by its issue)."""
-
-from . import bp  # noqa: F401
