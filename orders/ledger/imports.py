@@ -1,10 +1,10 @@
 """`import fairs` and `import sales` (DATA_FORMATS.md).
 
-The sales import is set-based: a handful of bulk lookups, then orders, lines and their
-household attribution written with bulk INSERTs (``orders.ledger.books.write_attribution``),
-never an ORM object per row, so 100,000 rows import in seconds. Imported sales are
-history: they are paid on their date, skip the sellability check, and move stock only
-with ``--affect-stock``.
+The sales import is set-based: a handful of bulk lookups, orders and lines written with
+bulk INSERTs, then made paid by the ledger's paid-sale core (``record_paid``: certified
+flags, attribution, stock, audit) as every channel's sales are; never an ORM object per
+row, so 100,000 rows import in seconds. Imported sales are history: they are paid on
+their date, skip the sellability check, and move stock only with ``--affect-stock``.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from marketplace.importing import (
     yuan,
 )
 from marketplace.models import Organization, utcnow
-from orders.ledger.books import CertificationBook, PaidLine, write_attribution
+from orders.ledger.services import STOCK_ON_HAND, PaidSale, record_paid
 from orders.models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
 from vendors.models import LocationKind, StockLevel, StockLocation
-from vendors.services import OutOfStock, Ref, StockItem, sell, warehouse
+from vendors.services import OutOfStock
 
 # the columns whose values every row of one sale_ref must share
 ORDER_COLUMNS = ("channel", "date", "fair_code", "buyer")
@@ -266,13 +266,10 @@ class SalesImport(Importer):
             Fair.code, {r["fair_code"] for r in new_rows if r["fair_code"]}, Fair.id
         )
         buyers = self._organizations_named({r["buyer"] for r in new_rows if r["buyer"]})
-        book = CertificationBook(p.id for p in products.values())
         now = utcnow()
 
-        certified_total: dict[str, int] = defaultdict(int)
-        for row in new_rows:
-            if book.certified(products[row["sku"]].id, row["date"]):
-                certified_total[row["sale_ref"]] += row["quantity"] * row["unit_price"]
+        # orders and lines go in awaiting payment; the paid-sale core then makes them
+        # paid as every channel's sales are (certified flags, attribution, stock, audit)
         order_values = []
         for ref, lines in todo.items():
             first = lines[0]
@@ -281,9 +278,9 @@ class SalesImport(Importer):
                 {
                     "number": import_order_number(ref),
                     "channel": first["channel"],
-                    "status": OrderStatus.PAID,
-                    "sale_date": first["date"],
-                    "paid_at": datetime.combine(first["date"], time()),
+                    "status": OrderStatus.PENDING_PAYMENT,
+                    "sale_date": None,
+                    "paid_at": None,
                     "buyer_user_id": None,
                     "buyer_org_id": buyers.get(first["buyer"]),
                     "buyer_name": first["buyer"],
@@ -291,7 +288,7 @@ class SalesImport(Importer):
                     "payment_method": method,
                     "total": sum(r["quantity"] * r["unit_price"] for r in lines),
                     "refunded": 0,
-                    "certified_total": certified_total[ref],
+                    "certified_total": 0,
                     "external_ref": ref,
                     "expires_at": None,
                     "note": None,
@@ -317,63 +314,33 @@ class SalesImport(Importer):
                     "unit_price": row["unit_price"],
                     "quantity": row["quantity"],
                     "amount": row["quantity"] * row["unit_price"],
-                    "certified": book.certified(product.id, row["date"]),
+                    "certified": False,
                     "refunded_quantity": 0,
                     "refunded_amount": 0,
                 }
             )
         bulk_insert(OrderLine.__table__, line_values)
 
-        paid, certified = [], {}
-        for line_id, values, row in zip(line_ids, line_values, line_rows, strict=True):
-            certified[line_id] = values["certified"]
-            paid.append(
-                PaidLine(
-                    values["order_id"],
-                    line_id,
-                    values["product_id"],
-                    values["vendor_id"],
-                    row["channel"],
-                    row["date"],
-                    values["amount"],
+        stock_from = STOCK_ON_HAND if self.affect_stock else None
+        sales = []
+        for ref, lines in todo.items():
+            first = lines[0]
+            sales.append(
+                PaidSale(
+                    order_ids[ref],
+                    # history has a date, not a moment: midnight local time, in UTC
+                    datetime.combine(first["date"], time()),
+                    first["date"],
+                    stock=stock_from,
+                    place=("fair", fairs[first["fair_code"]].id) if first["fair_code"] else None,
                 )
             )
-        summary.counts["attribution rows"] = write_attribution(paid, certified)
-        if self.affect_stock:
-            moved = self._move_stock(todo, products, fairs)
-            summary.details.append(f"stock: {moved} movements")
+        try:
+            record_paid(sales, actor=self.actor or "import", event="order.imported")
+        except OutOfStock as exc:  # taken by someone else since the check
+            ref = next(r for r, oid in order_ids.items() if oid == getattr(exc, "order_id", None))
+            raise ImportFailed([RowError(todo[ref][0].number, "quantity", exc.message)]) from None
         return summary
-
-    def _move_stock(self, todo: dict[str, list[Row]], products: dict, fairs: dict) -> int:
-        """Take each imported sale out of stock through the stock service, one sale_ref
-        at a time (``Ref(type="import", id=sale_ref)``)."""
-        locations: dict[tuple[int, int | None], int] = {}
-
-        def location_of(vendor_id: int, fair_code: str | None) -> int:
-            fair_id = fairs[fair_code].id if fair_code else None
-            key = (vendor_id, fair_id)
-            if key not in locations:
-                if fair_id is None:
-                    locations[key] = warehouse(vendor_id).id
-                else:
-                    locations[key] = fair_location(vendor_id, fair_id).id
-            return locations[key]
-
-        moved = 0
-        for ref, lines in todo.items():
-            items = [
-                StockItem(
-                    products[r["sku"]].id,
-                    location_of(products[r["sku"]].vendor_id, r["fair_code"]),
-                    r["quantity"],
-                )
-                for r in lines
-            ]
-            try:
-                moved += len(sell(items, Ref(type="import", id=ref, actor=self.actor or "import")))
-            except OutOfStock as exc:  # taken by someone else since the check
-                raise ImportFailed([RowError(lines[0].number, "quantity", exc.message)]) from None
-        return moved
 
     # ---- helpers ----
 

@@ -1,23 +1,25 @@
-"""The ledger's use cases. Every channel ends in ``mark_paid`` (through
-``record_paid_sale`` for sales paid on the spot): the order becomes paid, each line is
-attributed to households, in one transaction."""
+"""The ledger's use cases. Every channel ends in the paid-sale core, ``record_paid``: the
+shop's payments (``mark_paid``, a batch of one), sales paid on the spot
+(``record_paid_sale``: fair stalls, counters, procurement paid by transfer) and the sales
+import (a batch of thousands) alike. The ledger calls no channel."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from catalog.models import Product
 from catalog.services import ensure_sellable
 from marketplace import audit
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
-from marketplace.models import Organization, User, utcnow
+from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
 from orders.models import (
@@ -31,6 +33,8 @@ from orders.models import (
     Refund,
     RefundLine,
 )
+from vendors import services as stock
+from vendors.services import OutOfStock, Ref, StockItem
 
 NUMBER_PREFIX = {
     Channel.ONLINE: "ON",
@@ -119,6 +123,223 @@ def create_order(
     return order
 
 
+@dataclass(frozen=True)
+class PaidSale:
+    """One order of a batch becoming paid: when, on which sale date, how, and what the
+    core should do with its stock."""
+
+    order_id: int
+    paid_at: datetime  # UTC
+    sale_date: date | None = None  # None: the local date of ``paid_at``
+    payment_method: str | None = None
+    stock: str | None = None  # None | STOCK_RESERVED | STOCK_ON_HAND
+    place: tuple | None = None  # where the goods leave from: None, the warehouse; ("fair", id)
+
+
+STOCK_RESERVED = "reserved"  # reserved units leave as sold (the shop's checkout reserved them)
+STOCK_ON_HAND = "on_hand"  # units leave as sold without a reservation (stalls, imports)
+
+
+class AlreadySettled(IllegalTransition):
+    """Some order of the batch was no longer awaiting payment (paid or cancelled by a
+    concurrent request); nothing of the batch was written."""
+
+    def __init__(self, order_ids: Sequence[int]):
+        super().__init__(_("订单当前状态不能确认收款"))
+        self.order_ids = list(order_ids)
+
+
+def record_paid(
+    sales: Sequence[PaidSale], *, actor: User | str | None = None, event: str = "order.paid"
+) -> list[int]:
+    """The paid-sale core: every channel ends here, whether one order or 100,000.
+
+    For a batch of orders awaiting payment it claims each order once (a guarded
+    ``UPDATE ... WHERE status = 'pending_payment'``, so of two concurrent confirmations
+    exactly one proceeds, on SQLite as on PostgreSQL), sets the sale date and payment,
+    flags the lines certified on the sale date and totals them, writes the household
+    attribution, moves stock where asked, and records one audit row per order; all in
+    the caller's transaction, set-based (a handful of statements per chunk, no ORM object
+    per row). Raises ``AlreadySettled`` if any order was not awaiting payment, and
+    ``OutOfStock`` (with ``order_id`` set) if stock could not be taken."""
+    if not sales:
+        return []
+    by_id = {sale.order_id: sale for sale in sales}
+    if len(by_id) != len(sales):
+        raise ValidationError(_("同一订单不能重复确认收款"))
+    ids = sorted(by_id)
+    now = utcnow()
+    with unit_of_work():
+        claimed: set[int] = set()
+        for chunk in _chunks(ids):
+            claimed.update(
+                db.session.scalars(
+                    update(Order)
+                    .where(Order.id.in_(chunk), Order.status == OrderStatus.PENDING_PAYMENT)
+                    .values(status=OrderStatus.PAID, expires_at=None, updated_at=now)
+                    .returning(Order.id)
+                )
+            )
+        if len(claimed) != len(ids):
+            raise AlreadySettled(sorted(set(ids) - claimed))
+        dates = {sale.order_id: sale.sale_date or sale.paid_at.date() for sale in sales}
+        _set_payment(sales, dates)
+        lines = _paid_lines(ids, dates)
+        book = CertificationBook({line.product_id for line in lines})
+        certified = {
+            line.line_id: book.certified(line.product_id, line.sale_date) for line in lines
+        }
+        _flag_certified([line_id for line_id, flag in certified.items() if flag], ids)
+        write_attribution(lines, certified)
+        _take_stock(sales, lines, actor)
+        _audit_paid(sales, dates, lines, actor, event)
+    db.session.expire_all()  # ORM instances loaded before now see the new state
+    return ids
+
+
+def _chunks(items: Sequence, size: int = 2000) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _set_payment(sales: Sequence[PaidSale], dates: dict[int, date]) -> None:
+    """Sale date, payment time and method: one UPDATE per distinct combination (an
+    import of 100,000 orders has a few hundred dates)."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for sale in sales:
+        groups[(dates[sale.order_id], sale.paid_at, sale.payment_method)].append(sale.order_id)
+    for (sale_date, paid_at, method), order_ids in groups.items():
+        values = {"sale_date": sale_date, "paid_at": paid_at}
+        if method:
+            values["payment_method"] = method
+        for chunk in _chunks(order_ids):
+            db.session.execute(update(Order).where(Order.id.in_(chunk)).values(**values))
+
+
+def _paid_lines(order_ids: Sequence[int], dates: dict[int, date]) -> list[PaidLine]:
+    lines = []
+    for chunk in _chunks(order_ids):
+        rows = db.session.execute(
+            select(
+                OrderLine.order_id,
+                OrderLine.id,
+                OrderLine.product_id,
+                OrderLine.vendor_id,
+                OrderLine.amount,
+                Order.channel,
+            )
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.order_id.in_(chunk))
+            .order_by(OrderLine.id)
+        )
+        lines.extend(
+            PaidLine(order_id, line_id, product_id, vendor_id, channel, dates[order_id], amount)
+            for order_id, line_id, product_id, vendor_id, amount, channel in rows
+        )
+    return lines
+
+
+def _flag_certified(line_ids: Sequence[int], order_ids: Sequence[int]) -> None:
+    """Lines certified on the sale date, and each order's certified total from them."""
+    for chunk in _chunks(sorted(line_ids)):
+        db.session.execute(update(OrderLine).where(OrderLine.id.in_(chunk)).values(certified=True))
+    certified_sum = (
+        select(func.coalesce(func.sum(OrderLine.amount), 0))
+        .where(OrderLine.order_id == Order.id, OrderLine.certified.is_(True))
+        .scalar_subquery()
+    )
+    for chunk in _chunks(order_ids):
+        db.session.execute(
+            update(Order).where(Order.id.in_(chunk)).values(certified_total=certified_sum)
+        )
+
+
+def _take_stock(sales: Sequence[PaidSale], lines: Sequence[PaidLine], actor) -> None:
+    """Stock leaves where the sale asked for it, order by order (each movement names its
+    order)."""
+    moving = {sale.order_id: sale for sale in sales if sale.stock}
+    if not moving:
+        return
+    refs: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(sorted(moving)):
+        for order_id, number, external_ref in db.session.execute(
+            select(Order.id, Order.number, Order.external_ref).where(Order.id.in_(chunk))
+        ):
+            # an imported sale's movements name the source's sale_ref, a live one its number
+            refs[order_id] = ("import", external_ref) if external_ref else ("order", number)
+    quantities = _line_quantities([line.line_id for line in lines if line.order_id in moving])
+    goods: dict[int, list[StockItem]] = defaultdict(list)
+    for line in lines:
+        sale = moving.get(line.order_id)
+        if sale is not None:
+            goods[line.order_id].append(
+                StockItem(
+                    line.product_id,
+                    _location(line.vendor_id, sale.place),
+                    quantities[line.line_id],
+                )
+            )
+    for order_id in sorted(goods):
+        sale = moving[order_id]
+        take = stock.commit_sale if sale.stock == STOCK_RESERVED else stock.sell
+        ref = Ref(*refs[order_id], actor or "payment")
+        try:
+            take(goods[order_id], ref)
+        except OutOfStock as exc:
+            exc.order_id = order_id
+            raise
+
+
+def _location(vendor_id: int, place) -> int:
+    if place is None:
+        return stock.warehouse(vendor_id).id
+    from orders.ledger.imports import fair_location
+
+    return fair_location(vendor_id, place[1]).id
+
+
+def _line_quantities(line_ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(sorted(line_ids)):
+        found.update(
+            db.session.execute(
+                select(OrderLine.id, OrderLine.quantity).where(OrderLine.id.in_(chunk))
+            ).all()
+        )
+    return found
+
+
+def _audit_paid(
+    sales: Sequence[PaidSale], dates: dict[int, date], lines: Sequence[PaidLine], actor, event
+) -> None:
+    """One audit row per paid order, written in bulk."""
+    totals: dict[int, int] = defaultdict(int)
+    for line in lines:
+        totals[line.order_id] += line.amount
+    actor_id = actor.id if isinstance(actor, User) else None
+    label = actor.email if isinstance(actor, User) else (actor or "system")
+    now = utcnow()
+    rows = [
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "org_id": None,
+            "action": event,
+            "object_type": "orders",
+            "object_id": str(sale.order_id),
+            "changes": {
+                "total": totals[sale.order_id],
+                "sale_date": dates[sale.order_id].isoformat(),
+            },
+            "reason": None,
+        }
+        for sale in sales
+    ]
+    for chunk in _chunks(rows, 5000):
+        db.session.execute(insert(AuditEntry), list(chunk))
+
+
 def mark_paid(
     order: Order,
     *,
@@ -126,48 +347,25 @@ def mark_paid(
     paid_at: datetime | None = None,
     payment_method: str | None = None,
     actor: User | str | None = None,
+    stock_from: str | None = None,
 ) -> Order:
-    """The one way an order becomes paid, whatever the channel or gateway: status, sale
-    date, certified flags and the household attribution rows, in one transaction.
-    Paying a paid order is refused (callers that may see a payment twice check first)."""
-    with unit_of_work():
-        locked = db.session.scalar(select(Order).where(Order.id == order.id).with_for_update())
-        if locked.status != OrderStatus.PENDING_PAYMENT:
-            raise IllegalTransition(_("订单当前状态不能确认收款"))
-        paid_at = paid_at or utcnow()
-        sale_date = sale_date or paid_at.date()
-        locked.status = OrderStatus.PAID
-        locked.paid_at, locked.sale_date = paid_at, sale_date
-        if payment_method:
-            locked.payment_method = payment_method
-        book = CertificationBook(line.product_id for line in locked.lines)
-        certified = {}
-        for line in locked.lines:
-            line.certified = certified[line.id] = book.certified(line.product_id, sale_date)
-        locked.certified_total = sum(line.amount for line in locked.lines if line.certified)
-        write_attribution(
-            [
-                PaidLine(
-                    locked.id,
-                    line.id,
-                    line.product_id,
-                    line.vendor_id,
-                    locked.channel,
-                    sale_date,
-                    line.amount,
-                )
-                for line in locked.lines
-            ],
-            certified,
-        )
-        audit.record(
-            actor or "system",
-            "order.paid",
-            locked,
-            object_type="orders",
-            changes={"total": locked.total, "sale_date": sale_date.isoformat()},
-        )
-    return locked
+    """One order becomes paid through the paid-sale core (a batch of one). Paying an
+    order that is no longer awaiting payment raises ``AlreadySettled`` and changes
+    nothing."""
+    record_paid(
+        [
+            PaidSale(
+                order.id,
+                paid_at or utcnow(),
+                sale_date,
+                payment_method,
+                stock=stock_from,
+            )
+        ],
+        actor=actor,
+    )
+    db.session.refresh(order)
+    return order
 
 
 def record_paid_sale(
@@ -182,9 +380,12 @@ def record_paid_sale(
     fair: Fair | None = None,
     actor: User | str | None = None,
     check_sellable: bool = True,
+    paid_at: datetime | None = None,
+    stock_from: str | None = None,
+    place: tuple | None = None,
 ) -> Order:
-    """A sale paid on the spot (fair, counter, procurement paid by transfer): the order,
-    its lines and its attribution in one transaction."""
+    """A sale paid on the spot (fair, counter, procurement paid by transfer): the order
+    and its lines, then the paid-sale core, in one transaction."""
     with unit_of_work():
         order = create_order(
             channel,
@@ -197,7 +398,20 @@ def record_paid_sale(
             day=sale_date,
             check_sellable=check_sellable,
         )
-        mark_paid(order, sale_date=sale_date, payment_method=payment_method, actor=actor)
+        record_paid(
+            [
+                PaidSale(
+                    order.id,
+                    paid_at or utcnow(),
+                    sale_date,
+                    payment_method,
+                    stock=stock_from,
+                    place=place,
+                )
+            ],
+            actor=actor,
+        )
+    db.session.refresh(order)
     return order
 
 
