@@ -166,7 +166,7 @@ def record_paid(
         return []
     by_id = {sale.order_id: sale for sale in sales}
     if len(by_id) != len(sales):
-        raise ValidationError(_("同一订单不能重复确认收款"))
+        raise ValueError("an order appears twice in one paid batch")
     ids = sorted(by_id)
     now = utcnow()
     with unit_of_work():
