@@ -6,10 +6,11 @@ bp = Blueprint("vendors", __name__)
 @bp.record_once
 def _register_stock_hooks(state) -> None:
     """Catalog may not import vendors; its products import sets stock through these."""
-    from .services import import_on_hand, import_reserved
+    from .services import WarehouseStock
 
-    state.app.extensions["stock.set_on_hand"] = import_on_hand
-    state.app.extensions["stock.reserved"] = import_reserved
+    port = WarehouseStock()
+    state.app.extensions["stock.set_on_hand"] = port.set_on_hand
+    state.app.extensions["stock.reserved"] = port.reserved
 
 
 from . import models, views  # noqa: E402, F401

@@ -27,7 +27,7 @@ from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
 from orders.models import DeliveryMethod, Order, PickupPoint
 from orders.shop import services as shop
-from vendors import services as stock
+from vendors import stock
 
 TOKEN = "demo-shop-{}"
 # name, kind, district, town, village, address, phone
@@ -212,9 +212,7 @@ def _products(vendor: Organization, count: int = 2) -> list[Product]:
         short = UNITS_ON_HAND - stock.available(product.id)
         if short > 0:
             stock.receive(
-                product.id,
-                stock.warehouse(vendor.id).id,
-                short,
+                [stock.Goods(product.id, short)],
                 stock.Ref(type="demo", actor=staff or "demo", note="线上商城备货"),
             )
     return chosen
