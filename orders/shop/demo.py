@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from catalog.models import Product
 from catalog.services import unsellable_reason
+from marketplace import registries
 from marketplace.accounts.services import hash_password, save_address
 from marketplace.demo import DEMO_PASSWORD, DEMO_USERS
 from marketplace.extensions import db
@@ -128,12 +129,12 @@ UNITS_ON_HAND = 30  # each chosen product gets at least this many units before o
 @contextmanager
 def _quietly() -> Iterator[None]:
     """Demo orders send no e-mail (the citizens' addresses are not real)."""
-    notifier = current_app.extensions.pop("order_notifier", None)
+    notifier = registries.order_notifier.get()
+    registries.order_notifier.fill(current_app, None)
     try:
         yield
     finally:
-        if notifier is not None:
-            current_app.extensions["order_notifier"] = notifier
+        registries.order_notifier.fill(current_app, notifier)
 
 
 @contextmanager
