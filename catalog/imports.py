@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
+from marketplace import registries
 from marketplace.extensions import db
 from marketplace.fragments import bump
 from marketplace.importing import (
@@ -74,10 +74,8 @@ class ProductsImport(Importer):
         )
         products = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id)
         seen_certificates: dict[str, int] = {}
-        reserved_of = current_app.extensions.get("stock.reserved")
-        reserved = (
-            reserved_of([p.id for p in products.values()]) if reserved_of and products else {}
-        )
+        stock = registries.stock.get()
+        reserved = stock.reserved([p.id for p in products.values()]) if stock and products else {}
         for row in rows:
             held = reserved.get(products[row["sku"]].id, 0) if row["sku"] in products else 0
             if row["stock"] is not None and row["stock"] < held:
@@ -194,12 +192,12 @@ class ProductsImport(Importer):
             if cert_updates:
                 db.session.execute(update(Certification), cert_updates)
             created_certs, updated_certs = len(cert_inserts), len(cert_updates)
-        set_on_hand = current_app.extensions.get("stock.set_on_hand")
+        stock = registries.stock.get()
         stocked = [r for r in rows if r["stock"] is not None]
-        if set_on_hand and stocked:
+        if stock and stocked:
             ids = self.lookup(Product.sku, (r["sku"] for r in stocked), Product.id)
             for row in stocked:
-                set_on_hand(ids[row["sku"]].id, row["stock"], self.actor or "cli", self.name)
+                stock.set_on_hand(ids[row["sku"]].id, row["stock"], self.actor or "cli", self.name)
         summary = Summary("products", {"created": len(inserts), "updated": len(updates)})
         summary.details.append(f"certifications: {created_certs} created, {updated_certs} updated")
         if new_categories:

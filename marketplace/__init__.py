@@ -1,7 +1,8 @@
 """The poverty-relief marketplace: app factory.
 
-The factory is the one place that knows every package: it binds the extensions and
-registers each blueprint, error page and command group.
+The factory is the one place that knows every package: it binds the extensions,
+registers each blueprint, error page and command group, and fills the kernel's
+registries (``marketplace/registries.py``) with the packages' implementations.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_registries(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -97,10 +99,6 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("请先登录。")
 
-    from orders.shop.notify import init_notifier
-
-    init_notifier(app)  # app.extensions["order_notifier"]: order e-mails (or the log)
-
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
@@ -124,6 +122,50 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(vendors_bp)
     app.register_blueprint(orders_bp)
+
+
+def register_registries(app: Flask) -> None:
+    """Fill every kernel registry; marketplace/registries.py says who calls each."""
+    from catalog.demo import load_catalog_demo
+    from catalog.imports import BenefitLinksImport, ProductsImport
+    from catalog.views import featured_section
+    from orders.ledger.demo import load_orders_demo
+    from orders.ledger.imports import FairsImport, SalesImport
+    from orders.reports.views import impact_section
+    from orders.shop.demo import load_shop_demo
+    from orders.shop.notify import OrderNotifier
+    from vendors.demo import load_stock_demo
+    from vendors.services import WarehouseStock
+
+    from . import registries
+    from .bureau.imports import HouseholdsImport
+    from .cli import register_importers
+    from .demo import KERNEL_STEPS
+    from .orgs.imports import VendorsImport
+
+    # Every CSV import, in the order the upload page lists them (also `flask import ...`).
+    register_importers(
+        app,
+        [
+            HouseholdsImport,
+            VendorsImport,
+            ProductsImport,
+            BenefitLinksImport,
+            FairsImport,
+            SalesImport,
+        ],
+    )
+    # Demo steps, in order; each loads its part once.
+    registries.demo_steps.fill(
+        app,
+        [*KERNEL_STEPS, load_catalog_demo, load_stock_demo, load_orders_demo, load_shop_demo],
+    )
+    # Sections of the home page, in order.
+    registries.home_sections.fill(app, [impact_section, featured_section])
+    # Order e-mails (or the log without a mail server).
+    registries.order_notifier.fill(app, OrderNotifier(app))
+    # The stock column of the products import.
+    registries.stock.fill(app, WarehouseStock())
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -152,43 +194,10 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from catalog.cli import certifications_cli
-    from catalog.demo import load_catalog_demo
-    from catalog.imports import BenefitLinksImport, ProductsImport
-    from catalog.views import featured_section
     from orders.cli import orders_cli, report_cli
-    from orders.ledger.demo import load_orders_demo
-    from orders.ledger.imports import FairsImport, SalesImport
-    from orders.reports.views import impact_section
-    from orders.shop.demo import load_shop_demo
-    from vendors.demo import load_stock_demo
 
-    from .bureau.imports import HouseholdsImport
-    from .cli import demo_cli, import_cli, register_importers, users_cli
-    from .demo import KERNEL_STEPS
-    from .orgs.imports import VendorsImport
+    from .cli import demo_cli, import_cli, users_cli
 
-    # Every CSV import, in the order the upload page lists them.
-    register_importers(
-        app,
-        [
-            HouseholdsImport,
-            VendorsImport,
-            ProductsImport,
-            BenefitLinksImport,
-            FairsImport,
-            SalesImport,
-        ],
-    )
-    # Demo steps, in order; each loads its part once.
-    app.extensions["demo_steps"] = [
-        *KERNEL_STEPS,
-        load_catalog_demo,
-        load_stock_demo,
-        load_orders_demo,
-        load_shop_demo,
-    ]
-    # Sections of the home page, in order.
-    app.extensions["home_sections"] = [impact_section, featured_section]
     app.cli.add_command(users_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(demo_cli)

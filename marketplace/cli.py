@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from . import registries
 from .errors import DomainError
 from .importing import Importer, ImportFailed, run_import
 
@@ -70,8 +71,9 @@ def import_command(importer_class: type[Importer]) -> click.Command:
 
 
 def register_importers(app: Flask, importers: list[type[Importer]]) -> None:
-    """Add one `import` subcommand per importer and list them for the upload page."""
-    app.extensions["importers"] = {i.name: i for i in importers}
+    """Add one `import` subcommand per importer and list them for the upload page
+    (the ``importers`` registry)."""
+    registries.importers.fill(app, {i.name: i for i in importers})
     for importer_class in importers:
         if importer_class.name not in import_cli.commands:
             import_cli.add_command(import_command(importer_class))

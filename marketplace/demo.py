@@ -12,9 +12,9 @@ import io
 import random
 from collections.abc import Callable
 
-from flask import current_app
 from sqlalchemy import select
 
+from . import registries
 from .extensions import db
 from .importing import run_import
 from .models import Membership, Organization, OrgKind, OrgStatus, Role, User, Village, utcnow
@@ -337,5 +337,5 @@ KERNEL_STEPS: list[Callable[[], bool]] = [_load_kernel]
 
 def load_demo() -> bool:
     """Run every demo step the app registered; True when any step added data."""
-    steps = current_app.extensions.get("demo_steps", KERNEL_STEPS)
+    steps = registries.demo_steps.get() or KERNEL_STEPS
     return any([step() for step in steps])

@@ -12,7 +12,8 @@ from catalog.models import Product
 from marketplace.extensions import db
 from marketplace.unit_of_work import unit_of_work
 
-from . import services
+from . import stock
+from .locations import warehouse
 from .models import AdjustmentReason, StockSetting
 
 # sku, quantity, note
@@ -54,23 +55,22 @@ def load_stock_demo() -> bool:
     if first is None or db.session.get(StockSetting, first.id) is not None:
         return False
 
-    def ref(product: Product, note: str) -> services.Ref:
+    def ref(product: Product, note: str) -> stock.Ref:
         member = next((m.user for m in product.vendor.memberships), None)
-        return services.Ref(type="demo", actor=member or "demo", note=note)
+        return stock.Ref(type="demo", actor=member or "demo", note=note)
 
     with unit_of_work():
         for sku, quantity, note in RECEIPTS:
             product = products[sku]
-            location = services.warehouse(product.vendor_id)
-            services.receive(product.id, location.id, quantity, ref(product, note))
+            stock.receive([stock.Goods(product.id, quantity)], ref(product, note))
         for sku, delta, reason, note in ADJUSTMENTS:
             product = products[sku]
-            location = services.warehouse(product.vendor_id)
-            services.adjust(product.id, location.id, delta, reason, ref(product, note))
+            location = warehouse(product.vendor_id)
+            stock.adjust_at(product.id, location.id, delta, reason, ref(product, note))
         for sku, count, note in COUNTS:
             product = products[sku]
-            location = services.warehouse(product.vendor_id)
-            services.set_on_hand(product.id, location.id, count, ref(product, note))
+            location = warehouse(product.vendor_id)
+            stock.set_on_hand_at(product.id, location.id, count, ref(product, note))
         for sku, threshold, exact in SETTINGS:
             db.session.add(
                 StockSetting(product_id=products[sku].id, low_threshold=threshold, show_exact=exact)

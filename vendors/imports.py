@@ -7,15 +7,14 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from catalog.models import Product
-from marketplace.extensions import db
 from marketplace.importing import Column, Importer, Row, RowError, Summary, integer, text
 from marketplace.models import Organization
 
-from . import services
-from .models import StockLevel
+from .locations import warehouse
+from .services import warehouse_reserved
+from .stock import Ref, set_on_hand_at
 
 MAX_UNITS = 10**7
 
@@ -44,17 +43,7 @@ class StockImport(Importer):
 
     def check(self, rows: list[Row]) -> Iterable[RowError]:
         products = self._products(rows)
-        location = services.warehouse_if_any(self.org.id)
-        reserved: dict[int, int] = {}
-        if location is not None and products:
-            reserved = dict(
-                db.session.execute(
-                    select(StockLevel.product_id, StockLevel.reserved).where(
-                        StockLevel.location_id == location.id,
-                        StockLevel.product_id.in_(products.values()),
-                    )
-                ).all()
-            )
+        reserved = warehouse_reserved(products.values())
         for row in rows:
             product_id = products.get(row["sku"])
             if product_id is None:
@@ -68,14 +57,14 @@ class StockImport(Importer):
 
     def write(self, rows: list[Row]) -> Summary:
         products = self._products(rows)
-        location = services.warehouse(self.org.id)
+        location = warehouse(self.org.id)
         changed = 0
         for row in rows:
-            movement = services.set_on_hand(
+            movement = set_on_hand_at(
                 products[row["sku"]],
                 location.id,
                 row["quantity"],
-                services.Ref(type="import", id=self.name, actor=self.actor, note=row["note"]),
+                Ref(type="import", id=self.name, actor=self.actor, note=row["note"]),
             )
             changed += movement is not None
         return Summary("stock", {"updated": changed, "unchanged": len(rows) - changed})

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,19 +54,32 @@ class AdjustmentReason(enum.StrEnum):
 
 
 class StockLocation(db.Model):
+    """A place a vendor's goods are: its warehouse (one per vendor), its stall at a fair,
+    or a store's counter. ``place_ref`` names the fair or the store by id without a
+    foreign key: vendors does not point at the tables of the packages above it (the
+    stock API, ``vendors.stock``, finds or creates a location from a ``Place``)."""
+
     __tablename__ = "stock_locations"
     __table_args__ = (
         CheckConstraint(f"kind IN ({enum_values(LocationKind)})", name="kind"),
-        UniqueConstraint("vendor_id", "kind", "name"),
+        CheckConstraint("kind != 'warehouse' OR place_ref IS NULL", name="warehouse_place_ref"),
+        UniqueConstraint("vendor_id", "kind", "place_ref"),
+        # NULLs are distinct in the constraint above, so the one warehouse needs its own
+        Index(
+            "uq_stock_locations_warehouse",
+            "vendor_id",
+            unique=True,
+            sqlite_where=text("kind = 'warehouse'"),
+            postgresql_where=text("kind = 'warehouse'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     kind: Mapped[str] = mapped_column(String(20), default=LocationKind.WAREHOUSE)
     name: Mapped[str] = mapped_column(String(200))
-    # a fair location belongs to a fair; a counter location to a retailer
-    fair_id: Mapped[int | None] = mapped_column(ForeignKey("fairs.id"))
-    retailer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    # the fair's id (kind fair) or the store organization's id (kind counter)
+    place_ref: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -33,6 +33,7 @@ from .forms import (
     StockImportForm,
 )
 from .imports import StockImport
+from .locations import WAREHOUSE_NAME
 from .models import MovementKind
 
 EXPORT_LIMIT = 50_000  # rows per export; more asks the vendor to narrow the filter
@@ -95,7 +96,7 @@ def _location_choices(form) -> None:
     if locations:
         form.location_id.choices = [SelectChoice(loc.id, loc.name) for loc in locations]
     else:  # nothing received yet: the warehouse is created on first use
-        form.location_id.choices = [SelectChoice("", services.WAREHOUSE_NAME)]
+        form.location_id.choices = [SelectChoice("", WAREHOUSE_NAME)]
 
 
 def _int_arg(name: str) -> int | None:

@@ -1,7 +1,8 @@
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import registries
 from ..authz import can, org_required
 from ..errors import ValidationError
 from ..importing import ImportFailed, run_import
@@ -71,7 +72,7 @@ def household(household_id: int):
 @bp.route("/imports", methods=["GET", "POST"])
 @org_required("imports.run")
 def imports():
-    importers = current_app.extensions["importers"]
+    importers = registries.importers.get()
     form = ImportForm()
     form.kind.choices = [(name, str(cls.title)) for name, cls in importers.items()]
     summary = errors = None

@@ -2,6 +2,7 @@ from flask import current_app, make_response, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 
+from .. import registries
 from ..accounts.services import set_locale
 from ..extensions import csrf, db, limiter
 from ..i18n import LOCALE_COOKIE
@@ -12,8 +13,8 @@ from . import bp
 @bp.route("/")
 def home():
     """The home page; domain packages add sections (featured products, the impact
-    counter) through ``app.extensions["home_sections"]``, callables returning HTML."""
-    sections = [section() for section in current_app.extensions.get("home_sections", [])]
+    counter) through the ``home_sections`` registry, callables returning HTML."""
+    sections = [section() for section in registries.home_sections.get()]
     return render_template("main/home.html", sections=sections)
 
 

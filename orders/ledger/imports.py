@@ -40,12 +40,12 @@ from marketplace.importing import (
 from marketplace.models import Organization, utcnow
 from orders.ledger.services import STOCK_ON_HAND, PaidSale, record_paid
 from orders.models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
-from vendors.models import LocationKind, StockLevel, StockLocation
-from vendors.services import OutOfStock
+from vendors import stock
+from vendors.stock import REF_ID_MAX, OutOfStock, Place
 
 # the columns whose values every row of one sale_ref must share
 ORDER_COLUMNS = ("channel", "date", "fair_code", "buyer")
-STOCK_REF_MAX = 60  # StockMovement.ref_id
+STOCK_REF_MAX = REF_ID_MAX  # a sale_ref becomes the stock movements' ref id
 
 
 def import_order_number(sale_ref: str) -> str:
@@ -175,39 +175,12 @@ class SalesImport(Importer):
         already imported are skipped and take nothing)."""
         done = self.lookup(Order.external_ref, {r["sale_ref"] for r in rows})
         todo = [r for r in rows if r["sale_ref"] not in done]
-        vendor_ids = {products[r["sku"]].vendor_id for r in todo}
-        locations: dict[tuple[int, int | None], int] = {}
-        if vendor_ids:
-            for location in db.session.execute(
-                select(
-                    StockLocation.id,
-                    StockLocation.vendor_id,
-                    StockLocation.kind,
-                    StockLocation.fair_id,
-                )
-                .where(
-                    StockLocation.vendor_id.in_(vendor_ids),
-                    StockLocation.kind.in_([LocationKind.WAREHOUSE, LocationKind.FAIR]),
-                )
-                .order_by(StockLocation.id.desc())
-            ):
-                fair_id = location.fair_id if location.kind == LocationKind.FAIR else None
-                if location.kind == LocationKind.FAIR and fair_id is None:
-                    continue
-                locations[(location.vendor_id, fair_id)] = location.id  # lowest id wins
-        levels: dict[tuple[int, int], int] = {}
-        if locations:
-            for product_id, location_id, available in db.session.execute(
-                select(
-                    StockLevel.product_id,
-                    StockLevel.location_id,
-                    StockLevel.on_hand - StockLevel.reserved,
-                ).where(StockLevel.location_id.in_(set(locations.values())))
-            ):
-                levels[(product_id, location_id)] = available
-        taken: dict[tuple[int, Any], int] = defaultdict(int)
+        places = _stock_places(fairs)
+        keys = [(products[r["sku"]].id, places[r["fair_code"] or None]) for r in todo]
+        available = stock.available_many(keys)
+        taken: dict[tuple[int, Place], int] = defaultdict(int)
         errors = []
-        for row in todo:
+        for row, key in zip(todo, keys, strict=True):
             if len(row["sale_ref"]) > STOCK_REF_MAX:
                 errors.append(
                     RowError(
@@ -216,21 +189,16 @@ class SalesImport(Importer):
                         _("使用 --affect-stock 时不能超过 %(n)d 个字符", n=STOCK_REF_MAX),
                     )
                 )
-            product = products[row["sku"]]
-            fair_id = fairs[row["fair_code"]].id if row["fair_code"] else None
-            location_id = locations.get((product.vendor_id, fair_id))
-            key = (product.id, location_id if location_id else ("new", fair_id))
-            available = levels.get((product.id, location_id), 0) if location_id else 0
             taken[key] += row["quantity"]
-            if taken[key] > available:
+            if taken[key] > available[key]:
                 errors.append(
                     RowError(
                         row.number,
                         "quantity",
                         _(
                             "%(name)s 库存不足：可用 %(n)d，到本行共需 %(req)d",
-                            name=product.name,
-                            n=max(available, 0),
+                            name=products[row["sku"]].name,
+                            n=max(available[key], 0),
                             req=taken[key],
                         ),
                     )
@@ -322,6 +290,7 @@ class SalesImport(Importer):
         bulk_insert(OrderLine.__table__, line_values)
 
         stock_from = STOCK_ON_HAND if self.affect_stock else None
+        places = _stock_places(fairs) if self.affect_stock else {}
         sales = []
         for ref, lines in todo.items():
             first = lines[0]
@@ -332,7 +301,7 @@ class SalesImport(Importer):
                     datetime.combine(first["date"], time()),
                     first["date"],
                     stock=stock_from,
-                    place=("fair", fairs[first["fair_code"]].id) if first["fair_code"] else None,
+                    place=places.get(first["fair_code"] or None, stock.WAREHOUSE),
                 )
             )
         try:
@@ -382,29 +351,13 @@ class SalesImport(Importer):
         return found
 
 
-def fair_location(vendor_id: int, fair_id: int) -> StockLocation:
-    """The vendor's stock location at a fair, created on first use."""
-    location = db.session.scalar(
-        select(StockLocation)
-        .where(
-            StockLocation.vendor_id == vendor_id,
-            StockLocation.kind == LocationKind.FAIR,
-            StockLocation.fair_id == fair_id,
-        )
-        .order_by(StockLocation.id)
-    )
-    if location is None:
-        fair = db.session.get(Fair, fair_id)
-        location = StockLocation(
-            vendor_id=vendor_id,
-            kind=LocationKind.FAIR,
-            name=f"{fair.name}（{fair.code}）",
-            fair_id=fair_id,
-            active=True,
-        )
-        db.session.add(location)
-        db.session.flush()
-    return location
+def _stock_places(fairs: dict) -> dict[str | None, Place]:
+    """Where a row's stock is: the vendor's warehouse (no fair code) or its stall at the
+    fair, named after the fair when vendors first creates it."""
+    places: dict[str | None, Place] = {None: stock.WAREHOUSE}
+    for code, row in SalesImport.lookup(Fair.code, fairs, Fair.id, Fair.name).items():
+        places[code] = stock.fair_stall(row.id, f"{row.name}（{code}）")
+    return places
 
 
 def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:

@@ -33,8 +33,8 @@ from orders.models import (
     Refund,
     RefundLine,
 )
-from vendors import services as stock
-from vendors.services import OutOfStock, Ref, StockItem
+from vendors import stock
+from vendors.stock import WAREHOUSE, Goods, OutOfStock, Place, Ref
 
 NUMBER_PREFIX = {
     Channel.ONLINE: "ON",
@@ -133,7 +133,7 @@ class PaidSale:
     sale_date: date | None = None  # None: the local date of ``paid_at``
     payment_method: str | None = None
     stock: str | None = None  # None | STOCK_RESERVED | STOCK_ON_HAND
-    place: tuple | None = None  # where the goods leave from: None, the warehouse; ("fair", id)
+    place: Place = WAREHOUSE  # where the goods leave from, when stock moves
 
 
 STOCK_RESERVED = "reserved"  # reserved units leave as sold (the shop's checkout reserved them)
@@ -268,16 +268,12 @@ def _take_stock(sales: Sequence[PaidSale], lines: Sequence[PaidLine], actor) -> 
             # an imported sale's movements name the source's sale_ref, a live one its number
             refs[order_id] = ("import", external_ref) if external_ref else ("order", number)
     quantities = _line_quantities([line.line_id for line in lines if line.order_id in moving])
-    goods: dict[int, list[StockItem]] = defaultdict(list)
+    goods: dict[int, list[Goods]] = defaultdict(list)
     for line in lines:
         sale = moving.get(line.order_id)
         if sale is not None:
             goods[line.order_id].append(
-                StockItem(
-                    line.product_id,
-                    _location(line.vendor_id, sale.place),
-                    quantities[line.line_id],
-                )
+                Goods(line.product_id, quantities[line.line_id], sale.place)
             )
     for order_id in sorted(goods):
         sale = moving[order_id]
@@ -288,14 +284,6 @@ def _take_stock(sales: Sequence[PaidSale], lines: Sequence[PaidLine], actor) -> 
         except OutOfStock as exc:
             exc.order_id = order_id
             raise
-
-
-def _location(vendor_id: int, place) -> int:
-    if place is None:
-        return stock.warehouse(vendor_id).id
-    from orders.ledger.imports import fair_location
-
-    return fair_location(vendor_id, place[1]).id
 
 
 def _line_quantities(line_ids: Sequence[int]) -> dict[int, int]:
@@ -382,7 +370,7 @@ def record_paid_sale(
     check_sellable: bool = True,
     paid_at: datetime | None = None,
     stock_from: str | None = None,
-    place: tuple | None = None,
+    place: Place = WAREHOUSE,
 ) -> Order:
     """A sale paid on the spot (fair, counter, procurement paid by transfer): the order
     and its lines, then the paid-sale core, in one transaction."""

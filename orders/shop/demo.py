@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from catalog.models import Product
 from catalog.services import unsellable_reason
+from marketplace import registries
 from marketplace.accounts.services import hash_password, save_address
 from marketplace.demo import DEMO_PASSWORD, DEMO_USERS
 from marketplace.extensions import db
@@ -27,7 +28,7 @@ from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
 from orders.models import DeliveryMethod, Order, PickupPoint
 from orders.shop import services as shop
-from vendors import services as stock
+from vendors import stock
 
 TOKEN = "demo-shop-{}"
 # name, kind, district, town, village, address, phone
@@ -128,12 +129,12 @@ UNITS_ON_HAND = 30  # each chosen product gets at least this many units before o
 @contextmanager
 def _quietly() -> Iterator[None]:
     """Demo orders send no e-mail (the citizens' addresses are not real)."""
-    notifier = current_app.extensions.pop("order_notifier", None)
+    notifier = registries.order_notifier.get()
+    registries.order_notifier.fill(current_app, None)
     try:
         yield
     finally:
-        if notifier is not None:
-            current_app.extensions["order_notifier"] = notifier
+        registries.order_notifier.fill(current_app, notifier)
 
 
 @contextmanager
@@ -212,9 +213,7 @@ def _products(vendor: Organization, count: int = 2) -> list[Product]:
         short = UNITS_ON_HAND - stock.available(product.id)
         if short > 0:
             stock.receive(
-                product.id,
-                stock.warehouse(vendor.id).id,
-                short,
+                [stock.Goods(product.id, short)],
                 stock.Ref(type="demo", actor=staff or "demo", note="线上商城备货"),
             )
     return chosen

@@ -1,9 +1,10 @@
 """Buyer notifications: order confirmation (paid), shipped, refunded.
 
-The shop's services call ``app.extensions["order_notifier"](kind, order)`` after the
-change is committed. The message is rendered from ``templates/orders/email/<kind>.txt``
-in the buyer's language and sent through Flask-Mail when MAIL_SERVER is set; without a
-mail server (development, the embedded default) it is written to the app log instead.
+The shop's services call the ``order_notifier`` registry (marketplace/registries.py;
+the app factory fills it with ``OrderNotifier``) after the change is committed. The
+message is rendered from ``templates/orders/email/<kind>.txt`` in the buyer's language
+and sent through Flask-Mail when MAIL_SERVER is set; without a mail server
+(development, the embedded default) it is written to the app log instead.
 """
 
 from __future__ import annotations
@@ -75,7 +76,3 @@ class OrderNotifier:
             log.info("mail (MAIL_SERVER unset) to %s: %s\n%s", buyer.email, subject, body)
             return
         self.mail.send(Message(subject=subject, recipients=[buyer.email], body=body))
-
-
-def init_notifier(app: Flask) -> None:
-    app.extensions["order_notifier"] = OrderNotifier(app)

@@ -49,8 +49,8 @@ from orders.models import (
     ShipmentStatus,
 )
 from orders.shop.payments import GatewayError, gateway_named
-from vendors import services as stock
-from vendors.services import OutOfStock, Ref, StockItem
+from vendors import stock
+from vendors.stock import Goods, OutOfStock, Ref
 
 log = logging.getLogger(__name__)
 MAX_QUANTITY = 999
@@ -91,11 +91,14 @@ def cart_lines(items: Mapping[int, int], today: date | None = None) -> list[Cart
             continue
         problem = unsellable_reason(product, today)
         if problem is None:
-            available = stock.available(product.id)
-            if available <= 0:
-                problem = _("已售罄")
-            elif available < quantity:
-                problem = _("库存仅剩 %(n)d %(unit)s", n=available, unit=product.unit)
+            try:
+                stock.ensure_available(product.id, quantity)
+            except OutOfStock as exc:
+                problem = (
+                    _("库存仅剩 %(n)d %(unit)s", n=exc.available, unit=product.unit)
+                    if exc.available
+                    else _("已售罄")
+                )
         lines.append(CartLine(product, quantity, product.price, problem))
     return sorted(lines, key=lambda line: (line.product.vendor_id, line.product.id))
 
@@ -108,9 +111,7 @@ def check_addable(product_id: int, quantity: int, today: date | None = None) -> 
     if product is None:
         raise NotFound()
     ensure_sellable(product, today or date.today())
-    available = stock.available(product.id)
-    if available < quantity:
-        raise OutOfStock(product.name, available, quantity)
+    stock.ensure_available(product.id, quantity)
     return product
 
 
@@ -249,15 +250,13 @@ def place_order(buyer: User, items: Mapping[int, int], delivery: Delivery, token
 
 def _stock_items(
     order: Order, line_ids: set[int] | None = None, quantities: Mapping[int, int] | None = None
-) -> list[StockItem]:
-    items = []
-    for line in order.lines:
-        if line_ids is not None and line.id not in line_ids:
-            continue
-        quantity = quantities[line.id] if quantities else line.quantity
-        location = stock.warehouse(line.vendor_id)
-        items.append(StockItem(line.product_id, location.id, quantity))
-    return items
+) -> list[Goods]:
+    """The order's lines (or some, in the given quantities) as goods at the warehouse."""
+    return [
+        Goods(line.product_id, quantities[line.id] if quantities else line.quantity)
+        for line in order.lines
+        if line_ids is None or line.id in line_ids
+    ]
 
 
 def start_payment(order: Order) -> Payment:

@@ -9,7 +9,7 @@ from itertools import count
 import pytest
 
 from marketplace.models import OrgKind, Role
-from vendors import services as stock
+from vendors import stock
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
 from ..factories import HouseholdFactory, VillageFactory, member_of
@@ -34,7 +34,7 @@ def arrange() -> dict:
         CertificationFactory(product=product)
         for household in households:
             BenefitLinkFactory(product=product, household=household)
-        stock.receive(product.id, stock.warehouse(product.vendor_id).id, 20, stock.Ref("e2e"))
+        stock.receive([stock.Goods(product.id, 20)], stock.Ref("e2e"))
         products.append(product.id)
         vendors.append(vendor.email)
     return {"products": products, "vendors": vendors}

@@ -47,20 +47,26 @@ def fresh_database(tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def migrated_app(tmp_path, monkeypatch):
-    """An app bound to a fresh database that ``flask db upgrade`` has built."""
+def unmigrated_app(tmp_path, monkeypatch):
+    """An app bound to a fresh, empty database."""
     # migrations/env.py calls logging.config.fileConfig, which would disable every
     # logger the test session has already created
     monkeypatch.setattr(logging.config, "fileConfig", lambda *args, **kwargs: None)
     with fresh_database(tmp_path) as url:
         app = create_app(make_test_config(url, tmp_path))
         with app.app_context():
-            flask_migrate.upgrade()
             try:
                 yield app
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+@pytest.fixture
+def migrated_app(unmigrated_app):
+    """An app bound to a fresh database that ``flask db upgrade`` has built."""
+    flask_migrate.upgrade()
+    return unmigrated_app
 
 
 def schema_differences() -> list:
@@ -107,3 +113,68 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(migrated_a
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
     flask_migrate.upgrade()
     assert schema_differences() == []
+
+
+def test_stock_locations_migration_copies_fair_and_retailer_into_place_ref(unmigrated_app):
+    """3d0795e7a3b1: a fair location keeps its fair (fair_id -> place_ref), a counter its
+    store (retailer_id -> place_ref); the warehouse has none and stays one per vendor."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    flask_migrate.upgrade(revision="7dc6dbd8e65c")
+    with db.engine.begin() as conn:
+        for org_id, kind in ((1, "cooperative"), (2, "retailer")):
+            conn.execute(
+                text(
+                    "INSERT INTO organizations (id, name, kind, status, created_at)"
+                    " VALUES (:id, :name, :kind, 'verified', CURRENT_TIMESTAMP)"
+                ),
+                {"id": org_id, "name": f"org {org_id}", "kind": kind},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO fairs (id, code, name, date, venue, district, status, created_at)"
+                " VALUES (7, 'F07', '秀英集市', '2024-06-01', '万达广场', '秀英区', 'closed',"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        insert = text(
+            "INSERT INTO stock_locations (id, vendor_id, kind, name, fair_id, retailer_id,"
+            " active, created_at) VALUES (:id, 1, :kind, :name, :fair, :store, true,"
+            " CURRENT_TIMESTAMP)"
+        )
+        conn.execute(
+            insert, {"id": 1, "kind": "warehouse", "name": "仓库", "fair": None, "store": None}
+        )
+        conn.execute(
+            insert, {"id": 2, "kind": "fair", "name": "秀英集市", "fair": 7, "store": None}
+        )
+        conn.execute(insert, {"id": 3, "kind": "counter", "name": "专柜", "fair": None, "store": 2})
+
+    flask_migrate.upgrade()
+    assert schema_differences() == []
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, kind, place_ref FROM stock_locations ORDER BY id"))
+        assert [tuple(r) for r in rows] == [
+            (1, "warehouse", None),
+            (2, "fair", 7),
+            (3, "counter", 2),
+        ]
+        another = text(
+            "INSERT INTO stock_locations (vendor_id, kind, name, place_ref, active, created_at)"
+            " VALUES (1, :kind, :name, :ref, true, CURRENT_TIMESTAMP)"
+        )
+        for kind, ref in (("warehouse", None), ("fair", 7)):  # a second of either
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(another, {"kind": kind, "name": "另一个", "ref": ref})
+        with pytest.raises(IntegrityError), conn.begin_nested():  # a warehouse names no place
+            conn.execute(another, {"kind": "warehouse", "name": "仓库二", "ref": 5})
+        conn.rollback()
+
+    if not on_postgres():
+        flask_migrate.downgrade(revision="7dc6dbd8e65c")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, fair_id, retailer_id FROM stock_locations ORDER BY id")
+            )
+            assert [tuple(r) for r in rows] == [(1, None, None), (2, 7, None), (3, None, 2)]

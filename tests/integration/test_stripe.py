@@ -32,9 +32,9 @@ from marketplace.extensions import db
 from marketplace.models import Role
 from orders.models import Attribution, Order, OrderStatus, Payment, PaymentStatus
 from orders.shop import services as shop
-from vendors import services as stock
 
 from ..factories import MembershipFactory, UserFactory
+from ..stock_helpers import warehouse_level
 from ..unit.test_shop_core import stocked_product
 
 HOST = "127.0.0.1"
@@ -267,7 +267,7 @@ def attributed(order) -> tuple[int, int]:
 
 def on_hand_reserved(product) -> tuple[int, int]:
     db.session.expire_all()
-    level = stock.level(product.id, stock.warehouse(product.vendor_id).id)
+    level = warehouse_level(product.id)
     return level.on_hand, level.reserved
 
 

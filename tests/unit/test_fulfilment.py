@@ -22,9 +22,10 @@ from orders.models import (
     ShipmentStatus,
 )
 from orders.shop import services as shop
-from vendors import services as stock
+from vendors import stock
 
 from ..factories import MembershipFactory, UserFactory, member_of
+from ..stock_helpers import warehouse_level
 from .test_shop_core import address, stocked_product
 
 
@@ -202,7 +203,7 @@ def test_a_vendor_cancellation_refunds_exactly_its_lines(client, auth, market):
     assert attributed(order, a.id) == 0  # A's attribution nets to zero
     assert attributed(order, b.id) == 2500  # B's lines untouched
     assert stock.available(apples.id) == 10 and stock.available(honey.id) == 9
-    level = stock.level(apples.id, stock.warehouse(a.id).id)
+    level = warehouse_level(apples.id)
     assert (level.on_hand, level.reserved) == (10, 0)
     lines = {line.vendor_id: line for line in order.lines}
     assert lines[a.id].refunded_quantity == 2 and lines[b.id].refunded_quantity == 0

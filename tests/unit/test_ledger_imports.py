@@ -12,8 +12,9 @@ from marketplace.extensions import db
 from marketplace.models import Household, OrgKind
 from orders.ledger.imports import import_order_number
 from orders.models import Attribution, Fair, FairStatus, Order, OrderLine
-from vendors.models import LocationKind, StockLevel, StockLocation, StockMovement
-from vendors.services import Ref, receive, warehouse
+from vendors import stock
+from vendors.models import StockLevel, StockLocation, StockMovement
+from vendors.stock import Goods, Ref, fair_stall
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
 from ..factories import HouseholdFactory, OrgFactory
@@ -243,19 +244,9 @@ def test_sales_import_without_flag_leaves_stock_alone(runner, tmp_path, shop):
 
 def test_affect_stock_takes_from_warehouse_and_fair_location(runner, tmp_path, shop):
     lychee = shop["lychee"]
-    home = warehouse(shop["vendor"].id)
-    receive(lychee.id, home.id, 10, Ref(note="harvest"))
-    db.session.commit()
-    fair_spot = StockLocation(
-        vendor_id=shop["vendor"].id,
-        kind=LocationKind.FAIR,
-        name="秀英集市",
-        fair_id=shop["fair"].id,
-    )
-    db.session.add(fair_spot)
-    db.session.commit()
-    receive(lychee.id, fair_spot.id, 4, Ref(note="to the fair"))
-    db.session.commit()
+    stall = fair_stall(shop["fair"].id, "秀英集市")
+    stock.receive([Goods(lychee.id, 10)], Ref(note="harvest"))
+    stock.receive([Goods(lychee.id, 4, stall)], Ref(note="to the fair"))
 
     content = SALES_HEADER + (
         "S-1,online,2024-05-20,LZ-1,3,68,,,\n"
@@ -265,14 +256,8 @@ def test_affect_stock_takes_from_warehouse_and_fair_location(runner, tmp_path, s
     result = run(runner, tmp_path, "sales", content, "--affect-stock")
     assert result.exit_code == 0, result.output
 
-    def on_hand(location_id):
-        return db.session.scalar(
-            select(StockLevel.on_hand).where(
-                StockLevel.product_id == lychee.id, StockLevel.location_id == location_id
-            )
-        )
-
-    assert on_hand(home.id) == 0 and on_hand(fair_spot.id) == 0
+    assert stock.available(lychee.id) == 0 and stock.available(lychee.id, stall) == 0
+    assert db.session.scalar(select(func.sum(StockLevel.on_hand))) == 0
     moves = db.session.scalars(
         select(StockMovement).where(StockMovement.kind == "sale").order_by(StockMovement.id)
     ).all()
@@ -285,9 +270,7 @@ def test_affect_stock_takes_from_warehouse_and_fair_location(runner, tmp_path, s
 
 def test_affect_stock_fails_whole_import_when_stock_would_go_negative(runner, tmp_path, shop):
     lychee = shop["lychee"]
-    home = warehouse(shop["vendor"].id)
-    receive(lychee.id, home.id, 5, Ref(note="harvest"))
-    db.session.commit()
+    stock.receive([Goods(lychee.id, 5)], Ref(note="harvest"))
     content = SALES_HEADER + (
         "S-1,online,2024-05-20,LZ-1,3,68,,,\n"  # row 2: 3 of 5, fine
         "S-2,online,2024-05-21,LZ-1,3,68,,,\n"  # row 3: 6 of 5
@@ -311,18 +294,22 @@ def test_affect_stock_fails_whole_import_when_stock_would_go_negative(runner, tm
     )
 
 
-def test_affect_stock_creates_the_vendors_fair_location(runner, tmp_path, shop):
-    """A fair row takes stock from the vendor's location at that fair; with stock 0 there
-    the import fails, and once stock was moved there it succeeds."""
-    from orders.ledger.imports import fair_location
-
-    spot = fair_location(shop["vendor"].id, shop["fair"].id)
-    receive(shop["beans"].id, spot.id, 2, Ref(note="to the fair"))
-    db.session.commit()
+def test_affect_stock_takes_from_the_vendors_stall_at_that_fair(runner, tmp_path, shop):
+    """A fair row takes stock from the vendor's stall at that fair (the one location of
+    that vendor and fair), not from its warehouse; with stock 0 there the import fails,
+    and once stock was moved there it succeeds."""
+    beans = shop["beans"]
+    stock.receive([Goods(beans.id, 5)], Ref(note="harvest"))
     content = SALES_HEADER + "S-1,fair,2024-06-01,HD-1,2,20,F01,,cash\n"
+    assert run(runner, tmp_path, "sales", content, "--affect-stock").exit_code == 1
+    stall = fair_stall(shop["fair"].id, "秀英集市（F01）")
+    stock.transfer(beans.id, 2, stock.WAREHOUSE, stall, Ref(type="fair", id=shop["fair"].id))
     result = run(runner, tmp_path, "sales", content, "--affect-stock")
     assert result.exit_code == 0, result.output
-    assert fair_location(shop["vendor"].id, shop["fair"].id).id == spot.id
-    assert (
-        db.session.scalar(select(StockLevel.on_hand).where(StockLevel.location_id == spot.id)) == 0
-    )
+    assert stock.available(beans.id, stall) == 0 and stock.available(beans.id) == 3
+    fair_locations = db.session.scalars(
+        select(StockLocation).where(StockLocation.kind == "fair")
+    ).all()
+    assert [(loc.vendor_id, loc.place_ref) for loc in fair_locations] == [
+        (shop["vendor"].id, shop["fair"].id)
+    ]

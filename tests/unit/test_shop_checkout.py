@@ -12,8 +12,8 @@ from marketplace.extensions import db
 from marketplace.models import Address
 from orders.models import Order, OrderStatus, PickupKind, PickupPoint
 from orders.shop import services as shop
-from vendors import services as stock
-from vendors.services import Ref
+from vendors import stock
+from vendors.stock import Ref
 
 from ..factories import UserFactory
 from .test_shop_core import stocked_product
@@ -180,7 +180,7 @@ def test_out_of_stock_at_checkout_keeps_the_cart_and_says_why(client, auth):
     product = stocked_product(2)
     user = buyer_with_cart(auth, product, quantity=2)
     page = checkout_page(client)
-    stock.sell([stock.StockItem(product.id, stock.warehouse(product.vendor_id).id, 1)], Ref("test"))
+    stock.sell([stock.Goods(product.id, 1)], Ref("test"))
     response = client.post("/checkout", data={**NEW_ADDRESS, "token": token_of(page)})
     assert response.status_code == 302 and response.location.endswith("/cart")
     assert "库存不足" in client.get("/cart").get_data(as_text=True)

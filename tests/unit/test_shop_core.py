@@ -10,11 +10,12 @@ from marketplace.extensions import db
 from marketplace.models import utcnow
 from orders.models import Attribution, Order, OrderStatus, ShipmentStatus
 from orders.shop import services as shop
-from vendors import services as stock
-from vendors.services import OutOfStock, Ref
+from vendors import stock
+from vendors.stock import OutOfStock, Ref
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory
 from ..factories import UserFactory
+from ..stock_helpers import warehouse_level
 
 
 def stocked_product(units: int, price: int = 2500):
@@ -23,7 +24,7 @@ def stocked_product(units: int, price: int = 2500):
     db.session.commit()
     BenefitLinkFactory(product=product)
     BenefitLinkFactory(product=product)
-    stock.receive(product.id, stock.warehouse(product.vendor_id).id, units, Ref("test"))
+    stock.receive([stock.Goods(product.id, units)], Ref("test"))
     return product
 
 
@@ -54,7 +55,7 @@ def test_checkout_payment_refund_round_trip():
     outcome = shop.complete_payment("test", payment.reference)
     assert outcome.status == "paid"
     assert order.status == OrderStatus.PAID and attributed(order) == 5997
-    level = stock.level(product.id, stock.warehouse(product.vendor_id).id)
+    level = warehouse_level(product.id)
     assert (level.on_hand, level.reserved) == (2, 0)
     # delivered twice: nothing more happens
     assert shop.complete_payment("test", payment.reference).status == "already_paid"
@@ -112,7 +113,7 @@ def test_late_payment_partly_restockable_reserves_nothing_and_refunds():
     assert shop.complete_payment("test", payment.reference).status == "refunded"
     # the first line's re-reservation was rolled back with the second's failure
     assert stock.available(plenty.id) == 5
-    level = stock.level(plenty.id, stock.warehouse(plenty.vendor_id).id)
+    level = warehouse_level(plenty.id)
     assert level.reserved == 0
 
 

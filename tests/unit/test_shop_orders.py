@@ -12,7 +12,7 @@ from marketplace.extensions import db
 from marketplace.models import Role, utcnow
 from orders.models import Attribution, OrderStatus, ShipmentStatus
 from orders.shop import services as shop
-from vendors import services as stock
+from vendors import stock
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory
 from ..factories import HouseholdFactory, MembershipFactory, UserFactory, VillageFactory
@@ -74,7 +74,7 @@ def test_whom_the_order_helped_counts_without_naming_anyone(client, auth):
     households.append(HouseholdFactory(village=small_village))
     for household in households:
         BenefitLinkFactory(product=product, household=household)
-    stock.receive(product.id, stock.warehouse(product.vendor_id).id, 5, stock.Ref("test"))
+    stock.receive([stock.Goods(product.id, 5)], stock.Ref("test"))
     buyer = UserFactory()
     order = paid_order(buyer, product)
     auth.login(buyer.email)

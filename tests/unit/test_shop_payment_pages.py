@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from orders.models import Attribution, OrderStatus, Payment, PaymentStatus
 from orders.shop import services as shop
-from vendors import services as stock
+from vendors import stock
 
 from ..factories import UserFactory
+from ..stock_helpers import warehouse_level
 from .test_shop_core import address, stocked_product
 
 
@@ -59,7 +60,7 @@ def test_test_gateway_page_is_clearly_marked_and_pays_through_the_shop(client, a
     db.session.refresh(order)
     assert order.status == OrderStatus.PAID and order.payment_method == "card"
     assert attribution_rows(order) == 2  # two benefit links
-    level = stock.level(product.id, stock.warehouse(product.vendor_id).id)
+    level = warehouse_level(product.id)
     assert (level.on_hand, level.reserved) == (3, 0)
     assert "付款成功" in client.get(response.location).get_data(as_text=True)
     assert any(

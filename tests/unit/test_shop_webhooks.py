@@ -22,9 +22,10 @@ from orders.models import (
     PaymentStatus,
 )
 from orders.shop import services as shop
-from vendors import services as stock
+from vendors import stock
 
 from ..factories import UserFactory
+from ..stock_helpers import warehouse_level
 from .test_shop_core import address, stocked_product
 
 SECRET = "whsec_unit_test_secret"
@@ -111,7 +112,7 @@ def test_the_same_event_ten_times_pays_once(client, intent_order):
     assert db.session.scalar(select(func.count(PaymentEvent.id))) == 1
     payments = db.session.scalars(select(Payment)).all()
     assert [(p.status, p.amount) for p in payments] == [(PaymentStatus.SUCCEEDED, 4000)]
-    level = stock.level(product.id, stock.warehouse(product.vendor_id).id)
+    level = warehouse_level(product.id)
     assert (level.on_hand, level.reserved) == (3, 0)
 
 

@@ -9,12 +9,14 @@ from sqlalchemy import func, select
 from marketplace.errors import Forbidden, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from vendors import services
-from vendors.models import StockLevel, StockMovement
-from vendors.services import OutOfStock, Ref, StockItem
+from vendors import services, stock
+from vendors.locations import warehouse
+from vendors.models import StockLevel, StockLocation, StockMovement
+from vendors.stock import WAREHOUSE, Goods, OutOfStock, Place, Ref, fair_stall, store_counter
 
 from ..catalog_factories import ProductFactory
 from ..factories import OrgFactory, UserFactory, member_of
+from ..stock_helpers import warehouse_level
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def test_receipt_adds_on_hand_with_note_and_actor(vendor, org, product):
     assert (movement.kind, movement.on_hand_delta, movement.on_hand_after) == ("receipt", 40, 40)
     assert movement.note == "建群村 5 户农户第 3 批"
     assert movement.actor_id == vendor.id and movement.actor_label == vendor.email
-    assert services.available(product.id) == 40
+    assert stock.available(product.id) == 40
 
 
 @pytest.mark.parametrize("quantity", [-5, 0])
@@ -78,7 +80,7 @@ def test_negative_or_zero_receipt_is_refused(vendor, org, product, quantity):
     with pytest.raises(ValidationError):
         services.receive_stock(vendor, org, product.id, quantity, "")
     assert movements() == 0
-    assert services.available(product.id) == 0
+    assert stock.available(product.id) == 0
 
 
 # ---------------------------------------------------------------- adjustments
@@ -91,9 +93,9 @@ def test_adjustment_without_a_reason_is_refused(vendor, org, product, reason):
         services.adjust_stock(vendor, org, product.id, reason=reason, delta=-2)
     assert "reason" in exc.value.errors
     with pytest.raises(ValidationError):
-        services.adjust(product.id, services.warehouse(org.id).id, -2, reason, Ref())
+        stock.adjust_at(product.id, warehouse(org.id).id, -2, reason, Ref())
     assert movements() == 1
-    assert services.available(product.id) == 10
+    assert stock.available(product.id) == 10
 
 
 def test_adjustment_below_zero_is_refused(vendor, org, product):
@@ -103,13 +105,12 @@ def test_adjustment_below_zero_is_refused(vendor, org, product):
     with pytest.raises(ValidationError):
         services.adjust_stock(vendor, org, product.id, reason="count_correction", new_count=-1)
     assert movements() == 1
-    assert services.available(product.id) == 10
+    assert stock.available(product.id) == 10
 
 
 def test_adjustment_cannot_take_away_reserved_units(vendor, org, product):
     services.receive_stock(vendor, org, product.id, 10, "")
-    location = services.warehouse(org.id)
-    services.reserve([StockItem(product.id, location.id, 7)], Ref(type="order", id=1))
+    stock.reserve([Goods(product.id, 7)], Ref(type="order", id=1))
     with pytest.raises(ValidationError):
         services.adjust_stock(vendor, org, product.id, reason="spoiled", delta=-4)
     with pytest.raises(ValidationError):
@@ -140,40 +141,158 @@ def test_adjustment_by_count_records_the_difference_with_its_reason(vendor, org,
 
 def test_ledger_sums_equal_on_hand_after_a_series_of_operations(vendor, org, product):
     second = ProductFactory(vendor=org, sku="LZ-002")
-    home = services.warehouse(org.id)
-    fair = services.StockLocation(vendor_id=org.id, kind="fair", name="冬交会")
-    db.session.add(fair)
-    db.session.commit()
+    stall = fair_stall(1, "冬交会")
     services.receive_stock(vendor, org, product.id, 50, "第一批")
     services.receive_stock(vendor, org, second.id, 20, "")
-    items = [StockItem(product.id, home.id, 5), StockItem(second.id, home.id, 2)]
-    services.reserve(items, Ref(type="order", id=1))
-    services.commit_sale(items, Ref(type="order", id=1))
-    services.reserve([StockItem(product.id, home.id, 4)], Ref(type="order", id=2))
-    services.release([StockItem(product.id, home.id, 4)], Ref(type="order", id=2))
-    services.reserve([StockItem(product.id, home.id, 3)], Ref(type="order", id=3))
-    services.restock([StockItem(product.id, home.id, 1)], Ref(type="refund", id=1))
-    services.transfer(product.id, home.id, fair.id, 10, Ref(type="fair", id=1))
-    services.sell([StockItem(product.id, fair.id, 4)], Ref(type="fair", id=1))
+    goods = [Goods(product.id, 5), Goods(second.id, 2)]
+    stock.reserve(goods, Ref(type="order", id=1))
+    stock.commit_sale(goods, Ref(type="order", id=1))
+    stock.reserve([Goods(product.id, 4)], Ref(type="order", id=2))
+    stock.release([Goods(product.id, 4)], Ref(type="order", id=2))
+    stock.reserve([Goods(product.id, 3)], Ref(type="order", id=3))
+    stock.restock([Goods(product.id, 1)], Ref(type="refund", id=1))
+    stock.transfer(product.id, 10, WAREHOUSE, stall, Ref(type="fair", id=1))
+    stock.sell([Goods(product.id, 4, stall)], Ref(type="fair", id=1))
     services.adjust_stock(vendor, org, product.id, reason="damaged", delta=-2)
     services.adjust_stock(vendor, org, second.id, reason="count_correction", new_count=15)
     with pytest.raises(OutOfStock) as exc:
-        services.reserve([StockItem(product.id, home.id, 1000)], Ref(type="order", id=4))
+        stock.reserve([Goods(product.id, 1000)], Ref(type="order", id=4))
     assert exc.value.available == 50 - 5 + 1 - 10 - 2 - 3
     db.session.expire_all()
     assert_ledger_matches()
-    assert services.level(product.id, home.id).on_hand == 50 - 5 + 1 - 10 - 2
-    assert services.level(product.id, home.id).reserved == 3
-    assert services.level(product.id, fair.id).on_hand == 6
-    assert services.level(second.id, home.id).on_hand == 15
+    assert warehouse_level(product.id).on_hand == 50 - 5 + 1 - 10 - 2
+    assert warehouse_level(product.id).reserved == 3
+    assert stock.available(product.id, stall) == 6
+    assert warehouse_level(second.id).on_hand == 15
+
+
+# ------------------------------------------------ places (the API for other packages)
+
+
+def locations_of(vendor_id: int) -> list[tuple[str, int | None, str]]:
+    return [
+        (loc.kind, loc.place_ref, loc.name)
+        for loc in db.session.scalars(
+            select(StockLocation)
+            .where(StockLocation.vendor_id == vendor_id)
+            .order_by(StockLocation.id)
+        )
+    ]
+
+
+def test_a_place_becomes_one_location_of_the_products_vendor(org, product):
+    """The engine finds or creates the location of a place itself, named when first used;
+    the same place later (under any name) is the same location."""
+    stock.receive([Goods(product.id, 5, fair_stall(7, "秀英集市（F07）"))], Ref())
+    stock.receive([Goods(product.id, 3, fair_stall(7, "别的名字"))], Ref())
+    stock.receive([Goods(product.id, 2, store_counter(99, "望海国际专柜"))], Ref())
+    stock.receive([Goods(product.id, 1)], Ref())
+    assert locations_of(org.id) == [
+        ("fair", 7, "秀英集市（F07）"),
+        ("counter", 99, "望海国际专柜"),
+        ("warehouse", None, "仓库"),
+    ]
+    assert stock.available(product.id, fair_stall(7, "")) == 8
+    assert stock.available(product.id, Place("counter", 99)) == 2
+    assert stock.available(product.id) == stock.available(product.id, WAREHOUSE) == 1
+    assert stock.available(product.id, fair_stall(8, "")) == 0  # never used: 0, not created
+    assert len(locations_of(org.id)) == 3
+    assert_ledger_matches()
+
+
+def test_goods_of_several_vendors_go_to_each_vendors_own_place(product, other_product):
+    stock.receive([Goods(product.id, 4), Goods(other_product.id, 6)], Ref(type="test"))
+    stock.reserve([Goods(other_product.id, 2), Goods(product.id, 1)], Ref(type="order", id=1))
+    assert (stock.available(product.id), stock.available(other_product.id)) == (3, 4)
+    assert locations_of(product.vendor_id) == [("warehouse", None, "仓库")]
+    assert locations_of(other_product.vendor_id) == [("warehouse", None, "仓库")]
+    moves = db.session.scalars(select(StockMovement).where(StockMovement.kind == "reservation"))
+    assert {(m.product_id, m.vendor_id) for m in moves} == {
+        (product.id, product.vendor_id),
+        (other_product.id, other_product.vendor_id),
+    }
+
+
+def test_a_place_is_known_by_kind_and_ref_not_by_name():
+    assert fair_stall(3, "甲") == fair_stall(3, "乙") == Place("fair", 3)
+    assert fair_stall(3, "甲") != store_counter(3, "甲")
+    assert Place() == WAREHOUSE and Place("warehouse") == WAREHOUSE
+    for bad in (lambda: Place("warehouse", 5), lambda: Place("fair"), lambda: Place("shelf", 1)):
+        with pytest.raises(ValueError):
+            bad()
+
+
+def test_available_many_reads_every_pair_and_creates_nothing(org, product, other_product):
+    stall = fair_stall(7, "秀英集市")
+    stock.receive([Goods(product.id, 5), Goods(product.id, 2, stall)], Ref())
+    stock.reserve([Goods(product.id, 1)], Ref(type="order", id=1))
+    before = locations_of(org.id), locations_of(other_product.vendor_id)
+    found = stock.available_many(
+        [
+            (product.id, WAREHOUSE),
+            (product.id, fair_stall(7, "")),
+            (product.id, fair_stall(8, "")),
+            (other_product.id, WAREHOUSE),
+        ]
+    )
+    assert found == {
+        (product.id, WAREHOUSE): 4,
+        (product.id, stall): 2,
+        (product.id, fair_stall(8, "")): 0,
+        (other_product.id, WAREHOUSE): 0,
+    }
+    assert (locations_of(org.id), locations_of(other_product.vendor_id)) == before
+    assert stock.available_many([]) == {}
+
+
+def test_transfer_moves_available_units_between_places_or_nothing(product):
+    stall = fair_stall(7, "秀英集市")
+    stock.receive([Goods(product.id, 10)], Ref())
+    stock.reserve([Goods(product.id, 4)], Ref(type="order", id=1))
+    out, into = stock.transfer(product.id, 6, WAREHOUSE, stall, Ref(type="fair", id=7))
+    assert (out.kind, out.on_hand_after, into.kind, into.on_hand_after) == (
+        "transfer_out",
+        4,
+        "transfer_in",
+        6,
+    )
+    with pytest.raises(OutOfStock):  # the 4 left are reserved
+        stock.transfer(product.id, 1, WAREHOUSE, stall, Ref())
+    with pytest.raises(ValidationError):
+        stock.transfer(product.id, 1, stall, fair_stall(7, "同一个"), Ref())
+    with pytest.raises(ValidationError):
+        stock.transfer(product.id, 0, stall, WAREHOUSE, Ref())
+    db.session.rollback()
+    assert (stock.available(product.id), stock.available(product.id, stall)) == (0, 6)
+    stock.transfer(product.id, 6, stall, WAREHOUSE, Ref(type="fair", id=7))  # unsold back
+    assert (stock.available(product.id), stock.available(product.id, stall)) == (6, 0)
+    assert_ledger_matches()
+
+
+def test_unknown_products_and_empty_quantities_are_refused(product):
+    with pytest.raises(NotFound):
+        stock.receive([Goods(product.id, 1), Goods(product.id + 999, 1)], Ref())
+    with pytest.raises(ValidationError):
+        stock.sell([Goods(product.id, 0)], Ref())
+    assert stock.reserve([], Ref()) == []
+    assert movements() == 0
+
+
+def test_ensure_available_at_a_fair_stall(product):
+    stall = fair_stall(7, "秀英集市")
+    stock.receive([Goods(product.id, 3, stall)], Ref())
+    stock.ensure_available(product.id, 3, stall)
+    with pytest.raises(OutOfStock) as exc:
+        stock.ensure_available(product.id, 1)  # nothing at the warehouse
+    assert (exc.value.available, exc.value.requested) == (0, 1)
 
 
 # ---------------------------------------------------------------- scoping
 
 
 def test_another_vendors_product_is_not_found_and_unchanged(vendor, org, product, other_product):
-    other_home = services.warehouse(other_product.vendor_id)
-    services.receive(other_product.id, other_home.id, 5, Ref())
+    other_home = warehouse(other_product.vendor_id)
+    stock.receive([Goods(other_product.id, 5)], Ref())
     calls = [
         lambda: services.receive_stock(vendor, org, other_product.id, 5, ""),
         lambda: services.adjust_stock(vendor, org, other_product.id, reason="damaged", delta=-1),
@@ -189,7 +308,7 @@ def test_another_vendors_product_is_not_found_and_unchanged(vendor, org, product
         with pytest.raises(NotFound):
             call()
     assert movements() == 1
-    assert services.available(other_product.id) == 5
+    assert stock.available(other_product.id) == 5
     assert services.stock_setting(other_product.id).low_threshold == 10
 
 
@@ -228,21 +347,19 @@ def test_availability_in_stock_low_and_sold_out(vendor, org, product):
     assert services.availability(product.id).status == "low"  # 10 <= default threshold 10
     services.update_stock_setting(vendor, org, product.id, 3, True)
     assert services.availability(product) == services.Availability("in_stock", 10)
-    services.reserve(
-        [StockItem(product.id, services.warehouse(org.id).id, 10)], Ref(type="order", id=1)
-    )
+    stock.reserve([Goods(product.id, 10)], Ref(type="order", id=1))
     assert services.availability(product) == services.Availability("sold_out", 0)
 
 
 def test_ensure_available_raises_out_of_stock_with_what_is_left(vendor, org, product):
     services.receive_stock(vendor, org, product.id, 3, "")
-    services.ensure_available(product.id, 3)
+    stock.ensure_available(product.id, 3)
     with pytest.raises(OutOfStock) as exc:
-        services.ensure_available(product.id, 4)
+        stock.ensure_available(product.id, 4)
     assert (exc.value.available, exc.value.requested) == (3, 4)
     services.adjust_stock(vendor, org, product.id, reason="spoiled", delta=-3)
     with pytest.raises(OutOfStock):
-        services.ensure_available(product.id, 1)
+        stock.ensure_available(product.id, 1)
 
 
 def test_threshold_must_not_be_negative(vendor, org, product):
@@ -271,14 +388,14 @@ def test_products_import_stock_sets_on_hand_through_adjustments(runner, tmp_path
     result = run_products(runner, tmp_path, "LZ-1,V001,妃子笑荔枝,荔枝,箱,68,,,,40\n")
     assert result.exit_code == 0, result.output
     product = db.session.scalar(select(Product).where(Product.sku == "LZ-1"))
-    assert services.available(product.id) == 40
+    assert stock.available(product.id) == 40
 
     result = run_products(runner, tmp_path, "LZ-1,V001,妃子笑荔枝,荔枝,箱,68,,,,25\n")
     assert result.exit_code == 0, result.output
-    assert services.available(product.id) == 25
+    assert stock.available(product.id) == 25
     result = run_products(runner, tmp_path, "LZ-1,V001,妃子笑荔枝,荔枝,箱,70,,,,\n")  # blank
     assert result.exit_code == 0, result.output
-    assert services.available(product.id) == 25
+    assert stock.available(product.id) == 25
 
     rows = db.session.scalars(select(StockMovement).order_by(StockMovement.id)).all()
     assert [(m.kind, m.reason, m.on_hand_delta, m.on_hand_after) for m in rows] == [
@@ -299,11 +416,23 @@ def test_products_import_stock_below_reserved_is_a_row_error(runner, tmp_path):
     OrgFactory(code="V001")
     assert run_products(runner, tmp_path, "LZ-1,V001,荔枝,荔枝,箱,68,,,,10\n").exit_code == 0
     product = db.session.scalar(select(Product).where(Product.sku == "LZ-1"))
-    home = services.warehouse(product.vendor_id)
-    services.reserve([StockItem(product.id, home.id, 6)], Ref(type="order", id=1))
+    stock.reserve([Goods(product.id, 6)], Ref(type="order", id=1))
     result = run_products(runner, tmp_path, "LZ-1,V001,荔枝,荔枝,箱,99,,,,5\n")
     assert result.exit_code != 0
     assert "row 2: stock:" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(Product.price).where(Product.id == product.id)) == 6800
-    assert services.level(product.id, home.id).on_hand == 10
+    assert warehouse_level(product.id).on_hand == 10
+
+
+# ---------------------------------------------------------------- the ledger check
+
+
+def test_audit_totals_levels_and_finds_a_level_its_movements_do_not_explain(product):
+    stock.receive([Goods(product.id, 8), Goods(product.id, 2, fair_stall(7, "集市"))], Ref())
+    stock.reserve([Goods(product.id, 3)], Ref(type="order", id=1))
+    assert services.audit() == services.StockAudit(on_hand=10, reserved=3, lowest=0, unexplained=0)
+    at_home = warehouse_level(product.id)
+    at_home.on_hand = 9  # changed behind the ledger's back
+    db.session.commit()
+    assert services.audit().unexplained == 1

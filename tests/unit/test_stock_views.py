@@ -15,12 +15,14 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from vendors import services
+from vendors import services, stock
+from vendors.locations import warehouse
 from vendors.models import StockLocation, StockMovement, StockSetting
-from vendors.services import Ref, StockItem
+from vendors.stock import WAREHOUSE, Goods, Ref, fair_stall
 
 from ..catalog_factories import CertificationFactory, ProductFactory
 from ..factories import UserFactory, member_of
+from ..stock_helpers import warehouse_level
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def product(org):
 def other_product():
     """A product of another vendor, with stock at that vendor's warehouse."""
     product = ProductFactory(name="别家的蜂蜜", sku="FM-999")
-    services.receive(product.id, services.warehouse(product.vendor_id).id, 7, Ref())
+    stock.receive([Goods(product.id, 7)], Ref())
     return product
 
 
@@ -65,9 +67,7 @@ def count_movements() -> int:
 
 
 def receive(product, quantity, note=""):
-    return services.receive(
-        product.id, services.warehouse(product.vendor_id).id, quantity, Ref(note=note)
-    )
+    return stock.receive([Goods(product.id, quantity)], Ref(note=note))[0]
 
 
 # ---------------------------------------------------------------- who may enter
@@ -107,7 +107,7 @@ def test_another_vendors_ids_give_404_on_every_route_and_change_nothing(
     login(vendor)
     receive(product, 5)
     other = other_product.id
-    other_location = services.warehouse(other_product.vendor_id).id
+    other_location = warehouse(other_product.vendor_id).id
     before = count_movements()
     for url in (
         f"/vendor/stock/{other}",
@@ -145,8 +145,8 @@ def test_another_vendors_ids_give_404_on_every_route_and_change_nothing(
     assert client.get("/vendor/stock/999999").status_code == 404
     db.session.expire_all()
     assert count_movements() == before
-    assert services.available(other) == 7
-    assert services.available(product.id) == 5
+    assert stock.available(other) == 7
+    assert stock.available(product.id) == 5
     assert db.session.get(StockSetting, other) is None
     assert "别家的蜂蜜" not in client.get("/vendor/stock").get_data(as_text=True)
     movements = client.get("/vendor/stock/movements").get_data(as_text=True)
@@ -161,9 +161,7 @@ def test_table_shows_levels_status_and_the_low_stock_alert(client, login, vendor
     gone = ProductFactory(vendor=org, name="莲雾礼盒", sku="LW-002")
     receive(product, 50)
     receive(low, 6)
-    services.reserve(
-        [StockItem(product.id, services.warehouse(org.id).id, 4)], Ref(type="order", id=1)
-    )
+    stock.reserve([Goods(product.id, 4)], Ref(type="order", id=1))
     login(vendor)
     page = client.get("/vendor/stock").get_data(as_text=True)
     row = re.search(r'<tr data-sku="LZ-001">.*?</tr>', page, re.S).group(0)
@@ -206,9 +204,7 @@ def test_table_paginates(client, login, vendor, org, app):
 
 def test_product_stock_page_shows_levels_and_recent_movements(client, login, vendor, product):
     receive(product, 12, "施茶村 8 户秋收黑豆")
-    services.adjust(
-        product.id, services.warehouse(product.vendor_id).id, -2, "spoiled", Ref(note="受潮")
-    )
+    stock.adjust_at(product.id, warehouse(product.vendor_id).id, -2, "spoiled", Ref(note="受潮"))
     login(vendor)
     page = text(client.get(f"/vendor/stock/{product.id}"))
     assert "仓库 10 0 10" in page
@@ -262,7 +258,7 @@ def test_adjust_form_refuses_going_below_zero(client, login, vendor, product):
     )
     assert "调整后库存不能为负" in text(response)
     assert count_movements() == 1
-    assert services.available(product.id) == 10
+    assert stock.available(product.id) == 10
 
 
 def test_adjust_form_by_count_and_by_change(client, login, vendor, product):
@@ -288,7 +284,7 @@ def test_adjust_form_by_count_and_by_change(client, login, vendor, product):
         (-3, "count_correction", None),
         (-2, "returned_to_producer", "规格不符"),
     ]
-    assert services.available(product.id) == 5
+    assert stock.available(product.id) == 5
 
 
 def test_settings_form_sets_threshold_and_public_exact_number(client, login, vendor, product):
@@ -412,7 +408,7 @@ def test_csv_update_sets_on_hand_through_adjustments(client, login, vendor, org,
     login(vendor)
     response = upload(client, "sku,quantity,note\nLZ-001,25,6月盘点\nFM-001,12,\n")
     assert response.status_code == 302
-    assert services.available(product.id) == 25 and services.available(honey.id) == 12
+    assert stock.available(product.id) == 25 and stock.available(honey.id) == 12
     rows = db.session.scalars(
         select(StockMovement).where(StockMovement.ref_type == "import").order_by(StockMovement.id)
     ).all()
@@ -447,19 +443,17 @@ def test_csv_update_with_one_bad_row_writes_nothing_and_reports_it(
     assert len(lines) == 3
     db.session.expire_all()
     assert count_movements() == before
-    assert services.available(product.id) == 30
-    assert services.available(other_product.id) == 7
+    assert stock.available(product.id) == 30
+    assert stock.available(other_product.id) == 7
 
 
 def test_csv_update_below_reserved_is_a_row_error(client, login, vendor, org, product):
     receive(product, 30)
-    services.reserve(
-        [StockItem(product.id, services.warehouse(org.id).id, 10)], Ref(type="order", id=1)
-    )
+    stock.reserve([Goods(product.id, 10)], Ref(type="order", id=1))
     login(vendor)
     response = upload(client, "sku,quantity,note\nLZ-001,9,\n")
     assert "row 2: quantity:" in text(response)
-    assert services.level(product.id, services.warehouse(org.id).id).on_hand == 30
+    assert warehouse_level(product.id).on_hand == 30
 
 
 def test_csv_dry_run_reports_and_writes_nothing(client, login, vendor, product):
@@ -467,7 +461,7 @@ def test_csv_dry_run_reports_and_writes_nothing(client, login, vendor, product):
     login(vendor)
     response = upload(client, "sku,quantity,note\nLZ-001,20,\n", dry_run="y")
     assert "dry run, nothing written: stock: 1 updated" in text(response)
-    assert services.available(product.id) == 30
+    assert stock.available(product.id) == 30
 
 
 def test_template_lists_own_skus_with_on_hand(client, login, vendor, product, other_product):
@@ -478,10 +472,11 @@ def test_template_lists_own_skus_with_on_hand(client, login, vendor, product, ot
 
 
 def test_fair_location_of_the_vendor_can_receive(client, login, vendor, org, product):
-    fair = StockLocation(vendor_id=org.id, kind="fair", name="冬交会展位")
-    db.session.add(fair)
-    db.session.commit()
+    stall = fair_stall(5, "冬交会展位")
     receive(product, 1)
+    stock.transfer(product.id, 1, WAREHOUSE, stall, Ref(type="fair", id=5))
+    db.session.commit()
+    fair = db.session.scalar(select(StockLocation).where(StockLocation.kind == "fair"))
     login(vendor)
     form = client.get(f"/vendor/stock/{product.id}/receive").get_data(as_text=True)
     assert "冬交会展位" in form
@@ -489,4 +484,4 @@ def test_fair_location_of_the_vendor_can_receive(client, login, vendor, org, pro
         f"/vendor/stock/{product.id}/receive",
         data={"quantity": "4", "location_id": str(fair.id)},
     )
-    assert services.level(product.id, fair.id).on_hand == 4
+    assert stock.available(product.id, stall) == 1 + 4

@@ -1,0 +1,74 @@
+"""Kernel registries: the named points where the kernel and the lower packages call code
+of the packages above them without importing them (imports go one way: catalog imports
+the kernel, vendors imports catalog, orders imports all three).
+
+The app factory (``marketplace/__init__.py``, ``register_registries``) is the only place
+that fills them; code that calls one asks the registry (``registries.stock.get()``),
+never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its name.
+
+- ``importers``: ``{name: Importer class}``, every CSV import in the order the upload
+  page lists them (households, vendors, products, benefit-links, fairs, sales). Filled
+  with the kernel's, catalog's and orders' importers; read by ``flask import <name>`` and
+  the bureau's upload page.
+- ``demo_steps``: ``[callable() -> bool]``, run in order by ``flask demo load``. Filled
+  with the kernel's steps, then catalog's, vendors' (stock), orders' ledger and shop demo.
+- ``home_sections``: ``[callable() -> HTML]``, the home page's sections in order. Filled
+  with orders.reports' impact counter and catalog's featured products.
+- ``order_notifier``: ``callable(kind, order)``, told after an order is paid, shipped or
+  refunded. Filled with orders.shop.notify's ``OrderNotifier`` (mail, or the log); called
+  by the shop's services.
+- ``stock``: a ``StockPort``, the stock the products import (catalog) reads and sets.
+  Filled with vendors.services' ``WarehouseStock``; called by catalog's products import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from flask import Flask, current_app
+
+from .importing import Importer
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """One named hook point; ``default`` makes the value when the factory left it empty."""
+
+    def __init__(self, name: str, default: Callable[[], T]):
+        self.name = name
+        self.default = default
+
+    def fill(self, app: Flask, value: T) -> None:
+        app.extensions[self.name] = value
+
+    def get(self, app: Flask | None = None) -> T:
+        extensions = (app or current_app).extensions
+        return extensions[self.name] if self.name in extensions else self.default()
+
+    def __repr__(self) -> str:
+        return f"Registry({self.name!r})"
+
+
+class StockPort(Protocol):
+    """On-hand at each product's own warehouse, as the products import sees it."""
+
+    def reserved(self, product_ids: Sequence[int]) -> dict[int, int]:
+        """Units reserved per product (a new on-hand may not go below them)."""
+        ...
+
+    def set_on_hand(self, product_id: int, quantity: int, actor: Any, import_name: str) -> None:
+        """Set on-hand through a recorded count correction, in the caller's transaction."""
+        ...
+
+
+OrderNotifier = Callable[[str, Any], None]  # (kind: "paid" | "shipped" | "refunded", order)
+
+importers: Registry[dict[str, type[Importer]]] = Registry("importers", dict)
+demo_steps: Registry[list[Callable[[], bool]]] = Registry("demo_steps", list)
+home_sections: Registry[list[Callable[[], str]]] = Registry("home_sections", list)
+order_notifier: Registry[OrderNotifier | None] = Registry("order_notifier", lambda: None)
+stock: Registry[StockPort | None] = Registry("stock", lambda: None)
+
+ALL = (importers, demo_steps, home_sections, order_notifier, stock)
