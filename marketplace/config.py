@@ -1,4 +1,4 @@
-"""Configuration from the environment (see DATA_FORMATS.md, "Configuration")."""
+"""Configuration from the environment (see docs/formats.md, "Configuration")."""
 
 import os
 import secrets

@@ -1,4 +1,4 @@
-"""`import fairs` and `import sales` (DATA_FORMATS.md).
+"""`import fairs` and `import sales` (docs/formats.md).
 
 The sales import is set-based: a handful of bulk lookups, then orders, lines and their
 household attribution written with bulk INSERTs (``orders.ledger.write_attribution``),

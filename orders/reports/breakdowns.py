@@ -7,7 +7,7 @@ households and places as a breakdown needs); Python only receives the grouped ro
 every result is bounded (a page, a limit, or a naturally small set such as the months of
 the period or the towns of a district).
 
-Definitions follow the summary (DATA_FORMATS.md): amounts are net of refunds; a
+Definitions follow the summary (docs/formats.md): amounts are net of refunds; a
 household is *driven* in a group when its net attribution through that group in some
 calendar year of the period is positive; person-times add the household's members once
 per such year. The place breakdown puts money where the attribution row says the

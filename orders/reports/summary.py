@@ -1,4 +1,4 @@
-"""`report summary`: the bureau's headline figures for a period (DATA_FORMATS.md).
+"""`report summary`: the bureau's headline figures for a period (docs/formats.md).
 
 Computed in the database, shaped to stay fast at millions of attribution rows: money and
 order counts from the paid orders (an index-only scan), the unattributed part and the

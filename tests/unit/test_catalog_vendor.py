@@ -37,14 +37,7 @@ def files_under(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
 
 
-@pytest.fixture
-def vendor():
-    return member_of(OrgKind.COOPERATIVE, Role.STAFF)
-
-
-@pytest.fixture
-def org(vendor):
-    return vendor.memberships[0].org
+# fixtures vendor (a cooperative's staff member) and org: tests/unit/conftest.py
 
 
 @pytest.fixture

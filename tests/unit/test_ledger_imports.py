@@ -1,4 +1,4 @@
-"""`import fairs` and `import sales` (DATA_FORMATS.md): bad rows, skips, encodings, stock."""
+"""`import fairs` and `import sales` (docs/formats.md): bad rows, skips, encodings, stock."""
 
 from __future__ import annotations
 

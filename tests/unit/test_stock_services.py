@@ -15,26 +15,9 @@ from vendors.services import OutOfStock, Ref, StockItem
 
 from ..catalog_factories import ProductFactory
 from ..factories import OrgFactory, UserFactory, member_of
+from ..vendor_factories import FairStallFactory
 
-
-@pytest.fixture
-def vendor():
-    return member_of(OrgKind.COOPERATIVE, Role.STAFF)
-
-
-@pytest.fixture
-def org(vendor):
-    return vendor.memberships[0].org
-
-
-@pytest.fixture
-def product(org):
-    return ProductFactory(vendor=org, name="妃子笑荔枝", sku="LZ-001", unit="箱")
-
-
-@pytest.fixture
-def other_product():
-    return ProductFactory(name="别家的蜂蜜", sku="FM-999")
+# fixtures vendor, org, product and other_product: tests/unit/conftest.py
 
 
 def movements() -> int:
@@ -141,9 +124,7 @@ def test_adjustment_by_count_records_the_difference_with_its_reason(vendor, org,
 def test_ledger_sums_equal_on_hand_after_a_series_of_operations(vendor, org, product):
     second = ProductFactory(vendor=org, sku="LZ-002")
     home = services.warehouse(org.id)
-    fair = services.StockLocation(vendor_id=org.id, kind="fair", name="冬交会")
-    db.session.add(fair)
-    db.session.commit()
+    fair = FairStallFactory(vendor=org, name="冬交会")
     services.receive_stock(vendor, org, product.id, 50, "第一批")
     services.receive_stock(vendor, org, second.id, 20, "")
     items = [StockItem(product.id, home.id, 5), StockItem(second.id, home.id, 2)]
@@ -173,7 +154,6 @@ def test_ledger_sums_equal_on_hand_after_a_series_of_operations(vendor, org, pro
 
 def test_another_vendors_product_is_not_found_and_unchanged(vendor, org, product, other_product):
     other_home = services.warehouse(other_product.vendor_id)
-    services.receive(other_product.id, other_home.id, 5, Ref())
     calls = [
         lambda: services.receive_stock(vendor, org, other_product.id, 5, ""),
         lambda: services.adjust_stock(vendor, org, other_product.id, reason="damaged", delta=-1),
@@ -188,8 +168,8 @@ def test_another_vendors_product_is_not_found_and_unchanged(vendor, org, product
     for call in calls:
         with pytest.raises(NotFound):
             call()
-    assert movements() == 1
-    assert services.available(other_product.id) == 5
+    assert movements() == 1  # the other vendor's receipt
+    assert services.available(other_product.id) == 7
     assert services.stock_setting(other_product.id).low_threshold == 10
 
 

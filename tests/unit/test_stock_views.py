@@ -16,34 +16,14 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
 from vendors import services
-from vendors.models import StockLocation, StockMovement, StockSetting
+from vendors.models import StockMovement, StockSetting
 from vendors.services import Ref, StockItem
 
 from ..catalog_factories import CertificationFactory, ProductFactory
 from ..factories import UserFactory, member_of
+from ..vendor_factories import FairStallFactory, StockedProductFactory, receive
 
-
-@pytest.fixture
-def vendor():
-    return member_of(OrgKind.COOPERATIVE, Role.STAFF)
-
-
-@pytest.fixture
-def org(vendor):
-    return vendor.memberships[0].org
-
-
-@pytest.fixture
-def product(org):
-    return ProductFactory(vendor=org, name="妃子笑荔枝", sku="LZ-001", unit="箱")
-
-
-@pytest.fixture
-def other_product():
-    """A product of another vendor, with stock at that vendor's warehouse."""
-    product = ProductFactory(name="别家的蜂蜜", sku="FM-999")
-    services.receive(product.id, services.warehouse(product.vendor_id).id, 7, Ref())
-    return product
+# fixtures vendor, org, product and other_product (7 units): tests/unit/conftest.py
 
 
 @pytest.fixture
@@ -62,12 +42,6 @@ def text(response) -> str:
 
 def count_movements() -> int:
     return db.session.scalar(select(func.count(StockMovement.id)))
-
-
-def receive(product, quantity, note=""):
-    return services.receive(
-        product.id, services.warehouse(product.vendor_id).id, quantity, Ref(note=note)
-    )
 
 
 # ---------------------------------------------------------------- who may enter
@@ -157,10 +131,9 @@ def test_another_vendors_ids_give_404_on_every_route_and_change_nothing(
 
 
 def test_table_shows_levels_status_and_the_low_stock_alert(client, login, vendor, org, product):
-    low = ProductFactory(vendor=org, name="白糖罂荔枝", sku="LZ-002")
+    StockedProductFactory(vendor=org, name="白糖罂荔枝", sku="LZ-002", stock=6)
     gone = ProductFactory(vendor=org, name="莲雾礼盒", sku="LW-002")
     receive(product, 50)
-    receive(low, 6)
     services.reserve(
         [StockItem(product.id, services.warehouse(org.id).id, 4)], Ref(type="order", id=1)
     )
@@ -177,11 +150,9 @@ def test_table_shows_levels_status_and_the_low_stock_alert(client, login, vendor
 
 
 def test_table_search_low_filter_and_sort(client, login, vendor, org, product):
-    low = ProductFactory(vendor=org, name="白糖罂荔枝", sku="LZ-002")
-    honey = ProductFactory(vendor=org, name="百花蜜", sku="FM-001")
+    StockedProductFactory(vendor=org, name="白糖罂荔枝", sku="LZ-002", stock=3)
+    StockedProductFactory(vendor=org, name="百花蜜", sku="FM-001", stock=20)
     receive(product, 50)
-    receive(low, 3)
-    receive(honey, 20)
     login(vendor)
 
     def skus(url):
@@ -478,9 +449,7 @@ def test_template_lists_own_skus_with_on_hand(client, login, vendor, product, ot
 
 
 def test_fair_location_of_the_vendor_can_receive(client, login, vendor, org, product):
-    fair = StockLocation(vendor_id=org.id, kind="fair", name="冬交会展位")
-    db.session.add(fair)
-    db.session.commit()
+    fair = FairStallFactory(vendor=org, name="冬交会展位")
     receive(product, 1)
     login(vendor)
     form = client.get(f"/vendor/stock/{product.id}/receive").get_data(as_text=True)
