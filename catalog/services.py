@@ -27,6 +27,7 @@ from marketplace.models import (
     Village,
     utcnow,
 )
+from marketplace.publication import Aggregate, households_reached
 from marketplace.unit_of_work import unit_of_work
 
 from . import files
@@ -711,34 +712,10 @@ def get_public_product(product_id: int, day: date) -> Product:
     return product
 
 
-MIN_GROUP = 3  # villages are named only where at least this many linked households live
-
-
-@dataclass
-class Impact:
-    households: int
-    villages: int
-    named_villages: list[str]
-
-
-def product_impact(product_id: int, day: date) -> Impact:
-    """Counts only: how many registered households in how many villages the product's
-    links in force help; village names only where at least three of them live."""
-    links = links_in_force(product_id, day)
-    per_village: dict[int, int] = {}
-    for link in links:
-        village_id = link.household.village_id
-        per_village[village_id] = per_village.get(village_id, 0) + 1
-    named_ids = [v for v, n in per_village.items() if n >= MIN_GROUP]
-    names = []
-    if named_ids:
-        names = [
-            v.full_name
-            for v in db.session.scalars(
-                select(Village).where(Village.id.in_(named_ids)).order_by(Village.name)
-            )
-        ]
-    return Impact(households=len(links), villages=len(per_village), named_villages=names)
+def product_impact(product_id: int, day: date) -> Aggregate:
+    """Whom the product's links in force help, as the public may see it: how many
+    registered households in how many villages, with no count below ``MIN_GROUP``."""
+    return households_reached(link.household.village_id for link in links_in_force(product_id, day))
 
 
 def categories() -> list[Category]:

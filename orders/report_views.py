@@ -18,6 +18,7 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.extensions import db
 from marketplace.models import District, Town
+from marketplace.publication import MIN_GROUP
 from marketplace.web import page_arg, page_size
 
 from . import bp
@@ -298,23 +299,18 @@ def chart_css():
 
 @bp.route("/impact")
 def impact():
-    """Public: aggregates only, no figure for fewer than three households, no names."""
+    """Public: aggregates only, published through the kernel (no group of fewer than
+    three households, not even by subtraction), no names."""
     figures = breakdowns.impact()
     return render_template(
         "orders/reports/impact.html",
         impact=figures,
         chart=charts.impact_chart(figures.years),
         channel_label=exports.channel_label,
-        min_group=breakdowns.MIN_PUBLIC_GROUP,
+        min_group=MIN_GROUP,
     )
 
 
 def impact_section() -> Markup:
     """The home page's impact counter."""
-    return Markup(
-        render_template(
-            "orders/_impact.html",
-            figures=breakdowns.headline(),
-            min_group=breakdowns.MIN_PUBLIC_GROUP,
-        )
-    )
+    return Markup(render_template("orders/_impact.html", figures=breakdowns.headline()))
