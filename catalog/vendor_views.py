@@ -23,6 +23,7 @@ from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
 from marketplace.pagination import paginate
+from marketplace.publication import personal_data
 from marketplace.web import page_arg, page_size
 
 from . import bp, files, services
@@ -274,6 +275,7 @@ def _org_key() -> str:
 
 
 @bp.route("/vendor/products/<int:product_id>/certify", methods=["GET", "POST"])
+@personal_data
 @limiter.limit(_certify_limit, methods=["POST"], key_func=_user_key)
 @limiter.limit(_certify_org_limit, methods=["POST"], key_func=_org_key)
 @org_required("products.manage")

@@ -7,14 +7,19 @@ earned, no village named for it) and not by subtraction from the figures shown b
 it (complementary suppression). Every public aggregate goes through ``publish`` or
 ``publish_tables``, which return ``Aggregate`` values whose withheld figures are
 ``None``, so a template cannot print what it was not given.
+
+The other side of the rule: a view that shows a household's name or code is marked
+``personal_data``, and its responses are never stored by a browser or a proxy.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import wraps
 
+from flask import make_response
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -148,3 +153,17 @@ def _complementary(total: Counts, rows: Sequence[tuple[str, Counts]]) -> set[int
     # only groups without households are shown: the small groups are the whole
     # difference, which protects each only when there are several of them
     return hidden if len(hidden) > 1 else None
+
+
+def personal_data(view: Callable) -> Callable:
+    """Mark a view that shows a household's name or code (or a file of them): its
+    responses are never stored by a browser, a proxy or a shared cache."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        return response
+
+    return wrapper

@@ -18,7 +18,7 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.extensions import db
 from marketplace.models import District, Town
-from marketplace.publication import MIN_GROUP
+from marketplace.publication import MIN_GROUP, personal_data
 from marketplace.web import page_arg, page_size
 
 from . import bp
@@ -183,6 +183,7 @@ def reports_dimension(name: str):
 
 
 @bp.route("/bureau/reports/households")
+@personal_data
 @org_required("households.view")
 def reports_households():
     try:
@@ -197,6 +198,7 @@ def reports_households():
 
 
 @bp.route("/bureau/households/<int:household_id>/benefits")
+@personal_data
 @org_required("households.view")
 def household_benefits(household_id: int):
     household = get_household(current_user, g.org, household_id)
@@ -247,7 +249,6 @@ def _download(table: exports.Table, fmt: str, stem: str) -> Response:
     mimetype, write = EXPORT_FORMATS[fmt]
     response = Response(write(table), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -258,6 +259,7 @@ def _period_stem(period: Period) -> str:
 
 
 @bp.route("/bureau/reports/export/<name>.<any(csv, xlsx):fmt>")
+@personal_data
 @org_required("reports.view")
 def reports_export(name: str, fmt: str):
     try:
@@ -274,6 +276,7 @@ def reports_export(name: str, fmt: str):
     "/bureau/households/<int:household_id>/benefits/<any(products, months):name>"
     ".<any(csv, xlsx):fmt>"
 )
+@personal_data
 @org_required("households.view")
 def household_benefits_export(household_id: int, name: str, fmt: str):
     household = get_household(current_user, g.org, household_id)
