@@ -552,7 +552,9 @@ def _headline(period: Period) -> Counts:
 
 def headline(period: Period | None = None) -> Aggregate:
     """Total sales, households driven, person-times and villages reached, as published
-    (the home page's counter: the same total the impact page shows)."""
+    (the home page's counter). It is the impact page's total: ``publish_tables`` only
+    withholds a published total when a table's rows miss some of its households, and
+    every household driven is in some year's row and some channel's row."""
     return publish(_headline(period or Period()))
 
 
