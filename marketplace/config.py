@@ -85,7 +85,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # by the buyer are completed after ORDER_AUTO_COMPLETE_DAYS (`flask orders expire`)
         "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES", "30")),
         "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
-        "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "60 per hour"),
+        # certification applications submitted, per user and per vendor organization
+        "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "20 per hour"),
+        "CERTIFY_ORG_RATE_LIMIT": env.get("CERTIFY_ORG_RATE_LIMIT", "60 per hour"),
         # production without Stripe keys offers no online payment unless this is set
         "ALLOW_TEST_GATEWAY": _bool(env.get("ALLOW_TEST_GATEWAY")),
         "STRIPE_PAYMENT_METHODS": env.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay"),

@@ -18,6 +18,7 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.extensions import db
 from marketplace.models import District, Town
+from marketplace.publication import MIN_GROUP, personal_data
 from marketplace.web import page_arg, page_size
 
 from . import bp
@@ -182,6 +183,7 @@ def reports_dimension(name: str):
 
 
 @bp.route("/bureau/reports/households")
+@personal_data
 @org_required("households.view")
 def reports_households():
     try:
@@ -196,6 +198,7 @@ def reports_households():
 
 
 @bp.route("/bureau/households/<int:household_id>/benefits")
+@personal_data
 @org_required("households.view")
 def household_benefits(household_id: int):
     household = get_household(current_user, g.org, household_id)
@@ -246,7 +249,6 @@ def _download(table: exports.Table, fmt: str, stem: str) -> Response:
     mimetype, write = EXPORT_FORMATS[fmt]
     response = Response(write(table), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -257,6 +259,7 @@ def _period_stem(period: Period) -> str:
 
 
 @bp.route("/bureau/reports/export/<name>.<any(csv, xlsx):fmt>")
+@personal_data
 @org_required("reports.view")
 def reports_export(name: str, fmt: str):
     try:
@@ -273,6 +276,7 @@ def reports_export(name: str, fmt: str):
     "/bureau/households/<int:household_id>/benefits/<any(products, months):name>"
     ".<any(csv, xlsx):fmt>"
 )
+@personal_data
 @org_required("households.view")
 def household_benefits_export(household_id: int, name: str, fmt: str):
     household = get_household(current_user, g.org, household_id)
@@ -298,23 +302,18 @@ def chart_css():
 
 @bp.route("/impact")
 def impact():
-    """Public: aggregates only, no figure for fewer than three households, no names."""
+    """Public: aggregates only, published through the kernel (no group of fewer than
+    three households, not even by subtraction), no names."""
     figures = breakdowns.impact()
     return render_template(
         "orders/reports/impact.html",
         impact=figures,
         chart=charts.impact_chart(figures.years),
         channel_label=exports.channel_label,
-        min_group=breakdowns.MIN_PUBLIC_GROUP,
+        min_group=MIN_GROUP,
     )
 
 
 def impact_section() -> Markup:
     """The home page's impact counter."""
-    return Markup(
-        render_template(
-            "orders/_impact.html",
-            figures=breakdowns.headline(),
-            min_group=breakdowns.MIN_PUBLIC_GROUP,
-        )
-    )
+    return Markup(render_template("orders/_impact.html", figures=breakdowns.headline()))

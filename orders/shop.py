@@ -21,8 +21,6 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Product
 from catalog.services import (
-    MIN_GROUP,
-    Impact,
     NotCertified,
     ensure_sellable,
     unsellable_reason,
@@ -30,7 +28,8 @@ from catalog.services import (
 from marketplace import audit
 from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
-from marketplace.models import User, Village, utcnow
+from marketplace.models import User, utcnow
+from marketplace.publication import Aggregate, households_reached
 from marketplace.unit_of_work import unit_of_work
 from vendors import services as stock
 from vendors.services import OutOfStock, Ref, StockItem
@@ -570,32 +569,16 @@ def order_refunds(order: Order) -> list[Refund]:
     )
 
 
-def order_impact(order: Order) -> Impact:
-    """Whom the order helped, from its attribution rows net of refunds: how many
-    registered households in how many villages; counts only, and a village is named only
-    where at least ``MIN_GROUP`` of those households live (as on product pages)."""
+def order_impact(order: Order) -> Aggregate:
+    """Whom the order helped, from its attribution rows net of refunds, as the public
+    may see it (as on product pages): counts only, none below ``MIN_GROUP``."""
     rows = db.session.execute(
         select(Attribution.household_id, Attribution.village_id)
         .where(Attribution.order_id == order.id, Attribution.household_id.is_not(None))
         .group_by(Attribution.household_id, Attribution.village_id)
         .having(func.sum(Attribution.amount) > 0)
     ).all()
-    per_village: dict[int | None, int] = {}
-    for _household, village_id in rows:
-        per_village[village_id] = per_village.get(village_id, 0) + 1
-    named_ids = [v for v, n in per_village.items() if v is not None and n >= MIN_GROUP]
-    names = (
-        [
-            v.full_name
-            for v in db.session.scalars(
-                select(Village).where(Village.id.in_(named_ids)).order_by(Village.name)
-            )
-        ]
-        if named_ids
-        else []
-    )
-    villages = len([v for v in per_village if v is not None])
-    return Impact(households=len(rows), villages=villages, named_villages=names)
+    return households_reached(village_id for _household, village_id in rows)
 
 
 def _refund_lines(

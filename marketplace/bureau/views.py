@@ -6,6 +6,7 @@ from ..authz import can, org_required
 from ..errors import ValidationError
 from ..importing import ImportFailed, run_import
 from ..pagination import paginate
+from ..publication import personal_data
 from ..web import page_arg, page_size
 from . import bp, services
 from .forms import RISK_LABELS, STATUS_LABELS, HouseholdEditForm, ImportForm
@@ -22,6 +23,7 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.route("/households")
+@personal_data
 @org_required("households.view")
 def households():
     filters = services.HouseholdFilters(
@@ -40,6 +42,7 @@ def households():
 
 
 @bp.route("/households/<int:household_id>", methods=["GET", "POST"])
+@personal_data
 @org_required("households.view")
 def household(household_id: int):
     household = services.get_household(current_user, g.org, household_id)
@@ -69,6 +72,7 @@ def household(household_id: int):
 
 
 @bp.route("/imports", methods=["GET", "POST"])
+@personal_data
 @org_required("imports.run")
 def imports():
     importers = current_app.extensions["importers"]
@@ -95,6 +99,7 @@ def imports():
 
 
 @bp.route("/audit")
+@personal_data
 @org_required("audit.view")
 def audit_log():
     action = request.args.get("action", "").strip()[:60]

@@ -19,9 +19,9 @@ HOUSEHOLDS = [("E2E-HH-001", "黎秘甲"), ("E2E-HH-002", "黎秘乙"), ("E2E-HH
 
 
 def arrange() -> dict:
-    vendor = member_of(OrgKind.COOPERATIVE, Role.ADMIN, name="石岭荔枝专业合作社")
-    bureau = member_of(OrgKind.BUREAU, Role.STAFF, name="市乡村振兴局")
     village = VillageFactory(name="石岭村")
+    vendor = member_of(OrgKind.COOPERATIVE, Role.ADMIN, name="石岭荔枝专业合作社", village=village)
+    bureau = member_of(OrgKind.BUREAU, Role.STAFF, name="市乡村振兴局")
     for code, name in HOUSEHOLDS:
         HouseholdFactory(code=code, head_name=name, village=village)
     product = ProductFactory(
