@@ -13,7 +13,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any
 
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from sqlalchemy import insert, select, update
 
 from catalog.models import Product
 from marketplace.bulk import allocate_ids, bulk_insert
+from marketplace.clock import day_start_utc, local_today
 from marketplace.extensions import db
 from marketplace.importing import (
     CHUNK,
@@ -70,7 +70,7 @@ class FairsImport(Importer):
     def write(self, rows: list[Row]) -> Summary:
         existing = self.lookup(Fair.code, (r["fair_code"] for r in rows), Fair.id)
         keep_community = not self.has_column("community")
-        today = date.today()
+        today = local_today()
         now = utcnow()
         inserts, updates = [], []
         for row in rows:
@@ -284,7 +284,8 @@ class SalesImport(Importer):
                     "channel": first["channel"],
                     "status": OrderStatus.PAID,
                     "sale_date": first["date"],
-                    "paid_at": datetime.combine(first["date"], time()),
+                    # only the date is known: the start of that local day
+                    "paid_at": day_start_utc(first["date"]),
                     "buyer_user_id": None,
                     "buyer_org_id": buyers.get(first["buyer"]),
                     "buyer_name": first["buyer"],
