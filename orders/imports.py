@@ -38,6 +38,7 @@ from marketplace.importing import (
     yuan,
 )
 from marketplace.models import Organization, utcnow
+from marketplace.money import MAX_FEN
 from vendors.models import LocationKind, StockLevel, StockLocation
 from vendors.services import OutOfStock, Ref, StockItem, sell, warehouse
 
@@ -142,7 +143,17 @@ class SalesImport(Importer):
         fairs = self.lookup(Fair.code, (r["fair_code"] for r in rows if r["fair_code"]), Fair.id)
         errors: list[RowError] = []
         first_of: dict[str, Row] = {}
+        order_totals: dict[str, int] = defaultdict(int)
         for row in rows:
+            # the line and its order must fit the ledger's money columns (BIGINT fen)
+            amount = row["quantity"] * row["unit_price"]
+            order_totals[row["sale_ref"]] += amount
+            if amount > MAX_FEN:
+                errors.append(RowError(row.number, "unit_price", _("数量 × 单价超出金额上限")))
+            elif order_totals[row["sale_ref"]] > MAX_FEN:
+                errors.append(
+                    RowError(row.number, "unit_price", _("该 sale_ref 的订单总额超出金额上限"))
+                )
             if row["sku"] not in products:
                 errors.append(RowError(row.number, "sku", _("产品不存在")))
             if row["channel"] == Channel.FAIR:

@@ -219,7 +219,14 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
     household and year finds such a row. Only the household-years named by refund rows
     and not found that way are summed up exactly.
     """
-    years = _years(date_from, date_to)
+    # one probe per household and year: only the years that have sales (a period such as
+    # 0001-01-01..9999-12-31 would otherwise be ten thousand of them)
+    first, last = db.session.execute(
+        select(func.min(Attribution.sale_date), func.max(Attribution.sale_date))
+    ).one()
+    if first is None:
+        return {}
+    years = _years(max(date_from, first), min(date_to, last))
     if not years:
         return {}
     spans = [

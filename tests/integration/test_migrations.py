@@ -46,21 +46,27 @@ def fresh_database(tmp_path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def migrated_app(tmp_path, monkeypatch):
-    """An app bound to a fresh database that ``flask db upgrade`` has built."""
+@contextlib.contextmanager
+def app_migrated_to(tmp_path, monkeypatch, revision: str = "head"):
+    """An app bound to a fresh database that ``flask db upgrade REVISION`` has built."""
     # migrations/env.py calls logging.config.fileConfig, which would disable every
     # logger the test session has already created
     monkeypatch.setattr(logging.config, "fileConfig", lambda *args, **kwargs: None)
     with fresh_database(tmp_path) as url:
         app = create_app(make_test_config(url, tmp_path))
         with app.app_context():
-            flask_migrate.upgrade()
+            flask_migrate.upgrade(revision=revision)
             try:
                 yield app
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+@pytest.fixture
+def migrated_app(tmp_path, monkeypatch):
+    with app_migrated_to(tmp_path, monkeypatch) as app:
+        yield app
 
 
 def schema_differences() -> list:
@@ -114,17 +120,8 @@ BEFORE_LOCAL_DATES = "7dc6dbd8e65c"
 
 @pytest.fixture
 def app_before_local_dates(tmp_path, monkeypatch):
-    """An app on a fresh database migrated up to the revision before the local dates."""
-    monkeypatch.setattr(logging.config, "fileConfig", lambda *args, **kwargs: None)
-    with fresh_database(tmp_path) as url:
-        app = create_app(make_test_config(url, tmp_path))
-        with app.app_context():
-            flask_migrate.upgrade(revision=BEFORE_LOCAL_DATES)
-            try:
-                yield app
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+    with app_migrated_to(tmp_path, monkeypatch, BEFORE_LOCAL_DATES) as app:
+        yield app
 
 
 def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates):

@@ -13,6 +13,7 @@ from orders.models import Order, OrderStatus, Payment, PaymentStatus
 from vendors import services as stock
 
 from ..factories import UserFactory
+from .test_shop_checkout import NEW_ADDRESS
 from .test_shop_core import address, stocked_product
 
 
@@ -80,17 +81,7 @@ def test_checkout_starts_the_payment_so_the_buyer_lands_on_the_gateway(client, a
     buyer = UserFactory()
     auth.login(buyer.email)
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    data = {
-        "token": "a-checkout-token-0001",
-        "delivery_method": "address",
-        "address_id": 0,
-        "recipient": "李市民",
-        "phone": "13812345678",
-        "province": "海南省",
-        "city": "海口市",
-        "district": "龙华区",
-        "detail": "滨海大道1号",
-    }
+    data = {**NEW_ADDRESS, "token": "a-checkout-token-0001"}
     response = client.post("/checkout", data=data, follow_redirects=True)
     assert 'data-testid="test-gateway-banner"' in response.get_data(as_text=True)
     assert len(db.session.scalars(select(Payment)).all()) == 1
