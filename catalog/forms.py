@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.money import MoneyError, parse_yuan
+from marketplace.web import optional_id
 
 from .models import MAX_APPLICATION_HOUSEHOLDS, BenefitMode, ProductStatus
 
@@ -54,12 +55,6 @@ def _yuan(text: str | None, *, allow_zero: bool = True) -> int:
         return parse_yuan(text or "", allow_zero=allow_zero)
     except MoneyError as exc:
         raise ValidationError(str(exc.args[0])) from None
-
-
-def _optional_int(value) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 class TierForm(Form):
@@ -101,7 +96,7 @@ class ProductForm(FlaskForm):
         validators=[DataRequired(), Length(max=20)],
         description=_l("每单位的价格"),
     )
-    origin_village_id = SelectField(_l("产地（村）"), coerce=_optional_int, validate_choice=False)
+    origin_village_id = SelectField(_l("产地（村）"), coerce=optional_id, validate_choice=False)
     shelf_life = StringField(
         _l("保质期"), validators=[Optional(), Length(max=50)], description=_l("例如：冷藏 7 天")
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import audit
 from marketplace.authz import can
+from marketplace.clock import local_today
 from marketplace.errors import DomainError, Forbidden, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.fragments import bump
@@ -782,8 +783,9 @@ def seed_categories() -> int:
 
 
 def today() -> date:
-    """The business day the public pages and reviews use (the server's local date)."""
-    return date.today()
+    """The business day the public pages, reviews and sellability checks use: the local
+    date in the configured zone."""
+    return local_today()
 
 
 @dataclass

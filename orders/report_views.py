@@ -16,10 +16,11 @@ from markupsafe import Markup
 
 from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
-from marketplace.web import page_arg, page_size
+from marketplace.web import id_arg, page_arg, page_size
 
 from . import bp
 from .reports import breakdowns, charts, exports
@@ -57,7 +58,7 @@ def parse_period(args) -> Period:
 
 
 def period_presets(today: date | None = None) -> list[tuple[str, dict]]:
-    today = today or date.today()
+    today = today or local_today()
     return [
         (_("今年"), {"from": f"{today.year}-01-01", "to": f"{today.year}-12-31"}),
         (_("去年"), {"from": f"{today.year - 1}-01-01", "to": f"{today.year - 1}-12-31"}),
@@ -72,13 +73,6 @@ def _period_args(period: Period) -> dict:
     if period.date_to:
         args["to"] = period.date_to.isoformat()
     return args
-
-
-def _id_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if value.isdigit() and 0 < int(value) < 2**31:
-        return int(value)
-    return None
 
 
 def _render_period_error(message: str, template: str = "orders/reports/period_error.html"):
@@ -99,7 +93,7 @@ def _context(period: Period, **extra) -> dict:
 
 
 def _geo(period: Period) -> breakdowns.GeoLevel:
-    district_id, town_id = _id_arg("district"), _id_arg("town")
+    district_id, town_id = id_arg("district"), id_arg("town")
     if town_id and db.session.get(Town, town_id) is None:
         abort(404)
     if district_id and db.session.get(District, district_id) is None:

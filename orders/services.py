@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from catalog.models import Product
 from catalog.services import ensure_sellable
 from marketplace import audit
+from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
@@ -43,7 +44,7 @@ NUMBER_PREFIX = {
 
 def new_order_number(channel: str, day: date | None = None) -> str:
     """e.g. ON20261128-7K3Q9D: channel, date, six random characters."""
-    day = day or date.today()
+    day = day or local_today()
     token = "".join(secrets.choice("23456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
     return f"{NUMBER_PREFIX[Channel(channel)]}{day:%Y%m%d}-{token}"
 
@@ -78,7 +79,7 @@ def create_order(
         raise ValidationError(_("支付方式无效"))
     if not items:
         raise ValidationError(_("订单中没有商品"))
-    day = day or date.today()
+    day = day or local_today()
     with unit_of_work():
         order = Order(
             number=new_order_number(channel, day),
@@ -136,7 +137,8 @@ def mark_paid(
         if locked.status != OrderStatus.PENDING_PAYMENT:
             raise IllegalTransition(_("订单当前状态不能确认收款"))
         paid_at = paid_at or utcnow()
-        sale_date = sale_date or paid_at.date()
+        # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
+        sale_date = sale_date or local_date(paid_at)
         locked.status = OrderStatus.PAID
         locked.paid_at, locked.sale_date = paid_at, sale_date
         if payment_method:

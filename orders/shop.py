@@ -26,6 +26,7 @@ from catalog.services import (
     unsellable_reason,
 )
 from marketplace import audit
+from marketplace.clock import local_today
 from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import User, utcnow
@@ -78,7 +79,7 @@ class CartLine:
 def cart_lines(items: Mapping[int, int], today: date | None = None) -> list[CartLine]:
     """The cart's lines with today's prices, each marked with why it cannot be ordered
     (not sellable, not enough stock), grouped by vendor then product."""
-    today = today or date.today()
+    today = today or local_today()
     products = (
         {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(items))))}
         if items
@@ -107,7 +108,7 @@ def check_addable(product_id: int, quantity: int, today: date | None = None) -> 
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound()
-    ensure_sellable(product, today or date.today())
+    ensure_sellable(product, today or local_today())
     available = stock.available(product.id)
     if available < quantity:
         raise OutOfStock(product.name, available, quantity)
@@ -152,7 +153,7 @@ def merge_cart(user: User, visitor_items: Mapping[int, int]) -> None:
         }
         for product_id, quantity in visitor_items.items():
             product = db.session.get(Product, product_id)
-            if product is None or unsellable_reason(product, date.today()):
+            if product is None or unsellable_reason(product, local_today()):
                 continue
             item = stored.get(product_id)
             total = min(quantity + (item.quantity if item else 0), MAX_QUANTITY)
@@ -197,7 +198,7 @@ def place_order(buyer: User, items: Mapping[int, int], delivery: Delivery, token
             raise ValidationError(_("请填写完整的收货地址"))
     else:
         raise ValidationError(_("请选择配送方式"))
-    today = date.today()
+    today = local_today()
     products = {
         p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(items))))
     }
@@ -260,13 +261,11 @@ def _stock_items(
     return items
 
 
-def start_payment(order: Order) -> Payment:
-    """A new payment attempt for an unpaid order through the configured gateway."""
+def current_payment(order: Order) -> Payment | None:
+    """The order's open attempt on the configured gateway, if it has one; creates nothing
+    (what the payment page shows on a GET)."""
     from .payments import gateway
 
-    expire_if_due(order)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise IllegalTransition(_("订单当前状态不能付款"))
     chosen = gateway()
     active = next(
         (
@@ -276,10 +275,24 @@ def start_payment(order: Order) -> Payment:
         ),
         None,
     )
+    if active is not None and active.provider == "stripe":
+        # the client secret is not stored: ask Stripe
+        active.client_secret = gateway_named("stripe").client_secret(active.reference)
+    return active
+
+
+def start_payment(order: Order) -> Payment:
+    """The open payment attempt of an unpaid order through the configured gateway, or a
+    new one when it has none."""
+    from .payments import gateway
+
+    expire_if_due(order)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise IllegalTransition(_("订单当前状态不能付款"))
+    active = current_payment(order)
     if active is not None:
-        if active.provider == "stripe":  # the client secret is not stored: ask Stripe
-            active.client_secret = gateway_named("stripe").client_secret(active.reference)
         return active
+    chosen = gateway()
     attempt = len(order.payments) + 1
     start = chosen.start(order, attempt)  # outside the transaction: a network call
     with unit_of_work():

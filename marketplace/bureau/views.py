@@ -7,7 +7,7 @@ from ..errors import ValidationError
 from ..importing import ImportFailed, run_import
 from ..pagination import paginate
 from ..publication import personal_data
-from ..web import page_arg, page_size
+from ..web import id_arg, page_arg, page_size
 from . import bp, services
 from .forms import RISK_LABELS, STATUS_LABELS, HouseholdEditForm, ImportForm
 
@@ -17,20 +17,15 @@ def labels():
     return {"HOUSEHOLD_STATUS": STATUS_LABELS, "RISK_LABELS": RISK_LABELS}
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 @bp.route("/households")
 @personal_data
 @org_required("households.view")
 def households():
     filters = services.HouseholdFilters(
         q=request.args.get("q", "").strip()[:50],
-        district_id=_int_arg("district"),
-        town_id=_int_arg("town"),
-        village_id=_int_arg("village"),
+        district_id=id_arg("district"),
+        town_id=id_arg("town"),
+        village_id=id_arg("village"),
         status=request.args.get("status") or None,
         risk_light=request.args.get("risk") or None,
     )

@@ -46,21 +46,27 @@ def fresh_database(tmp_path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def migrated_app(tmp_path, monkeypatch):
-    """An app bound to a fresh database that ``flask db upgrade`` has built."""
+@contextlib.contextmanager
+def app_migrated_to(tmp_path, monkeypatch, revision: str = "head"):
+    """An app bound to a fresh database that ``flask db upgrade REVISION`` has built."""
     # migrations/env.py calls logging.config.fileConfig, which would disable every
     # logger the test session has already created
     monkeypatch.setattr(logging.config, "fileConfig", lambda *args, **kwargs: None)
     with fresh_database(tmp_path) as url:
         app = create_app(make_test_config(url, tmp_path))
         with app.app_context():
-            flask_migrate.upgrade()
+            flask_migrate.upgrade(revision=revision)
             try:
                 yield app
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+@pytest.fixture
+def migrated_app(tmp_path, monkeypatch):
+    with app_migrated_to(tmp_path, monkeypatch) as app:
+        yield app
 
 
 def schema_differences() -> list:
@@ -107,3 +113,75 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(migrated_a
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
     flask_migrate.upgrade()
     assert schema_differences() == []
+
+
+BEFORE_LOCAL_DATES = "7dc6dbd8e65c"
+
+
+@pytest.fixture
+def app_before_local_dates(tmp_path, monkeypatch):
+    with app_migrated_to(tmp_path, monkeypatch, BEFORE_LOCAL_DATES) as app:
+        yield app
+
+
+def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates):
+    """Rows written while the sale date was the UTC date: live online sales paid after
+    local midnight move to the local date (with their attribution rows, refunds too);
+    imported sales and sales recorded with an explicit date keep theirs."""
+    from datetime import date, datetime
+
+    from sqlalchemy import select, update
+
+    from orders.models import Attribution, Channel, Fair, Order
+    from orders.services import SaleItem, record_paid_sale, refund
+
+    from ..catalog_factories import BenefitLinkFactory, CertificationFactory
+
+    product = CertificationFactory(
+        certified_on=date(2026, 1, 1), valid_until=date(2027, 12, 31)
+    ).product
+    BenefitLinkFactory(product=product)
+    BenefitLinkFactory(product=product)
+    fair = Fair(code="F1", name="集市", date=date(2026, 11, 30), venue="广场", district="秀英区")
+    db.session.add(fair)
+    db.session.commit()
+    november, december = date(2026, 11, 30), date(2026, 12, 1)
+    after_midnight = datetime(2026, 11, 30, 19, 48)  # 03:48 on 1 December in Beijing
+    evening = datetime(2026, 11, 30, 10, 0)  # 18:00 on 30 November in Beijing
+
+    def sale(channel, paid_at, external_ref=None, **kwargs):
+        order = record_paid_sale(
+            channel, [SaleItem(product, 3, 1000)], sale_date=november, **kwargs
+        )
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(paid_at=paid_at, external_ref=external_ref)
+        )
+        db.session.commit()
+        return order.id
+
+    late = sale(Channel.ONLINE, after_midnight)
+    refund(
+        db.session.get(Order, late), [(db.session.get(Order, late).lines[0].id, 1)], reason="坏果"
+    )
+    early = sale(Channel.ONLINE, evening)
+    imported = sale(Channel.ONLINE, after_midnight, external_ref="SRC-0001")
+    at_fair = sale(Channel.FAIR, after_midnight, fair=fair)
+    db.session.remove()
+
+    flask_migrate.upgrade()
+
+    def dates(order_id):
+        order_date = db.session.scalar(select(Order.sale_date).where(Order.id == order_id))
+        rows = set(
+            db.session.scalars(
+                select(Attribution.sale_date).where(Attribution.order_id == order_id)
+            )
+        )
+        return order_date, rows
+
+    assert dates(late) == (december, {december})  # sale and refund rows alike
+    assert dates(early) == (november, {november})
+    assert dates(imported) == (november, {november})
+    assert dates(at_fair) == (november, {november})

@@ -22,6 +22,7 @@ from catalog.services import (
     revoke_certification,
     suspend_certification,
 )
+from marketplace.clock import local_today
 from marketplace.errors import Forbidden, IllegalTransition, ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
@@ -29,7 +30,7 @@ from marketplace.models import AuditEntry, OrgKind, Role
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
 from ..factories import HouseholdFactory, UserFactory, VillageFactory, member_of
 
-TODAY = date.today()
+TODAY = local_today()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from catalog import services
 from catalog.models import CertStatus, ProductStatus
 from catalog.services import CatalogFilters, NotCertified, ensure_sellable, is_sellable
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import OrgStatus
 
@@ -23,7 +24,7 @@ from ..catalog_factories import (
 )
 from ..factories import HouseholdFactory, OrgFactory, TownFactory, VillageFactory
 
-TODAY = date.today()
+TODAY = local_today()
 YESTERDAY = TODAY - timedelta(days=1)
 
 

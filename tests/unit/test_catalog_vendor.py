@@ -15,6 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from catalog.models import Certification, CertStatus, PriceTier, Product, ProductImage
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
 
@@ -105,7 +106,7 @@ def cert_form(**overrides) -> dict:
         "households": "",
         "expected_annual_value": "50000.00",
         "test_report": (io.BytesIO(PDF), "report.pdf", "application/pdf"),
-        "test_report_valid_until": (date.today() + timedelta(days=300)).isoformat(),
+        "test_report_valid_until": (local_today() + timedelta(days=300)).isoformat(),
         "note": "",
     }
     data.update(overrides)
@@ -167,7 +168,7 @@ def test_seller_sees_shop_menu(client, login, vendor):
 
 
 def test_list_shows_price_and_certification_state(client, login, vendor, org, product):
-    CertificationFactory(product=product, valid_until=date.today() + timedelta(days=100))
+    CertificationFactory(product=product, valid_until=local_today() + timedelta(days=100))
     pending = ProductFactory(vendor=org, name="莲雾礼盒", price=123456)
     CertificationFactory(product=pending, status=CertStatus.PENDING)
     rejected = ProductFactory(vendor=org, name="走地鸡")
@@ -175,15 +176,15 @@ def test_list_shows_price_and_certification_state(client, login, vendor, org, pr
     expired = ProductFactory(vendor=org, name="沉香")
     CertificationFactory(
         product=expired,
-        certified_on=date.today() - timedelta(days=400),
-        valid_until=date.today() - timedelta(days=2),
+        certified_on=local_today() - timedelta(days=400),
+        valid_until=local_today() - timedelta(days=2),
     )
     ProductFactory(vendor=org, name="对虾")
     login(vendor)
     html = client.get("/vendor/products").get_data(as_text=True)
     assert "30.00 / 箱" in html
     assert "1,234.56" in html
-    until = (date.today() + timedelta(days=100)).isoformat()
+    until = (local_today() + timedelta(days=100)).isoformat()
     assert f"已认定，有效期至 {until}" in html
     assert "认定审核中" in html
     assert "认定申请被驳回" in html
@@ -691,7 +692,7 @@ def test_history_shows_decisions_and_reasons(client, login, vendor, product):
     html = client.get(f"/vendor/products/{product.id}/certify").get_data(as_text=True)
     assert "检测报告已过期" in html and "已驳回" in html
     assert "FP-2024-0007" in html
-    assert (date.today() + timedelta(days=335)).isoformat() in html
+    assert (local_today() + timedelta(days=335)).isoformat() in html
 
 
 def test_test_report_only_for_its_vendor_and_the_bureau(client, home, auth, login, vendor, product):
@@ -719,7 +720,7 @@ def band(html: str, window: int) -> str:
 
 
 def test_dashboard_groups_expiry_reminders_by_band(client, login, vendor, org):
-    today = date.today()
+    today = local_today()
     for name, days in (("五天到期", 5), ("六十天到期", 60), ("一百二十天到期", 120)):
         CertificationFactory(
             product=ProductFactory(vendor=org, name=name), valid_until=today + timedelta(days=days)
