@@ -33,9 +33,11 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from marketplace.clock import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder would come first on sys.path and shadow the real
@@ -123,7 +125,7 @@ def fill(url: str, products: int, seed: int = 7) -> dict:
 
     rng = random.Random(seed)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    today = date.today()
+    today = local_today()
     with app.app_context():
         started = time.perf_counter()
         upgrade()

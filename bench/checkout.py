@@ -38,9 +38,11 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from marketplace.clock import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder would come first on sys.path: put the project root
@@ -117,7 +119,7 @@ def fill(url: str, products: int, units: int, clients: int) -> dict:
     from vendors import stock
 
     app = bench_app(url)
-    today = date.today()
+    today = local_today()
     with app.app_context():
         started = time.perf_counter()
         upgrade()

@@ -1,4 +1,4 @@
-"""Benchmark: the households and vendors CSV imports (DATA_FORMATS.md: a 100,000-row file
+"""Benchmark: the households and vendors CSV imports (docs/formats.md: a 100,000-row file
 must import in well under a minute, bulk inserts in one transaction).
 
 Generates a households CSV (100,000 rows by default, GB18030 like Chinese Excel) and a

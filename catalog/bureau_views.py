@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 from marketplace.authz import org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.pagination import paginate
+from marketplace.publication import personal_data
 from marketplace.web import page_arg, page_size
 
 from . import bp, services
@@ -74,6 +75,7 @@ def certification_queue():
 
 
 @bp.route("/bureau/certifications/<int:cert_id>")
+@personal_data
 @org_required(REVIEW)
 def certification_review(cert_id: int):
     cert = services.get_certification(current_user, g.org, cert_id)

@@ -7,6 +7,8 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from marketplace.clock import local_today
+
 from .services import expiring
 
 certifications_cli = AppGroup("certifications", help="Poverty-relief product certifications.")
@@ -23,7 +25,7 @@ certifications_cli = AppGroup("certifications", help="Poverty-relief product cer
 @click.option("--today", "today_", default=None, help="Reference date YYYY-MM-DD (default: today).")
 def expiring_command(days: int, today_: str | None) -> None:
     """List certificates and test reports that expire within --days days."""
-    today = date.fromisoformat(today_) if today_ else date.today()
+    today = date.fromisoformat(today_) if today_ else local_today()
     found = expiring(today, days)
     if not found:
         click.echo(f"nothing expires within {days} days")

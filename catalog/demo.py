@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.models import Household, Organization, OrgKind, User, Village
@@ -437,7 +438,7 @@ def _links_csv(rng: random.Random) -> str:
             writer.writerow([sku, code, rng.choice(["1", "1", "1.5", "2", "3"]), ""])
         if sku == "LZ-001":  # a second version: two more households joined this season
             extra = [h for h in near if h not in chosen][:2]
-            start = date.today().replace(month=1, day=1).isoformat()
+            start = local_today().replace(month=1, day=1).isoformat()
             for code, _town, _village in sorted(chosen + extra):
                 writer.writerow([sku, code, "1", start])
     return out.getvalue()
@@ -447,7 +448,7 @@ def load_catalog_demo() -> bool:
     if db.session.scalar(select(Product.id).where(Product.sku == PRODUCTS[0][0])):
         return False
     services.seed_categories()
-    today = date.today()
+    today = local_today()
     rng = random.Random(7)
     run_import(ProductsImport("demo"), _products_csv(today).encode())
     run_import(BenefitLinksImport("demo"), _links_csv(rng).encode())

@@ -23,8 +23,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.money import MoneyError, parse_yuan
+from marketplace.web import optional_id
 
-from .models import BenefitMode, ProductStatus
+from .models import MAX_APPLICATION_HOUSEHOLDS, BenefitMode, ProductStatus
 
 COMMON_UNITS = ("斤", "kg", "箱", "只", "瓶", "盒", "袋", "份")
 PRODUCT_STATUS_LABELS = {
@@ -46,7 +47,6 @@ CERT_STATUS_LABELS = {
     "revoked": _l("已撤销"),
 }
 TIER_ROWS = 5
-MAX_HOUSEHOLD_LINES = 2000
 IMAGE_TYPES = "image/jpeg,image/png,image/webp"
 
 
@@ -55,12 +55,6 @@ def _yuan(text: str | None, *, allow_zero: bool = True) -> int:
         return parse_yuan(text or "", allow_zero=allow_zero)
     except MoneyError as exc:
         raise ValidationError(str(exc.args[0])) from None
-
-
-def _optional_int(value) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 class TierForm(Form):
@@ -102,7 +96,7 @@ class ProductForm(FlaskForm):
         validators=[DataRequired(), Length(max=20)],
         description=_l("每单位的价格"),
     )
-    origin_village_id = SelectField(_l("产地（村）"), coerce=_optional_int, validate_choice=False)
+    origin_village_id = SelectField(_l("产地（村）"), coerce=optional_id, validate_choice=False)
     shelf_life = StringField(
         _l("保质期"), validators=[Optional(), Length(max=50)], description=_l("例如：冷藏 7 天")
     )
@@ -159,7 +153,11 @@ class CertificationForm(FlaskForm):
     households = TextAreaField(
         _l("受益农户"),
         validators=[DataRequired(_l("请至少填写一户受益农户"))],
-        description=_l("每行一户：户编码,权重（权重可省略，默认为 1）"),
+        description=_l(
+            "每行一户：户编码,权重（权重可省略，默认为 1）。只能填写本销售主体所在乡镇的"
+            "建档立卡户，一次最多 %(n)d 户。",
+            n=MAX_APPLICATION_HOUSEHOLDS,
+        ),
     )
     expected_annual_value = StringField(
         _l("预计年带动金额（元）"), validators=[DataRequired(), Length(max=20)]
@@ -187,8 +185,8 @@ def parse_household_lines(text: str) -> list[tuple[str, Decimal]]:
     result = []
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
-    if len(lines) > MAX_HOUSEHOLD_LINES:
-        raise ValidationError(_l("一次最多填写 %(n)d 户", n=MAX_HOUSEHOLD_LINES))
+    if len(lines) > MAX_APPLICATION_HOUSEHOLDS:
+        raise ValidationError(_l("一次最多填写 %(n)d 户", n=MAX_APPLICATION_HOUSEHOLDS))
     for number, line in enumerate(lines, start=1):
         parts = line.replace("，", ",").replace("\t", ",").split(",")
         if len(parts) == 1:

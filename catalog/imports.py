@@ -1,4 +1,4 @@
-"""`import products` and `import benefit-links` (DATA_FORMATS.md)."""
+"""`import products` and `import benefit-links` (docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -186,6 +186,10 @@ class PriceTier(db.Model):
     product: Mapped[Product] = relationship(back_populates="tiers")
 
 
+# an application names at most this many households (the form and the service refuse more)
+MAX_APPLICATION_HOUSEHOLDS = 200
+
+
 class Certification(db.Model):
     """One application for, and then the decision on, a product's poverty-relief
     certification. A product is sellable on a day covered by an approved one."""

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import audit
 from marketplace.authz import can
+from marketplace.clock import local_today
 from marketplace.errors import DomainError, Forbidden, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.fragments import bump
@@ -27,11 +28,13 @@ from marketplace.models import (
     Village,
     utcnow,
 )
+from marketplace.publication import Aggregate, households_reached
 from marketplace.unit_of_work import unit_of_work
 
 from . import files
 from .models import (
     ALWAYS,
+    MAX_APPLICATION_HOUSEHOLDS,
     BenefitLink,
     BenefitMode,
     Category,
@@ -309,18 +312,46 @@ class CertificationApplication:
     note: str = ""
 
 
+def vendor_households(org: Organization, codes: Iterable[str]) -> dict[str, int]:
+    """code -> id of those of ``codes`` a vendor may name in an application: households
+    of the villages of its own town (its village's town), or of its district when it
+    gives no town; none when it gives neither. Anything else is as unknown to the
+    vendor as a code that does not exist."""
+    town_id = org.town_id or (org.village.town_id if org.village is not None else None)
+    if town_id is not None:
+        scope = Village.town_id == town_id
+    elif org.district_id is not None:
+        scope = Village.town_id.in_(select(Town.id).where(Town.district_id == org.district_id))
+    else:
+        return {}
+    codes = list(codes)
+    if not codes:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Household.code, Household.id)
+            .join(Village, Village.id == Household.village_id)
+            .where(Household.code.in_(codes), scope)
+        ).all()
+    )
+
+
 def apply_for_certification(
     actor: User, org: Organization, product_id: int, application: CertificationApplication
 ) -> Certification:
     """The vendor applies for a product with its benefit mode and the households it
-    links (entered by code; codes that are not in the register are refused without
-    revealing anything about the register)."""
+    links, entered by code: at most ``MAX_APPLICATION_HOUSEHOLDS``, all of its own town
+    (``vendor_households``). A code that does not exist and one of another town get the
+    same answer, so the form tells nobody which codes the register holds."""
     product = get_vendor_product(actor, org, product_id)
     errors: dict[str, str] = {}
     if application.benefit_mode not in set(BenefitMode):
         errors["benefit_mode"] = _("请选择带贫方式")
     if not application.households:
         errors["households"] = _("请至少填写一户受益农户")
+    if len(application.households) > MAX_APPLICATION_HOUSEHOLDS:
+        message = _("一次最多填写 %(n)d 户", n=MAX_APPLICATION_HOUSEHOLDS)
+        raise ValidationError(message, {"households": message})
     codes = [code for code, _weight in application.households]
     if len(set(codes)) != len(codes):
         errors["households"] = _("户编码不能重复")
@@ -332,18 +363,14 @@ def apply_for_certification(
         errors["test_report"] = _("请上传检测报告（PDF）")
     if application.test_report_valid_until is None:
         errors["test_report_valid_until"] = _("请填写检测报告有效期")
-    found = (
-        dict(
-            db.session.execute(
-                select(Household.code, Household.id).where(Household.code.in_(codes))
-            ).all()
+    found = vendor_households(org, codes)
+    refused = [code for code in codes if code not in found]
+    if refused and "households" not in errors:
+        errors["households"] = _(
+            "以下户编码无法使用：%(codes)s。只能填写本销售主体所在乡镇登记在册的建档立卡户，"
+            "请核对编码。",
+            codes="、".join(refused),
         )
-        if codes
-        else {}
-    )
-    unknown = [code for code in codes if code not in found]
-    if unknown and "households" not in errors:
-        errors["households"] = _("以下户编码不在名册中：%(codes)s", codes="、".join(unknown))
     if errors:
         raise ValidationError(next(iter(errors.values())), errors)
     with unit_of_work():
@@ -711,34 +738,10 @@ def get_public_product(product_id: int, day: date) -> Product:
     return product
 
 
-MIN_GROUP = 3  # villages are named only where at least this many linked households live
-
-
-@dataclass
-class Impact:
-    households: int
-    villages: int
-    named_villages: list[str]
-
-
-def product_impact(product_id: int, day: date) -> Impact:
-    """Counts only: how many registered households in how many villages the product's
-    links in force help; village names only where at least three of them live."""
-    links = links_in_force(product_id, day)
-    per_village: dict[int, int] = {}
-    for link in links:
-        village_id = link.household.village_id
-        per_village[village_id] = per_village.get(village_id, 0) + 1
-    named_ids = [v for v, n in per_village.items() if n >= MIN_GROUP]
-    names = []
-    if named_ids:
-        names = [
-            v.full_name
-            for v in db.session.scalars(
-                select(Village).where(Village.id.in_(named_ids)).order_by(Village.name)
-            )
-        ]
-    return Impact(households=len(links), villages=len(per_village), named_villages=names)
+def product_impact(product_id: int, day: date) -> Aggregate:
+    """Whom the product's links in force help, as the public may see it: how many
+    registered households in how many villages, with no count below ``MIN_GROUP``."""
+    return households_reached(link.household.village_id for link in links_in_force(product_id, day))
 
 
 def categories() -> list[Category]:
@@ -780,8 +783,9 @@ def seed_categories() -> int:
 
 
 def today() -> date:
-    """The business day the public pages and reviews use (the server's local date)."""
-    return date.today()
+    """The business day the public pages, reviews and sellability checks use: the local
+    date in the configured zone."""
+    return local_today()
 
 
 @dataclass

@@ -23,6 +23,7 @@ from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
 from marketplace.pagination import paginate
+from marketplace.publication import personal_data
 from marketplace.web import page_arg, page_size
 
 from . import bp, files, services
@@ -256,7 +257,16 @@ def vendor_report(name: str):
 
 
 def _certify_limit() -> str:
-    return current_app.config.get("CERTIFY_RATE_LIMIT", "60 per hour")
+    return current_app.config["CERTIFY_RATE_LIMIT"]
+
+
+def _certify_org_limit() -> str:
+    return current_app.config["CERTIFY_ORG_RATE_LIMIT"]
+
+
+def _user_key() -> str:
+    user = current_user.get_id() if current_user.is_authenticated else None
+    return f"certify-user:{user or request.remote_addr}"
 
 
 def _org_key() -> str:
@@ -265,11 +275,14 @@ def _org_key() -> str:
 
 
 @bp.route("/vendor/products/<int:product_id>/certify", methods=["GET", "POST"])
-@limiter.limit(_certify_limit, methods=["POST"], key_func=_org_key)
+@personal_data
+@limiter.limit(_certify_limit, methods=["POST"], key_func=_user_key)
+@limiter.limit(_certify_org_limit, methods=["POST"], key_func=_org_key)
 @org_required("products.manage")
 def vendor_certify(product_id: int):
     """The application form and the product's certification history. POSTs are rate
-    limited per organization, so household codes cannot be probed in bulk."""
+    limited per user and per organization, so household codes cannot be probed in bulk
+    (each names at most ``MAX_APPLICATION_HOUSEHOLDS`` of its own town)."""
     product = services.get_vendor_product(current_user, g.org, product_id)
     form = CertificationForm()
     if form.validate_on_submit():

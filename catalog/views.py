@@ -12,7 +12,7 @@ from markupsafe import Markup
 from marketplace.fragments import fragment
 from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
-from marketplace.web import page_arg, page_size
+from marketplace.web import id_arg, page_arg, page_size
 
 from . import bp, services
 from .services import PUBLIC_SORTS, CatalogFilters
@@ -31,20 +31,13 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
-def _id_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if value.isdigit() and 0 < int(value) < 2**31:
-        return int(value)
-    return None
-
-
 def _filters() -> CatalogFilters:
     sort = request.args.get("sort", "new")
     return CatalogFilters(
         q=request.args.get("q", "").strip()[:MAX_QUERY],
-        category_id=_id_arg("category"),
-        district_id=_id_arg("district"),
-        village_id=_id_arg("village"),
+        category_id=id_arg("category"),
+        district_id=id_arg("district"),
+        village_id=id_arg("village"),
         sort=sort if sort in PUBLIC_SORTS else "new",
     )
 

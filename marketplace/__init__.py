@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     configure_logging(app)
+    register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_registries(app)
@@ -67,6 +68,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+def register_url_converters(app: Flask) -> None:
+    """Before any route: ``<int:...>`` only matches ids an INTEGER key can hold, and
+    ``<bigint:...>`` those of a BIGINT key, so an id beyond them is a 404, not a database
+    error."""
+    from .web import BigIdConverter, IdConverter
+
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["bigint"] = BigIdConverter
+
+
 def register_extensions(app: Flask) -> None:
     from .i18n import select_locale
     from .models import User
@@ -77,6 +88,8 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
+        # the one configured zone: Babel's datetimeformat shows stored UTC in it
+        timezone_selector=lambda: app.config["TIMEZONE"],
         default_translation_directories=TRANSLATIONS_DIR,
     )
     limiter.init_app(app)

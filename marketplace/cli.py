@@ -14,7 +14,7 @@ from .errors import DomainError
 from .importing import Importer, ImportFailed, run_import
 
 users_cli = AppGroup("users", help="Accounts.")
-import_cli = AppGroup("import", help="CSV imports (see DATA_FORMATS.md).")
+import_cli = AppGroup("import", help="CSV imports (see docs/formats.md).")
 demo_cli = AppGroup("demo", help="Demo data.")
 
 

@@ -1,8 +1,11 @@
-"""Configuration from the environment (see DATA_FORMATS.md, "Configuration")."""
+"""Configuration from the environment (see docs/formats.md, "Configuration")."""
 
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .clock import DEFAULT_TIMEZONE
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +54,12 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
     if not secret_key:
         secret_key = _instance_secret(instance_path)
 
+    timezone = env.get("TIMEZONE") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE={timezone!r} is not a known time zone") from None
+
     redis_url = env.get("REDIS_URL")
     config = {
         "APP_ENV": "production" if production else "development",
@@ -66,7 +75,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        # sale dates, "today" and every time shown are local to this zone (marketplace.clock)
+        "TIMEZONE": timezone,
+        "BABEL_DEFAULT_TIMEZONE": timezone,
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -85,7 +96,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # by the buyer are completed after ORDER_AUTO_COMPLETE_DAYS (`flask orders expire`)
         "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES", "30")),
         "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
-        "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "60 per hour"),
+        # certification applications submitted, per user and per vendor organization
+        "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "20 per hour"),
+        "CERTIFY_ORG_RATE_LIMIT": env.get("CERTIFY_ORG_RATE_LIMIT", "60 per hour"),
         # production without Stripe keys offers no online payment unless this is set
         "ALLOW_TEST_GATEWAY": _bool(env.get("ALLOW_TEST_GATEWAY")),
         "STRIPE_PAYMENT_METHODS": env.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay"),

@@ -1,4 +1,4 @@
-"""CSV import machinery shared by every import (DATA_FORMATS.md, "General rules").
+"""CSV import machinery shared by every import (docs/formats.md, "CSV imports").
 
 An import is declared, not written out again: a subclass of ``Importer`` names its
 columns (each with a parser) and implements ``check`` (cross-row and database checks,
@@ -106,6 +106,7 @@ def choice(values: Iterable[str]) -> Callable[[str], str]:
             raise ValueError(_("必须是以下之一：%(v)s", v=", ".join(allowed)))
         return value
 
+    parse.allowed = tuple(allowed)  # docs/formats.md lists them; a test compares
     return parse
 
 

@@ -6,7 +6,7 @@ Models hold data and pure rules only; they never commit and know nothing of requ
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -24,11 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .clock import utcnow as utcnow  # re-exported: most modules import it from here
 from .extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class OrgKind(enum.StrEnum):

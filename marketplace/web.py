@@ -1,13 +1,24 @@
-"""Small helpers views share: safe redirects, pagination arguments, field validators."""
+"""Small helpers views share: safe redirects, pagination arguments, ids and dates from the
+query string or a form, field validators, and the URL converters for ids."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import Regexp
+from werkzeug.routing import IntegerConverter
+from wtforms.validators import NumberRange, Regexp
+
+from .clock import clamp_date
+
+# The largest id each kind of primary key holds. An id from a person (URL, query string,
+# form) beyond its column's range is simply "no such row": never sent to the database,
+# where PostgreSQL would fail with "integer out of range" and SQLite with an overflow.
+MAX_ID = 2**31 - 1  # INTEGER keys: most tables
+MAX_BIGID = 2**63 - 1  # BIGINT keys: the ledger's tables (orders, lines, payments, ...)
 
 CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -37,3 +48,82 @@ def page_arg() -> int:
 
 def page_size() -> int:
     return current_app.config["PAGE_SIZE"]
+
+
+def to_id(value: object, maximum: int = MAX_ID) -> int | None:
+    """An id from text a person controls: a positive whole number within the column's
+    range, else None (blank, "abc", "-1", "²", 2**31 for an INTEGER key...)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value if value is not None else "").strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 19:
+            return None
+        number = int(text)
+    return number if 0 < number <= maximum else None
+
+
+def id_arg(name: str, maximum: int = MAX_ID) -> int | None:
+    """The ``?name=`` id of the query string, or None when missing or out of range."""
+    return to_id(request.args.get(name), maximum)
+
+
+def optional_id(value: object) -> int | None:
+    """``coerce`` for a select of ids where blank means none: anything but blank or a
+    valid id is a form error (WTForms turns the ValueError into one)."""
+    if value in (None, "", "None"):
+        return None
+    found = to_id(value)
+    if found is None:
+        raise ValueError("not an id")
+    return found
+
+
+def id_or_zero(value: object) -> int:
+    """``coerce`` for a select of ids whose 0 stands for "none chosen" or "a new one"."""
+    if value in (0, "0"):
+        return 0
+    found = to_id(value)
+    if found is None:
+        raise ValueError("not an id")
+    return found
+
+
+def id_field_range(message=None) -> NumberRange:
+    """Validator for an id in an IntegerField: a form error rather than a database error."""
+    return NumberRange(min=1, max=MAX_ID, message=message or _l("编号无效"))
+
+
+def date_arg(name: str) -> date | None:
+    """The ``?name=YYYY-MM-DD`` date of the query string; None when missing or malformed.
+    A date outside the years the app works with (``clock.EARLIEST``..``clock.LATEST``:
+    ``0001-01-01``, ``9999-12-31``) is clamped to them, so that converting it to a UTC
+    bound can never overflow."""
+    raw = request.args.get(name, "").strip()
+    if len(raw) != 10:
+        return None
+    try:
+        return clamp_date(date.fromisoformat(raw))
+    except ValueError:
+        return None
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id that fits an INTEGER key, else the route does
+    not match (404). Registered in place of Werkzeug's ``int``."""
+
+    bound = MAX_ID
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        max = self.bound if max is None else max
+        if signed and min is None:
+            min = -self.bound - 1
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+class BigIdConverter(IdConverter):
+    """``<bigint:...>``: an id that fits a BIGINT key (the ledger's tables)."""
+
+    bound = MAX_BIGID

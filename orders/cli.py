@@ -1,4 +1,4 @@
-"""`flask report summary [--from DATE] [--to DATE] [--format table|json]` (DATA_FORMATS.md);
+"""`flask report summary [--from DATE] [--to DATE] [--format table|json]` (docs/formats.md);
 `flask orders expire` (run it from cron every 5 minutes)."""
 
 from __future__ import annotations

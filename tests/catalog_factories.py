@@ -3,12 +3,12 @@
 Defaults give a sellable product: ``CertificationFactory`` is approved and covers today,
 and ``ProductFactory`` belongs to a new verified cooperative. Override what a test is
 about, e.g. ``CertificationFactory(product=p, status=CertStatus.PENDING)`` or
-``CertificationFactory(valid_until=date.today() + timedelta(days=5))``.
+``CertificationFactory(valid_until=local_today() + timedelta(days=5))``.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -24,6 +24,7 @@ from catalog.models import (
     Product,
     ProductStatus,
 )
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import OrgKind
 
@@ -88,7 +89,7 @@ class CertificationFactory(Base):
         lambda o, n: f"FP-{n:06d}" if o.status in _DECIDED else None
     )
     certified_on = factory.LazyAttribute(
-        lambda o: date.today() - timedelta(days=30) if o.status in _DECIDED else None
+        lambda o: local_today() - timedelta(days=30) if o.status in _DECIDED else None
     )
     valid_until = factory.LazyAttribute(
         lambda o: o.certified_on + timedelta(days=365) if o.certified_on else None

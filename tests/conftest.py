@@ -126,3 +126,15 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """``frozen_clock(datetime(..., tzinfo=UTC))`` stops the app's clock there: every
+    ``utcnow()`` (column defaults too) and ``local_today()`` read it. No sleeps."""
+    from marketplace import clock
+
+    def freeze(moment):
+        monkeypatch.setattr(clock, "_now", lambda: moment)
+
+    return freeze

@@ -15,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from marketplace.web import optional_id
+
 from .models import AdjustmentReason, MovementKind
 
 MAX_UNITS = 10**7
@@ -42,15 +44,9 @@ STATUS_LABELS = {
 }
 
 
-def _optional_int(value) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
 class _LocationMixin:
     # choices are the vendor's locations; the service scopes the id (another vendor's is 404)
-    location_id = SelectField(_l("库存位置"), coerce=_optional_int, validate_choice=False)
+    location_id = SelectField(_l("库存位置"), coerce=optional_id, validate_choice=False)
 
 
 class ReceiveForm(_LocationMixin, FlaskForm):

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import SelectChoice
 
 from marketplace.authz import org_required
+from marketplace.clock import day_end_utc, day_start_utc, to_local
 from marketplace.errors import ValidationError
 from marketplace.importing import ImportFailed, run_import
 from marketplace.models import utcnow
 from marketplace.pagination import paginate
-from marketplace.web import page_arg, page_size
+from marketplace.web import date_arg, id_arg, page_arg, page_size
 
 from . import bp, services
 from .forms import (
@@ -57,7 +57,7 @@ def stock_labels() -> dict:
 
 
 def _local_time(value: datetime | None) -> str:
-    return to_user_timezone(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 # ---------------------------------------------------------------- public availability
@@ -97,18 +97,6 @@ def _location_choices(form) -> None:
         form.location_id.choices = [SelectChoice(loc.id, loc.name) for loc in locations]
     else:  # nothing received yet: the warehouse is created on first use
         form.location_id.choices = [SelectChoice("", WAREHOUSE_NAME)]
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------- stock table
@@ -249,9 +237,9 @@ def _movement_filters() -> tuple[services.MovementFilters, dict]:
     """Filters from the query string, and the values to show back in the form."""
     kind = request.args.get("kind", "")
     kind = kind if kind in set(MovementKind) else ""
-    start, end = _date_arg("from"), _date_arg("to")
+    start, end = date_arg("from"), date_arg("to")
     shown = {
-        "product": _int_arg("product"),
+        "product": id_arg("product"),
         "kind": kind,
         "from": start.isoformat() if start else "",
         "to": end.isoformat() if end else "",
@@ -259,8 +247,8 @@ def _movement_filters() -> tuple[services.MovementFilters, dict]:
     filters = services.MovementFilters(
         product_id=shown["product"],
         kind=kind or None,
-        start=to_utc(datetime.combine(start, time.min)) if start else None,
-        end=to_utc(datetime.combine(end + timedelta(days=1), time.min)) if end else None,
+        start=day_start_utc(start) if start else None,
+        end=day_end_utc(end) if end else None,
     )
     return filters, shown
 
@@ -343,7 +331,7 @@ def stock_movements_export(fmt: str):
         flash(_("记录超过 %(n)d 条，请缩小日期范围后再导出。", n=EXPORT_LIMIT), "warning")
         args = {k: v for k, v in request.args.items() if k != "page"}
         return redirect(url_for("vendors.stock_movements", **args))
-    stamp = to_user_timezone(utcnow()).strftime("%Y%m%d-%H%M")
+    stamp = to_local(utcnow()).strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)

@@ -1,4 +1,4 @@
-"""`import households`: the register of farming households (DATA_FORMATS.md)."""
+"""`import households`: the register of farming households (docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ from ..authz import can, org_required
 from ..errors import ValidationError
 from ..importing import ImportFailed, run_import
 from ..pagination import paginate
-from ..web import page_arg, page_size
+from ..publication import personal_data
+from ..web import id_arg, page_arg, page_size
 from . import bp, services
 from .forms import RISK_LABELS, STATUS_LABELS, HouseholdEditForm, ImportForm
 
@@ -17,19 +18,15 @@ def labels():
     return {"HOUSEHOLD_STATUS": STATUS_LABELS, "RISK_LABELS": RISK_LABELS}
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 @bp.route("/households")
+@personal_data
 @org_required("households.view")
 def households():
     filters = services.HouseholdFilters(
         q=request.args.get("q", "").strip()[:50],
-        district_id=_int_arg("district"),
-        town_id=_int_arg("town"),
-        village_id=_int_arg("village"),
+        district_id=id_arg("district"),
+        town_id=id_arg("town"),
+        village_id=id_arg("village"),
         status=request.args.get("status") or None,
         risk_light=request.args.get("risk") or None,
     )
@@ -41,6 +38,7 @@ def households():
 
 
 @bp.route("/households/<int:household_id>", methods=["GET", "POST"])
+@personal_data
 @org_required("households.view")
 def household(household_id: int):
     household = services.get_household(current_user, g.org, household_id)
@@ -70,6 +68,7 @@ def household(household_id: int):
 
 
 @bp.route("/imports", methods=["GET", "POST"])
+@personal_data
 @org_required("imports.run")
 def imports():
     importers = registries.importers.get()
@@ -96,6 +95,7 @@ def imports():
 
 
 @bp.route("/audit")
+@personal_data
 @org_required("audit.view")
 def audit_log():
     action = request.args.get("action", "").strip()[:60]

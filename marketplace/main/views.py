@@ -32,11 +32,13 @@ def healthz():
     return {"status": "ok", "database": "ok"}
 
 
-@bp.route("/lang/<code>")
+@bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
-    """Switch the interface language; remembered on the account and in a cookie."""
+    """Switch the interface language; remembered on the account and in a cookie. A POST
+    with the CSRF token (the language menu's small forms): a GET, a prefetched link or a
+    crawler changes nobody's language."""
     languages = current_app.config["LANGUAGES"]
-    target = safe_next(request.args.get("next"), url_for("main.home"))
+    target = safe_next(request.form.get("next") or request.args.get("next"), url_for("main.home"))
     response = make_response(redirect(target))
     if code in languages:
         if current_user.is_authenticated:

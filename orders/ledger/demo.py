@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from catalog.models import Category, Product
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.money import format_fen
@@ -169,7 +170,7 @@ def load_orders_demo() -> bool:
     if not products:
         return False
     rng = random.Random(SEED)
-    today = date.today()
+    today = local_today()
     fairs = _fairs(rng, today)
     run_import(FairsImport("demo"), _fairs_csv(fairs).encode())
     run_import(SalesImport("demo"), _sales_csv(rng, products, fairs, today).encode())

@@ -1,4 +1,4 @@
-"""`import fairs` and `import sales` (DATA_FORMATS.md).
+"""`import fairs` and `import sales` (docs/formats.md).
 
 The sales import is set-based: a handful of bulk lookups, orders and lines written with
 bulk INSERTs, then made paid by the ledger's paid-sale core (``record_paid``: certified
@@ -13,7 +13,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any
 
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from sqlalchemy import insert, select, update
 
 from catalog.models import Product
 from marketplace.bulk import allocate_ids, bulk_insert
+from marketplace.clock import day_start_utc, local_today
 from marketplace.extensions import db
 from marketplace.importing import (
     CHUNK,
@@ -38,6 +38,7 @@ from marketplace.importing import (
     yuan,
 )
 from marketplace.models import Organization, utcnow
+from marketplace.money import MAX_FEN
 from orders.ledger.services import STOCK_ON_HAND, PaidSale, record_paid
 from orders.models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
 from vendors import stock
@@ -69,7 +70,7 @@ class FairsImport(Importer):
     def write(self, rows: list[Row]) -> Summary:
         existing = self.lookup(Fair.code, (r["fair_code"] for r in rows), Fair.id)
         keep_community = not self.has_column("community")
-        today = date.today()
+        today = local_today()
         now = utcnow()
         inserts, updates = [], []
         for row in rows:
@@ -141,7 +142,17 @@ class SalesImport(Importer):
         fairs = self.lookup(Fair.code, (r["fair_code"] for r in rows if r["fair_code"]), Fair.id)
         errors: list[RowError] = []
         first_of: dict[str, Row] = {}
+        order_totals: dict[str, int] = defaultdict(int)
         for row in rows:
+            # the line and its order must fit the ledger's money columns (BIGINT fen)
+            amount = row["quantity"] * row["unit_price"]
+            order_totals[row["sale_ref"]] += amount
+            if amount > MAX_FEN:
+                errors.append(RowError(row.number, "unit_price", _("数量 × 单价超出金额上限")))
+            elif order_totals[row["sale_ref"]] > MAX_FEN:
+                errors.append(
+                    RowError(row.number, "unit_price", _("该 sale_ref 的订单总额超出金额上限"))
+                )
             if row["sku"] not in products:
                 errors.append(RowError(row.number, "sku", _("产品不存在")))
             if row["channel"] == Channel.FAIR:
@@ -297,8 +308,8 @@ class SalesImport(Importer):
             sales.append(
                 PaidSale(
                     order_ids[ref],
-                    # history has a date, not a moment: midnight local time, in UTC
-                    datetime.combine(first["date"], time()),
+                    # only the date is known: the start of that local day
+                    day_start_utc(first["date"]),
                     first["date"],
                     stock=stock_from,
                     place=places.get(first["fair_code"] or None, stock.WAREHOUSE),

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from catalog.models import Product
 from catalog.services import ensure_sellable
 from marketplace import audit
+from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
@@ -46,7 +47,7 @@ NUMBER_PREFIX = {
 
 def new_order_number(channel: str, day: date | None = None) -> str:
     """e.g. ON20261128-7K3Q9D: channel, date, six random characters."""
-    day = day or date.today()
+    day = day or local_today()
     token = "".join(secrets.choice("23456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(6))
     return f"{NUMBER_PREFIX[Channel(channel)]}{day:%Y%m%d}-{token}"
 
@@ -81,7 +82,7 @@ def create_order(
         raise ValidationError(_("支付方式无效"))
     if not items:
         raise ValidationError(_("订单中没有商品"))
-    day = day or date.today()
+    day = day or local_today()
     with unit_of_work():
         order = Order(
             number=new_order_number(channel, day),
@@ -182,7 +183,8 @@ def record_paid(
             )
         if len(claimed) != len(ids):
             raise AlreadySettled(sorted(set(ids) - claimed))
-        dates = {sale.order_id: sale.sale_date or sale.paid_at.date() for sale in sales}
+        # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
+        dates = {sale.order_id: sale.sale_date or local_date(sale.paid_at) for sale in sales}
         _set_payment(sales, dates)
         lines = _paid_lines(ids, dates)
         book = CertificationBook({line.product_id for line in lines})

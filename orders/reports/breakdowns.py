@@ -1,13 +1,13 @@
 """Breakdowns of the ledger for the report pages: per month, per place, per vendor,
 product, fair, agency buyer and counter store, the households driven, one household's
-benefits, and the public impact figures.
+benefits, and the public impact figures (published through marketplace.publication).
 
 Everything is a GROUP BY over the attribution rows in the database (joined to orders,
 households and places as a breakdown needs); Python only receives the grouped rows, and
 every result is bounded (a page, a limit, or a naturally small set such as the months of
 the period or the towns of a district).
 
-Definitions follow the summary (DATA_FORMATS.md): amounts are net of refunds; a
+Definitions follow the summary (docs/formats.md): amounts are net of refunds; a
 household is *driven* in a group when its net attribution through that group in some
 calendar year of the period is positive; person-times add the household's members once
 per such year. The place breakdown puts money where the attribution row says the
@@ -28,11 +28,10 @@ from catalog.models import Product
 from marketplace.extensions import db
 from marketplace.models import District, Household, Organization, Town, Village
 from marketplace.pagination import Page, paginate
+from marketplace.publication import Aggregate, Counts, publish, publish_tables
 from orders.models import Attribution, Channel, Fair, Order
 from orders.reports.summary import CHANNELS, period_clause
 
-# the public page shows no figure for a group of fewer households than this
-MIN_PUBLIC_GROUP = 3
 # an export never holds more rows than this
 EXPORT_LIMIT = 100_000
 
@@ -511,24 +510,13 @@ def household_months(household_id: int, period: Period) -> list[MonthBenefit]:
 
 
 @dataclass
-class ImpactFigures:
-    label: str
-    amount: int  # fen
-    households: int
-    person_times: int
-    villages: int
+class PublicImpact:
+    """The public page's figures, published (marketplace.publication): the headline,
+    by calendar year and by channel."""
 
-    @property
-    def suppressed(self) -> bool:
-        """Too few households to show anything about this group in public."""
-        return self.households < MIN_PUBLIC_GROUP
-
-
-@dataclass
-class Impact:
-    total: ImpactFigures
-    years: list[ImpactFigures]
-    channels: list[ImpactFigures]
+    total: Aggregate
+    years: list[Aggregate]
+    channels: list[Aggregate]
 
 
 def _people_by(driven, key=None) -> dict:
@@ -551,18 +539,30 @@ def _people_by(driven, key=None) -> dict:
     return {k: (int(h or 0), int(p or 0), int(v or 0)) for k, h, p, v in rows}
 
 
-def headline(period: Period | None = None) -> ImpactFigures:
-    """Total sales, households driven, person-times and villages reached."""
-    period = period or Period()
+def _counts(amount: int, people: tuple[int, int, int]) -> Counts:
+    households, person_times, villages = people
+    return Counts(households, amount, person_times, villages)
+
+
+def _headline(period: Period) -> Counts:
     amount = db.session.scalar(select(func.sum(Attribution.amount)).where(period.clause()))
-    households, person_times, villages = _people_by(_driven(period))[None]
-    return ImpactFigures("", int(amount or 0), households, person_times, villages)
+    return _counts(int(amount or 0), _people_by(_driven(period))[None])
 
 
-def impact(period: Period | None = None) -> Impact:
-    """The public page's figures: the headline, by calendar year and by channel."""
+def headline(period: Period | None = None) -> Aggregate:
+    """Total sales, households driven, person-times and villages reached, as published
+    (the home page's counter). It is the impact page's total: ``publish_tables`` only
+    withholds a published total when a table's rows miss some of its households, and
+    every household driven is in some year's row and some channel's row."""
+    return publish(_headline(period or Period()))
+
+
+def impact(period: Period | None = None) -> PublicImpact:
+    """The public page's figures: the headline, by calendar year and by channel. Both
+    tables split the headline, so they are published together (complementary
+    suppression: no withheld group is the headline minus the rows shown)."""
     period = period or Period()
-    total = headline(period)
+    total = _headline(period)
 
     year = extract("year", Attribution.sale_date).label("y")
     money_by_year = {
@@ -574,7 +574,7 @@ def impact(period: Period | None = None) -> Impact:
     driven = _driven(period)
     people_by_year = {int(k): v for k, v in _people_by(driven, driven.c.year).items()}
     years = [
-        ImpactFigures(str(y), money_by_year.get(y, 0), *people_by_year.get(y, (0, 0, 0)))
+        (str(y), _counts(money_by_year.get(y, 0), people_by_year.get(y, (0, 0, 0))))
         for y in sorted(set(money_by_year) | set(people_by_year))
     ]
 
@@ -588,9 +588,8 @@ def impact(period: Period | None = None) -> Impact:
     by_channel = _driven(period, Attribution.channel.label("channel"))
     people_by_channel = _people_by(by_channel, by_channel.c.channel)
     channels = [
-        ImpactFigures(
-            str(c), int(money_by_channel.get(c) or 0), *people_by_channel.get(c, (0, 0, 0))
-        )
+        (str(c), _counts(int(money_by_channel.get(c) or 0), people_by_channel.get(c, (0, 0, 0))))
         for c in CHANNELS
     ]
-    return Impact(total, years, channels)
+    published, (year_rows, channel_rows) = publish_tables(total, years, channels)
+    return PublicImpact(published, year_rows, channel_rows)

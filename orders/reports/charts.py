@@ -21,7 +21,8 @@ from pygal.style import Style
 # not use) that makes every later failed import warn (ImportWarning: no find_spec).
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
-from orders.reports.breakdowns import ImpactFigures, MonthBenefit, MonthRow  # noqa: E402
+from marketplace.publication import Aggregate  # noqa: E402
+from orders.reports.breakdowns import MonthBenefit, MonthRow  # noqa: E402
 from orders.reports.exports import channel_label  # noqa: E402
 from orders.reports.summary import CHANNELS, Summary  # noqa: E402
 
@@ -187,9 +188,9 @@ def household_chart(rows: list[MonthBenefit], top: int = 5) -> Markup:
     return _svg(chart)
 
 
-def impact_chart(years: list[ImpactFigures]) -> Markup:
-    """Public: sales per year, only for years with enough households to show."""
-    shown = [y for y in years if not y.suppressed]
+def impact_chart(years: list[Aggregate]) -> Markup:
+    """Public: sales per year, only for the years published."""
+    shown = [y for y in years if not y.withheld]
     chart = pygal.Bar(
         **_config(
             width=560,

@@ -1,4 +1,4 @@
-"""`report summary`: the bureau's headline figures for a period (DATA_FORMATS.md).
+"""`report summary`: the bureau's headline figures for a period (docs/formats.md).
 
 Computed in the database, shaped to stay fast at millions of attribution rows: money and
 order counts from the paid orders (an index-only scan), the unattributed part and the
@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from catalog.models import Certification, CertStatus
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Household
 from marketplace.money import format_fen
@@ -125,7 +126,7 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
     shown_from, shown_to = date_from, date_to
     if date_from is None or date_to is None:
         # an open end counts everything on that side; the report shows the data's span
-        today = date.today()
+        today = local_today()
         shown_from = date_from or first or min(today, date_to or today)
         shown_to = date_to or last or max(today, shown_from)
         if shown_from > shown_to:  # the data lies wholly outside the one bound given
@@ -217,7 +218,14 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
     household and year finds such a row. Only the household-years named by refund rows
     and not found that way are summed up exactly.
     """
-    years = _years(date_from, date_to)
+    # one probe per household and year: only the years that have sales (a period such as
+    # 0001-01-01..9999-12-31 would otherwise be ten thousand of them)
+    first, last = db.session.execute(
+        select(func.min(Attribution.sale_date), func.max(Attribution.sale_date))
+    ).one()
+    if first is None:
+        return {}
+    years = _years(max(date_from, first), min(date_to, last))
     if not years:
         return {}
     spans = [

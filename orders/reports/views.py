@@ -16,9 +16,11 @@ from markupsafe import Markup
 
 from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import District, Town
-from marketplace.web import page_arg, page_size
+from marketplace.publication import MIN_GROUP, personal_data
+from marketplace.web import id_arg, page_arg, page_size
 from orders import bp
 from orders.reports import breakdowns, charts, exports
 from orders.reports.breakdowns import DIMENSIONS, Period
@@ -55,7 +57,7 @@ def parse_period(args) -> Period:
 
 
 def period_presets(today: date | None = None) -> list[tuple[str, dict]]:
-    today = today or date.today()
+    today = today or local_today()
     return [
         (_("今年"), {"from": f"{today.year}-01-01", "to": f"{today.year}-12-31"}),
         (_("去年"), {"from": f"{today.year - 1}-01-01", "to": f"{today.year - 1}-12-31"}),
@@ -70,13 +72,6 @@ def _period_args(period: Period) -> dict:
     if period.date_to:
         args["to"] = period.date_to.isoformat()
     return args
-
-
-def _id_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if value.isdigit() and 0 < int(value) < 2**31:
-        return int(value)
-    return None
 
 
 def _render_period_error(message: str, template: str = "orders/reports/period_error.html"):
@@ -97,7 +92,7 @@ def _context(period: Period, **extra) -> dict:
 
 
 def _geo(period: Period) -> breakdowns.GeoLevel:
-    district_id, town_id = _id_arg("district"), _id_arg("town")
+    district_id, town_id = id_arg("district"), id_arg("town")
     if town_id and db.session.get(Town, town_id) is None:
         abort(404)
     if district_id and db.session.get(District, district_id) is None:
@@ -181,6 +176,7 @@ def reports_dimension(name: str):
 
 
 @bp.route("/bureau/reports/households")
+@personal_data
 @org_required("households.view")
 def reports_households():
     try:
@@ -195,6 +191,7 @@ def reports_households():
 
 
 @bp.route("/bureau/households/<int:household_id>/benefits")
+@personal_data
 @org_required("households.view")
 def household_benefits(household_id: int):
     household = get_household(current_user, g.org, household_id)
@@ -245,7 +242,6 @@ def _download(table: exports.Table, fmt: str, stem: str) -> Response:
     mimetype, write = EXPORT_FORMATS[fmt]
     response = Response(write(table), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -256,6 +252,7 @@ def _period_stem(period: Period) -> str:
 
 
 @bp.route("/bureau/reports/export/<name>.<any(csv, xlsx):fmt>")
+@personal_data
 @org_required("reports.view")
 def reports_export(name: str, fmt: str):
     try:
@@ -272,6 +269,7 @@ def reports_export(name: str, fmt: str):
     "/bureau/households/<int:household_id>/benefits/<any(products, months):name>"
     ".<any(csv, xlsx):fmt>"
 )
+@personal_data
 @org_required("households.view")
 def household_benefits_export(household_id: int, name: str, fmt: str):
     household = get_household(current_user, g.org, household_id)
@@ -297,23 +295,18 @@ def chart_css():
 
 @bp.route("/impact")
 def impact():
-    """Public: aggregates only, no figure for fewer than three households, no names."""
+    """Public: aggregates only, published through the kernel (no group of fewer than
+    three households, not even by subtraction), no names."""
     figures = breakdowns.impact()
     return render_template(
         "orders/reports/impact.html",
         impact=figures,
         chart=charts.impact_chart(figures.years),
         channel_label=exports.channel_label,
-        min_group=breakdowns.MIN_PUBLIC_GROUP,
+        min_group=MIN_GROUP,
     )
 
 
 def impact_section() -> Markup:
     """The home page's impact counter."""
-    return Markup(
-        render_template(
-            "orders/_impact.html",
-            figures=breakdowns.headline(),
-            min_group=breakdowns.MIN_PUBLIC_GROUP,
-        )
-    )
+    return Markup(render_template("orders/_impact.html", figures=breakdowns.headline()))

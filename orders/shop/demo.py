@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from catalog.models import Product
 from catalog.services import unsellable_reason
 from marketplace import registries
 from marketplace.accounts.services import hash_password, save_address
+from marketplace.clock import local_today
 from marketplace.demo import DEMO_PASSWORD, DEMO_USERS
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
@@ -200,7 +201,7 @@ def _pickup_points(bureau_admin: User, bureau: Organization) -> dict[str, Pickup
 def _products(vendor: Organization, count: int = 2) -> list[Product]:
     """The vendor's first products (by SKU) that can be sold online today, one by one
     (no minimum order quantity), each with enough stock for the demo orders."""
-    today = date.today()
+    today = local_today()
     chosen = [
         p
         for p in db.session.scalars(

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from marketplace.web import cn_mobile
+from marketplace.web import cn_mobile, id_field_range, id_or_zero
 from orders.models import DeliveryMethod
 from orders.shop.services import MAX_QUANTITY
 
@@ -25,7 +25,7 @@ NEW_ADDRESS = 0  # the address choice "enter a new address"
 
 
 class CartAddForm(FlaskForm):
-    product_id = IntegerField(validators=[InputRequired()])
+    product_id = IntegerField(validators=[InputRequired(), id_field_range()])
     quantity = IntegerField(
         _l("数量"),
         default=1,
@@ -35,14 +35,14 @@ class CartAddForm(FlaskForm):
 
 
 class CartUpdateForm(FlaskForm):
-    product_id = IntegerField(validators=[InputRequired()])
+    product_id = IntegerField(validators=[InputRequired(), id_field_range()])
     quantity = IntegerField(
         _l("数量"), validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)]
     )
 
 
 class CartRemoveForm(FlaskForm):
-    product_id = IntegerField(validators=[InputRequired()])
+    product_id = IntegerField(validators=[InputRequired(), id_field_range()])
 
 
 class CheckoutForm(FlaskForm):
@@ -60,7 +60,7 @@ class CheckoutForm(FlaskForm):
         validators=[InputRequired()],
     )
     address_id = RadioField(
-        _l("收货地址"), coerce=int, choices=[], validate_choice=False, default=NEW_ADDRESS
+        _l("收货地址"), coerce=id_or_zero, choices=[], validate_choice=False, default=NEW_ADDRESS
     )
     recipient = StringField(_l("收货人"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("手机号"), validators=[Optional(), cn_mobile()])
@@ -70,7 +70,7 @@ class CheckoutForm(FlaskForm):
     detail = StringField(_l("详细地址"), validators=[Optional(), Length(max=300)])
     save_address = BooleanField(_l("保存到我的收货地址"), default=True)
     pickup_point_id = SelectField(
-        _l("自提点"), coerce=int, choices=[], validate_choice=False, default=0
+        _l("自提点"), coerce=id_or_zero, choices=[], validate_choice=False, default=0
     )
 
     NEW_ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")

@@ -86,13 +86,13 @@ def _vendor_part_page(order_id: int, ship_form=None, cancel_form=None, code: int
     ), code
 
 
-@bp.route("/vendor/orders/<int:order_id>")
+@bp.route("/vendor/orders/<bigint:order_id>")
 @org_required(FULFIL)
 def vendor_order(order_id: int):
     return _vendor_part_page(order_id)
 
 
-@bp.route("/vendor/orders/<int:order_id>/ship", methods=["POST"])
+@bp.route("/vendor/orders/<bigint:order_id>/ship", methods=["POST"])
 @org_required(FULFIL)
 def vendor_ship(order_id: int):
     form = ShipForm()
@@ -113,7 +113,7 @@ def vendor_ship(order_id: int):
     return redirect(url_for("orders.vendor_order", order_id=order_id))
 
 
-@bp.route("/vendor/orders/<int:order_id>/cancel", methods=["POST"])
+@bp.route("/vendor/orders/<bigint:order_id>/cancel", methods=["POST"])
 @org_required(FULFIL)
 def vendor_cancel(order_id: int):
     form = CancelPartForm()
@@ -170,13 +170,13 @@ def _asked_quantities(order: Order) -> dict[int, int]:
     return asked
 
 
-@bp.route("/bureau/orders/<int:order_id>")
+@bp.route("/bureau/orders/<bigint:order_id>")
 @org_required(REFUND)
 def bureau_order(order_id: int):
     return _bureau_order_page(order_id)
 
 
-@bp.route("/bureau/orders/<int:order_id>/refund", methods=["POST"])
+@bp.route("/bureau/orders/<bigint:order_id>/refund", methods=["POST"])
 @org_required(REFUND)
 def bureau_refund(order_id: int):
     form = RefundForm()

@@ -21,16 +21,16 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Product
 from catalog.services import (
-    MIN_GROUP,
-    Impact,
     NotCertified,
     ensure_sellable,
     unsellable_reason,
 )
 from marketplace import audit
+from marketplace.clock import local_today
 from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
-from marketplace.models import User, Village, utcnow
+from marketplace.models import User, utcnow
+from marketplace.publication import Aggregate, households_reached
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger import services as ledger
 from orders.models import (
@@ -78,7 +78,7 @@ class CartLine:
 def cart_lines(items: Mapping[int, int], today: date | None = None) -> list[CartLine]:
     """The cart's lines with today's prices, each marked with why it cannot be ordered
     (not sellable, not enough stock), grouped by vendor then product."""
-    today = today or date.today()
+    today = today or local_today()
     products = (
         {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(items))))}
         if items
@@ -110,7 +110,7 @@ def check_addable(product_id: int, quantity: int, today: date | None = None) -> 
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound()
-    ensure_sellable(product, today or date.today())
+    ensure_sellable(product, today or local_today())
     stock.ensure_available(product.id, quantity)
     return product
 
@@ -153,7 +153,7 @@ def merge_cart(user: User, visitor_items: Mapping[int, int]) -> None:
         }
         for product_id, quantity in visitor_items.items():
             product = db.session.get(Product, product_id)
-            if product is None or unsellable_reason(product, date.today()):
+            if product is None or unsellable_reason(product, local_today()):
                 continue
             item = stored.get(product_id)
             total = min(quantity + (item.quantity if item else 0), MAX_QUANTITY)
@@ -198,7 +198,7 @@ def place_order(buyer: User, items: Mapping[int, int], delivery: Delivery, token
             raise ValidationError(_("请填写完整的收货地址"))
     else:
         raise ValidationError(_("请选择配送方式"))
-    today = date.today()
+    today = local_today()
     products = {
         p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(list(items))))
     }
@@ -259,13 +259,11 @@ def _stock_items(
     ]
 
 
-def start_payment(order: Order) -> Payment:
-    """A new payment attempt for an unpaid order through the configured gateway."""
+def current_payment(order: Order) -> Payment | None:
+    """The order's open attempt on the configured gateway, if it has one; creates nothing
+    (what the payment page shows on a GET)."""
     from orders.shop.payments import gateway
 
-    expire_if_due(order)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise IllegalTransition(_("订单当前状态不能付款"))
     chosen = gateway()
     active = next(
         (
@@ -275,10 +273,24 @@ def start_payment(order: Order) -> Payment:
         ),
         None,
     )
+    if active is not None and active.provider == "stripe":
+        # the client secret is not stored: ask Stripe
+        active.client_secret = gateway_named("stripe").client_secret(active.reference)
+    return active
+
+
+def start_payment(order: Order) -> Payment:
+    """The open payment attempt of an unpaid order through the configured gateway, or a
+    new one when it has none."""
+    from .payments import gateway
+
+    expire_if_due(order)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise IllegalTransition(_("订单当前状态不能付款"))
+    active = current_payment(order)
     if active is not None:
-        if active.provider == "stripe":  # the client secret is not stored: ask Stripe
-            active.client_secret = gateway_named("stripe").client_secret(active.reference)
         return active
+    chosen = gateway()
     attempt = len(order.payments) + 1
     start = chosen.start(order, attempt)  # outside the transaction: a network call
     with unit_of_work():
@@ -568,32 +580,16 @@ def order_refunds(order: Order) -> list[Refund]:
     )
 
 
-def order_impact(order: Order) -> Impact:
-    """Whom the order helped, from its attribution rows net of refunds: how many
-    registered households in how many villages; counts only, and a village is named only
-    where at least ``MIN_GROUP`` of those households live (as on product pages)."""
+def order_impact(order: Order) -> Aggregate:
+    """Whom the order helped, from its attribution rows net of refunds, as the public
+    may see it (as on product pages): counts only, none below ``MIN_GROUP``."""
     rows = db.session.execute(
         select(Attribution.household_id, Attribution.village_id)
         .where(Attribution.order_id == order.id, Attribution.household_id.is_not(None))
         .group_by(Attribution.household_id, Attribution.village_id)
         .having(func.sum(Attribution.amount) > 0)
     ).all()
-    per_village: dict[int | None, int] = {}
-    for _household, village_id in rows:
-        per_village[village_id] = per_village.get(village_id, 0) + 1
-    named_ids = [v for v, n in per_village.items() if v is not None and n >= MIN_GROUP]
-    names = (
-        [
-            v.full_name
-            for v in db.session.scalars(
-                select(Village).where(Village.id.in_(named_ids)).order_by(Village.name)
-            )
-        ]
-        if named_ids
-        else []
-    )
-    villages = len([v for v in per_village if v is not None])
-    return Impact(households=len(rows), villages=villages, named_villages=names)
+    return households_reached(village_id for _household, village_id in rows)
 
 
 def _refund_lines(

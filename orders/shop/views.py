@@ -320,7 +320,10 @@ def checkout():
         else:
             if form.wants_new_address() and form.save_address.data:
                 _save_new_address(form)
-            return redirect(url_for("orders.pay", order_id=order.id))
+            # one click from 提交订单 to the gateway: the attempt starts here, on a POST
+            if _start_payment(order):
+                return redirect(url_for("orders.pay", order_id=order.id))
+            return redirect(url_for("orders.order_detail", order_id=order.id))
     lines = shop.cart_lines(items)
     if request.method == "GET" and any(line.problem for line in lines):
         flash(_("购物车中有不能下单的商品，请先调整。"), "warning")
@@ -339,17 +342,37 @@ def checkout():
 # ---------------------------------------------------------------- payment
 
 
-@bp.route("/orders/<int:order_id>/pay")
+def _start_payment(order: Order) -> bool:
+    """Start (or continue) the order's payment attempt; False, with the reason flashed,
+    when it cannot be started now."""
+    try:
+        shop.start_payment(order)
+    except GatewayError:
+        current_app.logger.exception("starting a payment for %s failed", order.number)
+        flash(_("暂时无法连接支付渠道，请稍后再试。"), "danger")
+        return False
+    except DomainError as exc:
+        flash(exc.message, "warning")
+        return False
+    return True
+
+
+@bp.route("/orders/<bigint:order_id>/pay")
 @login_required
 def pay(order_id: int):
+    """The payment page. A GET shows the order's open attempt, or a button that starts
+    one: it never creates an attempt itself (a link prefetch or a crawler starts nothing)."""
     order = shop.buyer_order(current_user, order_id)
     if order.is_paid:
         flash(_("该订单已付款。"), "info")
         return redirect(url_for("orders.order_detail", order_id=order.id))
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        flash(_("订单当前状态不能付款"), "warning")
+        return redirect(url_for("orders.order_detail", order_id=order.id))
     try:
-        payment = shop.start_payment(order)
+        payment = shop.current_payment(order)
     except GatewayError:
-        current_app.logger.exception("starting a payment for %s failed", order.number)
+        current_app.logger.exception("reading the payment of %s failed", order.number)
         flash(_("暂时无法连接支付渠道，请稍后再试。"), "danger")
         return redirect(url_for("orders.order_detail", order_id=order.id))
     except DomainError as exc:
@@ -357,6 +380,8 @@ def pay(order_id: int):
         return redirect(url_for("orders.order_detail", order_id=order.id))
     failed = [p for p in order.payments if p.status == PaymentStatus.FAILED]
     context = {"order": order, "payment": payment, "last_failure": failed[-1] if failed else None}
+    if payment is None:
+        return render_template("orders/shop/pay_start.html", form=FlaskForm(), **context)
     if payment.provider == "stripe":
         return render_template(
             "orders/shop/pay_stripe.html",
@@ -370,7 +395,19 @@ def pay(order_id: int):
     return render_template("orders/shop/pay_test.html", form=form, **context)
 
 
-@bp.route("/orders/<int:order_id>/pay/test", methods=["POST"])
+@bp.route("/orders/<bigint:order_id>/pay", methods=["POST"])
+@login_required
+def start_payment(order_id: int):
+    """The 去支付 button: start a payment attempt (or continue the open one), then show it."""
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    order = shop.buyer_order(current_user, order_id)
+    if _start_payment(order):
+        return redirect(url_for("orders.pay", order_id=order.id))
+    return redirect(url_for("orders.order_detail", order_id=order.id))
+
+
+@bp.route("/orders/<bigint:order_id>/pay/test", methods=["POST"])
 @login_required
 def pay_test(order_id: int):
     """The local test gateway's buttons: the signed token decides which order, amount and
@@ -381,7 +418,9 @@ def pay_test(order_id: int):
     succeeded = request.form.get("outcome") == "success"
     try:
         outcome = shop.confirm_test_payment(current_user, order_id, form.token.data, succeeded)
-    except ValidationError as exc:
+    except NotFound:
+        abort(404)
+    except DomainError as exc:  # a bad token, OutOfStock, IllegalTransition: said, not a 500
         flash(exc.message, "danger")
     else:
         _flash_outcome(outcome)
@@ -399,7 +438,7 @@ def _flash_outcome(outcome: shop.Outcome | None) -> None:
         flash(outcome.message or _("付款已退回。"), "warning")
 
 
-@bp.route("/orders/<int:order_id>/return")
+@bp.route("/orders/<bigint:order_id>/return")
 @login_required
 def payment_return(order_id: int):
     """Where Stripe sends the buyer back: ask Stripe directly (a verified retrieve)."""
@@ -453,7 +492,7 @@ def _timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
     return sorted(events, key=lambda event: event[0])
 
 
-@bp.route("/orders/<int:order_id>")
+@bp.route("/orders/<bigint:order_id>")
 @login_required
 def order_detail(order_id: int):
     order = shop.buyer_order(current_user, order_id)
@@ -478,7 +517,7 @@ def order_detail(order_id: int):
     )
 
 
-@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@bp.route("/orders/<bigint:order_id>/cancel", methods=["POST"])
 @login_required
 def cancel_order(order_id: int):
     form = CancelOrderForm()
@@ -498,7 +537,7 @@ def cancel_order(order_id: int):
     return redirect(url_for("orders.order_detail", order_id=order_id))
 
 
-@bp.route("/orders/<int:order_id>/receive", methods=["POST"])
+@bp.route("/orders/<bigint:order_id>/receive", methods=["POST"])
 @login_required
 def confirm_receipt(order_id: int):
     if not FlaskForm().validate_on_submit():  # the CSRF token

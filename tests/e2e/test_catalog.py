@@ -4,10 +4,11 @@ the public catalog, with counts of the households it helps but never a name or c
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from marketplace.clock import local_today
 from marketplace.models import OrgKind, Role
 
 from ..catalog_factories import ProductFactory
@@ -19,9 +20,9 @@ HOUSEHOLDS = [("E2E-HH-001", "黎秘甲"), ("E2E-HH-002", "黎秘乙"), ("E2E-HH
 
 
 def arrange() -> dict:
-    vendor = member_of(OrgKind.COOPERATIVE, Role.ADMIN, name="石岭荔枝专业合作社")
-    bureau = member_of(OrgKind.BUREAU, Role.STAFF, name="市乡村振兴局")
     village = VillageFactory(name="石岭村")
+    vendor = member_of(OrgKind.COOPERATIVE, Role.ADMIN, name="石岭荔枝专业合作社", village=village)
+    bureau = member_of(OrgKind.BUREAU, Role.STAFF, name="市乡村振兴局")
     for code, name in HOUSEHOLDS:
         HouseholdFactory(code=code, head_name=name, village=village)
     product = ProductFactory(
@@ -40,7 +41,7 @@ def test_vendor_applies_bureau_approves_product_goes_on_sale(
     data = live_server.run(arrange)
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
-    today = date.today()
+    today = local_today()
 
     # the product is not on sale before it is certified
     page.goto("/products")

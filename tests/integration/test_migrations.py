@@ -46,15 +46,16 @@ def fresh_database(tmp_path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def unmigrated_app(tmp_path, monkeypatch):
-    """An app bound to a fresh, empty database."""
+@contextlib.contextmanager
+def app_migrated_to(tmp_path, monkeypatch, revision: str = "head"):
+    """An app bound to a fresh database that ``flask db upgrade REVISION`` has built."""
     # migrations/env.py calls logging.config.fileConfig, which would disable every
     # logger the test session has already created
     monkeypatch.setattr(logging.config, "fileConfig", lambda *args, **kwargs: None)
     with fresh_database(tmp_path) as url:
         app = create_app(make_test_config(url, tmp_path))
         with app.app_context():
+            flask_migrate.upgrade(revision=revision)
             try:
                 yield app
             finally:
@@ -63,10 +64,9 @@ def unmigrated_app(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def migrated_app(unmigrated_app):
-    """An app bound to a fresh database that ``flask db upgrade`` has built."""
-    flask_migrate.upgrade()
-    return unmigrated_app
+def migrated_app(tmp_path, monkeypatch):
+    with app_migrated_to(tmp_path, monkeypatch) as app:
+        yield app
 
 
 def schema_differences() -> list:
@@ -115,66 +115,143 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(migrated_a
     assert schema_differences() == []
 
 
-def test_stock_locations_migration_copies_fair_and_retailer_into_place_ref(unmigrated_app):
-    """3d0795e7a3b1: a fair location keeps its fair (fair_id -> place_ref), a counter its
-    store (retailer_id -> place_ref); the warehouse has none and stays one per vendor."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import IntegrityError
+BEFORE_LOCAL_DATES = "7dc6dbd8e65c"
 
-    flask_migrate.upgrade(revision="7dc6dbd8e65c")
-    with db.engine.begin() as conn:
-        for org_id, kind in ((1, "cooperative"), (2, "retailer")):
-            conn.execute(
-                text(
-                    "INSERT INTO organizations (id, name, kind, status, created_at)"
-                    " VALUES (:id, :name, :kind, 'verified', CURRENT_TIMESTAMP)"
-                ),
-                {"id": org_id, "name": f"org {org_id}", "kind": kind},
-            )
-        conn.execute(
-            text(
-                "INSERT INTO fairs (id, code, name, date, venue, district, status, created_at)"
-                " VALUES (7, 'F07', '秀英集市', '2024-06-01', '万达广场', '秀英区', 'closed',"
-                " CURRENT_TIMESTAMP)"
-            )
+
+@pytest.fixture
+def app_before_local_dates(tmp_path, monkeypatch):
+    with app_migrated_to(tmp_path, monkeypatch, BEFORE_LOCAL_DATES) as app:
+        yield app
+
+
+def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates):
+    """Rows written while the sale date was the UTC date: live online sales paid after
+    local midnight move to the local date (with their attribution rows, refunds too);
+    imported sales and sales recorded with an explicit date keep theirs."""
+    from datetime import date, datetime
+
+    from orders.ledger.services import SaleItem, record_paid_sale, refund
+    from sqlalchemy import select, update
+
+    from orders.models import Attribution, Channel, Fair, Order
+
+    from ..catalog_factories import BenefitLinkFactory, CertificationFactory
+
+    product = CertificationFactory(
+        certified_on=date(2026, 1, 1), valid_until=date(2027, 12, 31)
+    ).product
+    BenefitLinkFactory(product=product)
+    BenefitLinkFactory(product=product)
+    fair = Fair(code="F1", name="集市", date=date(2026, 11, 30), venue="广场", district="秀英区")
+    db.session.add(fair)
+    db.session.commit()
+    november, december = date(2026, 11, 30), date(2026, 12, 1)
+    after_midnight = datetime(2026, 11, 30, 19, 48)  # 03:48 on 1 December in Beijing
+    evening = datetime(2026, 11, 30, 10, 0)  # 18:00 on 30 November in Beijing
+
+    def sale(channel, paid_at, external_ref=None, **kwargs):
+        order = record_paid_sale(
+            channel, [SaleItem(product, 3, 1000)], sale_date=november, **kwargs
         )
-        insert = text(
-            "INSERT INTO stock_locations (id, vendor_id, kind, name, fair_id, retailer_id,"
-            " active, created_at) VALUES (:id, 1, :kind, :name, :fair, :store, true,"
-            " CURRENT_TIMESTAMP)"
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(paid_at=paid_at, external_ref=external_ref)
         )
-        conn.execute(
-            insert, {"id": 1, "kind": "warehouse", "name": "仓库", "fair": None, "store": None}
-        )
-        conn.execute(
-            insert, {"id": 2, "kind": "fair", "name": "秀英集市", "fair": 7, "store": None}
-        )
-        conn.execute(insert, {"id": 3, "kind": "counter", "name": "专柜", "fair": None, "store": 2})
+        db.session.commit()
+        return order.id
+
+    late = sale(Channel.ONLINE, after_midnight)
+    refund(
+        db.session.get(Order, late), [(db.session.get(Order, late).lines[0].id, 1)], reason="坏果"
+    )
+    early = sale(Channel.ONLINE, evening)
+    imported = sale(Channel.ONLINE, after_midnight, external_ref="SRC-0001")
+    at_fair = sale(Channel.FAIR, after_midnight, fair=fair)
+    db.session.remove()
 
     flask_migrate.upgrade()
-    assert schema_differences() == []
-    with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, kind, place_ref FROM stock_locations ORDER BY id"))
-        assert [tuple(r) for r in rows] == [
-            (1, "warehouse", None),
-            (2, "fair", 7),
-            (3, "counter", 2),
-        ]
-        another = text(
-            "INSERT INTO stock_locations (vendor_id, kind, name, place_ref, active, created_at)"
-            " VALUES (1, :kind, :name, :ref, true, CURRENT_TIMESTAMP)"
-        )
-        for kind, ref in (("warehouse", None), ("fair", 7)):  # a second of either
-            with pytest.raises(IntegrityError), conn.begin_nested():
-                conn.execute(another, {"kind": kind, "name": "另一个", "ref": ref})
-        with pytest.raises(IntegrityError), conn.begin_nested():  # a warehouse names no place
-            conn.execute(another, {"kind": "warehouse", "name": "仓库二", "ref": 5})
-        conn.rollback()
 
-    if not on_postgres():
-        flask_migrate.downgrade(revision="7dc6dbd8e65c")
-        with db.engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT id, fair_id, retailer_id FROM stock_locations ORDER BY id")
+    def dates(order_id):
+        order_date = db.session.scalar(select(Order.sale_date).where(Order.id == order_id))
+        rows = set(
+            db.session.scalars(
+                select(Attribution.sale_date).where(Attribution.order_id == order_id)
             )
-            assert [tuple(r) for r in rows] == [(1, None, None), (2, 7, None), (3, None, 2)]
+        )
+        return order_date, rows
+
+    assert dates(late) == (december, {december})  # sale and refund rows alike
+    assert dates(early) == (november, {november})
+    assert dates(imported) == (november, {november})
+    assert dates(at_fair) == (november, {november})
+
+
+BEFORE_PLACE_REF = "b4d19e7c2a50"
+
+
+def test_stock_locations_migration_copies_fair_and_retailer_into_place_ref(tmp_path, monkeypatch):
+    """3d0795e7a3b1: a fair location keeps its fair (fair_id -> place_ref), a counter its
+    store (retailer_id -> place_ref); the warehouse has none and stays one per vendor."""
+    with app_migrated_to(tmp_path, monkeypatch, revision=BEFORE_PLACE_REF):
+        from sqlalchemy import text
+        from sqlalchemy.exc import IntegrityError
+
+        with db.engine.begin() as conn:
+            for org_id, kind in ((1, "cooperative"), (2, "retailer")):
+                conn.execute(
+                    text(
+                        "INSERT INTO organizations (id, name, kind, status, created_at)"
+                        " VALUES (:id, :name, :kind, 'verified', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": org_id, "name": f"org {org_id}", "kind": kind},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO fairs (id, code, name, date, venue, district, status, created_at)"
+                    " VALUES (7, 'F07', '秀英集市', '2024-06-01', '万达广场', '秀英区', 'closed',"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+            insert = text(
+                "INSERT INTO stock_locations (id, vendor_id, kind, name, fair_id, retailer_id,"
+                " active, created_at) VALUES (:id, 1, :kind, :name, :fair, :store, true,"
+                " CURRENT_TIMESTAMP)"
+            )
+            conn.execute(
+                insert, {"id": 1, "kind": "warehouse", "name": "仓库", "fair": None, "store": None}
+            )
+            conn.execute(
+                insert, {"id": 2, "kind": "fair", "name": "秀英集市", "fair": 7, "store": None}
+            )
+            conn.execute(
+                insert, {"id": 3, "kind": "counter", "name": "专柜", "fair": None, "store": 2}
+            )
+
+        flask_migrate.upgrade()
+        assert schema_differences() == []
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, kind, place_ref FROM stock_locations ORDER BY id"))
+            assert [tuple(r) for r in rows] == [
+                (1, "warehouse", None),
+                (2, "fair", 7),
+                (3, "counter", 2),
+            ]
+            another = text(
+                "INSERT INTO stock_locations (vendor_id, kind, name, place_ref, active, created_at)"
+                " VALUES (1, :kind, :name, :ref, true, CURRENT_TIMESTAMP)"
+            )
+            for kind, ref in (("warehouse", None), ("fair", 7)):  # a second of either
+                with pytest.raises(IntegrityError), conn.begin_nested():
+                    conn.execute(another, {"kind": kind, "name": "另一个", "ref": ref})
+            with pytest.raises(IntegrityError), conn.begin_nested():  # a warehouse names no place
+                conn.execute(another, {"kind": "warehouse", "name": "仓库二", "ref": 5})
+            conn.rollback()
+
+        if not on_postgres():
+            flask_migrate.downgrade(revision=BEFORE_PLACE_REF)
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT id, fair_id, retailer_id FROM stock_locations ORDER BY id")
+                )
+                assert [tuple(r) for r in rows] == [(1, None, None), (2, 7, None), (3, None, 2)]

@@ -372,7 +372,9 @@ def test_a_declined_card_leaves_the_order_payable_with_a_new_attempt(
     assert intent_of(order).status == PaymentStatus.FAILED
     assert on_hand_reserved(product) == (5, 2)  # still held for the buyer
 
-    page = pay_page(client, order)
+    page = pay_page(client, order)  # shows the failure; a GET starts nothing
+    assert 'data-testid="start-payment"' in page and intent_of(order).reference == reference
+    page = client.post(f"/orders/{order.id}/pay", follow_redirects=True).get_data(as_text=True)
     retry = intent_of(order)
     assert retry.reference != reference and retry.status == PaymentStatus.CREATED
     assert 'data-testid="last-failure"' in page

@@ -1,13 +1,14 @@
 """The public product list's cached body: served from the cache for the same query, language
 and day, and dropped at once when a product, certification or seller changes."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from catalog import services
 from catalog.models import CertStatus
 from marketplace import create_app
+from marketplace.clock import local_today
 from marketplace.extensions import cache, db
 from marketplace.models import OrgKind
 
@@ -56,7 +57,7 @@ def test_a_change_through_the_services_shows_at_once(cached_app):
 
 
 def test_the_day_is_part_of_the_key(cached_app, monkeypatch):
-    today = date.today()
+    today = local_today()
     CertificationFactory(
         product__name="今天到期的蜂蜜",
         certified_on=today - timedelta(days=30),
@@ -72,6 +73,6 @@ def test_each_language_has_its_own_body(cached_app):
     CertificationFactory(product__name="文昌鸡")
     client = cached_app.test_client()
     assert "认定扶贫产品" in listed(client)
-    client.get("/lang/en")
+    client.post("/lang/en")
     page = listed(client)
     assert "文昌鸡" in page and "搜索产品、销售主体或村名" not in page

@@ -22,14 +22,15 @@ from catalog.services import (
     revoke_certification,
     suspend_certification,
 )
+from marketplace.clock import local_today
 from marketplace.errors import Forbidden, IllegalTransition, ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
-from ..factories import HouseholdFactory, UserFactory, member_of
+from ..factories import HouseholdFactory, UserFactory, VillageFactory, member_of
 
-TODAY = date.today()
+TODAY = local_today()
 
 
 @pytest.fixture
@@ -42,13 +43,14 @@ def reviewer():
 def application():
     """A pending application made through the vendor's service: three households with
     weights 2, 1 and 1."""
-    vendor = member_of(OrgKind.COOPERATIVE, Role.ADMIN, name="石岭荔枝合作社")
+    village = VillageFactory(name="石岭村")
+    vendor = member_of(OrgKind.COOPERATIVE, Role.ADMIN, name="石岭荔枝合作社", village=village)
     org = vendor.memberships[0].org
     product = ProductFactory(vendor=org, name="妃子笑荔枝")
     households = [
-        HouseholdFactory(code="HH-A", head_name="王审甲"),
-        HouseholdFactory(code="HH-B", head_name="王审乙"),
-        HouseholdFactory(code="HH-C", head_name="王审丙"),
+        HouseholdFactory(code="HH-A", head_name="王审甲", village=village),
+        HouseholdFactory(code="HH-B", head_name="王审乙", village=village),
+        HouseholdFactory(code="HH-C", head_name="王审丙", village=village),
     ]
     cert = apply_for_certification(
         vendor,

@@ -1,4 +1,4 @@
-"""`import products`, `import benefit-links` and `certifications expiring` (DATA_FORMATS.md)."""
+"""`import products`, `import benefit-links` and `certifications expiring` (docs/formats.md)."""
 
 from datetime import date, timedelta
 from decimal import Decimal

@@ -12,6 +12,7 @@ import pytest
 from catalog import services
 from catalog.models import CertStatus, ProductStatus
 from catalog.services import CatalogFilters, NotCertified, ensure_sellable, is_sellable
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import OrgStatus
 
@@ -23,7 +24,7 @@ from ..catalog_factories import (
 )
 from ..factories import HouseholdFactory, OrgFactory, TownFactory, VillageFactory
 
-TODAY = date.today()
+TODAY = local_today()
 YESTERDAY = TODAY - timedelta(days=1)
 
 
@@ -265,7 +266,7 @@ def test_impact_names_villages_only_where_three_or_more_households_live(client):
             BenefitLinkFactory(product=product, household=HouseholdFactory(village=village))
     impact = services.product_impact(product.id, TODAY)
     assert (impact.households, impact.villages) == (6, 3)
-    assert impact.named_villages == [many.full_name]
+    assert impact.named_villages == (many.full_name,)
     page = html(client, f"/products/{product.id}")
     assert "此产品帮扶 6 户建档立卡户，分布在 3 个村" in page
     assert many.full_name in page
@@ -277,9 +278,10 @@ def test_impact_counts_only_the_links_in_force(client):
     old = [HouseholdFactory() for _ in range(5)]
     for household in old:
         BenefitLinkFactory(product=product, household=household, valid_from=date(2020, 1, 1))
-    BenefitLinkFactory(product=product, valid_from=TODAY - timedelta(days=1))
+    for _ in range(3):
+        BenefitLinkFactory(product=product, valid_from=TODAY - timedelta(days=1))
     BenefitLinkFactory(product=product, valid_from=TODAY + timedelta(days=30))  # not yet
-    assert "此产品帮扶 1 户建档立卡户，分布在 1 个村" in html(client, f"/products/{product.id}")
+    assert "此产品帮扶 3 户建档立卡户，分布在 3 个村" in html(client, f"/products/{product.id}")
 
 
 # ---------------------------------------------------------------- search and filters

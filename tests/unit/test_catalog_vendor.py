@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,19 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from catalog.models import Certification, CertStatus, PriceTier, Product, ProductImage
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
 
 from ..catalog_factories import CategoryFactory, CertificationFactory, ProductFactory
-from ..factories import HouseholdFactory, UserFactory, VillageFactory, member_of
+from ..factories import (
+    HouseholdFactory,
+    MembershipFactory,
+    TownFactory,
+    UserFactory,
+    VillageFactory,
+    member_of,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -38,13 +47,16 @@ def files_under(folder: Path) -> set[Path]:
 
 
 @pytest.fixture
-def vendor():
-    return member_of(OrgKind.COOPERATIVE, Role.STAFF)
+def home():
+    """The vendor's village: households of its town are the ones it may name."""
+    return VillageFactory(name="本村")
 
 
 @pytest.fixture
-def org(vendor):
-    return vendor.memberships[0].org
+def vendor(home):
+    return member_of(
+        OrgKind.COOPERATIVE, Role.STAFF, district=home.town.district, town=home.town, village=home
+    )
 
 
 @pytest.fixture
@@ -94,7 +106,7 @@ def cert_form(**overrides) -> dict:
         "households": "",
         "expected_annual_value": "50000.00",
         "test_report": (io.BytesIO(PDF), "report.pdf", "application/pdf"),
-        "test_report_valid_until": (date.today() + timedelta(days=300)).isoformat(),
+        "test_report_valid_until": (local_today() + timedelta(days=300)).isoformat(),
         "note": "",
     }
     data.update(overrides)
@@ -156,7 +168,7 @@ def test_seller_sees_shop_menu(client, login, vendor):
 
 
 def test_list_shows_price_and_certification_state(client, login, vendor, org, product):
-    CertificationFactory(product=product, valid_until=date.today() + timedelta(days=100))
+    CertificationFactory(product=product, valid_until=local_today() + timedelta(days=100))
     pending = ProductFactory(vendor=org, name="莲雾礼盒", price=123456)
     CertificationFactory(product=pending, status=CertStatus.PENDING)
     rejected = ProductFactory(vendor=org, name="走地鸡")
@@ -164,15 +176,15 @@ def test_list_shows_price_and_certification_state(client, login, vendor, org, pr
     expired = ProductFactory(vendor=org, name="沉香")
     CertificationFactory(
         product=expired,
-        certified_on=date.today() - timedelta(days=400),
-        valid_until=date.today() - timedelta(days=2),
+        certified_on=local_today() - timedelta(days=400),
+        valid_until=local_today() - timedelta(days=2),
     )
     ProductFactory(vendor=org, name="对虾")
     login(vendor)
     html = client.get("/vendor/products").get_data(as_text=True)
     assert "30.00 / 箱" in html
     assert "1,234.56" in html
-    until = (date.today() + timedelta(days=100)).isoformat()
+    until = (local_today() + timedelta(days=100)).isoformat()
     assert f"已认定，有效期至 {until}" in html
     assert "认定审核中" in html
     assert "认定申请被驳回" in html
@@ -460,9 +472,9 @@ def test_delete_image_removes_its_files(client, login, vendor, product, app):
 # ---------------------------------------------------------------- certification
 
 
-def test_apply_for_certification(client, login, vendor, product, app):
-    HouseholdFactory(code="HH-A-1", head_name="王大")
-    HouseholdFactory(code="HH-A-2", head_name="李二")
+def test_apply_for_certification(client, home, login, vendor, product, app):
+    HouseholdFactory(village=home, code="HH-A-1", head_name="王大")
+    HouseholdFactory(village=home, code="HH-A-2", head_name="李二")
     login(vendor)
     response = client.post(
         f"/vendor/products/{product.id}/certify",
@@ -487,8 +499,10 @@ def test_apply_for_certification(client, login, vendor, product, app):
     assert report.headers["Content-Type"] == "application/pdf"
 
 
-def test_unknown_household_code_is_refused_and_writes_nothing(client, login, vendor, product, app):
-    HouseholdFactory(code="HH-K-1", head_name="张三")
+def test_unknown_household_code_is_refused_and_writes_nothing(
+    client, home, login, vendor, product, app
+):
+    HouseholdFactory(village=home, code="HH-K-1", head_name="张三")
     other = HouseholdFactory(code="HH-K-2", head_name="赵四")
     before = files_under(upload_dir(app))
     audit_before = count(AuditEntry)
@@ -499,7 +513,7 @@ def test_unknown_household_code_is_refused_and_writes_nothing(client, login, ven
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "不在名册中" in html and "NOPE-404" in html
+    assert "以下户编码无法使用：NOPE-404" in html
     # nothing about the register beyond what the vendor typed
     for secret in ("张三", other.code, other.head_name):
         assert secret not in html
@@ -508,8 +522,8 @@ def test_unknown_household_code_is_refused_and_writes_nothing(client, login, ven
     assert files_under(upload_dir(app)) == before
 
 
-def test_non_pdf_test_report_is_refused(client, login, vendor, product, app):
-    HouseholdFactory(code="HH-P-1")
+def test_non_pdf_test_report_is_refused(client, home, login, vendor, product, app):
+    HouseholdFactory(village=home, code="HH-P-1")
     before = files_under(upload_dir(app))
     login(vendor)
     response = client.post(
@@ -535,8 +549,8 @@ def test_bad_household_lines_are_reported(client, login, vendor, product):
     assert count(Certification) == 0
 
 
-def test_second_pending_application_is_refused(client, login, vendor, product):
-    HouseholdFactory(code="HH-D-1")
+def test_second_pending_application_is_refused(client, home, login, vendor, product):
+    HouseholdFactory(village=home, code="HH-D-1")
     CertificationFactory(product=product, status=CertStatus.PENDING)
     login(vendor)
     response = client.post(
@@ -548,16 +562,127 @@ def test_second_pending_application_is_refused(client, login, vendor, product):
     assert count(Certification) == 1
 
 
-def test_certification_attempts_are_rate_limited_per_organization(
-    client, login, vendor, product, app, monkeypatch
+def household_error(html: str) -> str:
+    """The message the form shows beside the households field."""
+    match = re.search(
+        r'id="households".*?<div class="invalid-feedback[^"]*">(.*?)</div>', html, re.S
+    )
+    assert match, "no error beside the households field"
+    return " ".join(match.group(1).split())
+
+
+def test_codes_of_another_town_get_the_same_answer_as_codes_that_do_not_exist(
+    client, home, login, vendor, product, app
 ):
-    monkeypatch.setitem(app.config, "CERTIFY_RATE_LIMIT", "3 per hour")
+    HouseholdFactory(village=home, code="HH-OWN-1")
+    elsewhere = HouseholdFactory(code="HH-FAR-1", head_name="远方户")  # another town
+    assert elsewhere.village.town_id != home.town_id
     login(vendor)
     url = f"/vendor/products/{product.id}/certify"
-    for _ in range(3):
+    answers = {}
+    for code in (elsewhere.code, "HH-NONE-1"):
+        response = client.post(url, data=cert_form(households=f"HH-OWN-1,1\n{code},1"))
+        assert response.status_code == 200
+        answers[code] = household_error(response.get_data(as_text=True)).replace(code, "<code>")
+        assert "远方户" not in response.get_data(as_text=True)
+    assert answers[elsewhere.code] == answers["HH-NONE-1"]
+    assert "以下户编码无法使用：<code>" in answers["HH-NONE-1"]
+    assert "HH-OWN-1" not in answers["HH-NONE-1"]  # the vendor's own household is fine
+    assert count(Certification) == 0
+
+
+def test_households_of_the_vendors_town_in_other_villages_are_accepted(
+    client, home, login, vendor, product
+):
+    neighbour = VillageFactory(town=home.town, name="邻村")
+    HouseholdFactory(village=neighbour, code="HH-NB-1")
+    login(vendor)
+    response = client.post(
+        f"/vendor/products/{product.id}/certify", data=cert_form(households="HH-NB-1")
+    )
+    assert response.status_code == 302
+    assert [h.household.code for h in db.session.scalar(select(Certification)).households] == [
+        "HH-NB-1"
+    ]
+
+
+def test_scope_is_the_town_or_the_district_of_the_vendor():
+    from catalog.services import vendor_households
+    from marketplace.models import Organization
+
+    village = VillageFactory()
+    same_town = HouseholdFactory(village=VillageFactory(town=village.town))
+    same_district = HouseholdFactory(
+        village=VillageFactory(town=TownFactory(district=village.town.district))
+    )
+    far = HouseholdFactory()
+    codes = [same_town.code, same_district.code, far.code]
+    in_town = Organization(name="镇上合作社", kind=OrgKind.COOPERATIVE, town_id=village.town_id)
+    in_village = Organization(name="村里合作社", kind=OrgKind.COOPERATIVE, village=village)
+    in_district = Organization(
+        name="区里公司", kind=OrgKind.ENTERPRISE, district_id=village.town.district_id
+    )
+    nowhere = Organization(name="无址公司", kind=OrgKind.ENTERPRISE)
+    assert set(vendor_households(in_town, codes)) == {same_town.code}
+    assert set(vendor_households(in_village, codes)) == {same_town.code}
+    assert set(vendor_households(in_district, codes)) == {same_town.code, same_district.code}
+    assert vendor_households(nowhere, codes) == {}
+
+
+def test_at_most_200_households_per_application(client, home, login, vendor, product):
+    codes = [HouseholdFactory(village=home).code for _ in range(201)]
+    login(vendor)
+    url = f"/vendor/products/{product.id}/certify"
+    response = client.post(url, data=cert_form(households="\n".join(codes)))
+    assert response.status_code == 200
+    assert "一次最多填写 200 户" in household_error(response.get_data(as_text=True))
+    assert count(Certification) == 0
+    response = client.post(url, data=cert_form(households="\n".join(codes[:200])))
+    assert response.status_code == 302
+    assert len(db.session.scalar(select(Certification)).households) == 200
+
+
+def test_the_service_refuses_more_than_200_households(vendor, org, product):
+    from catalog.services import CertificationApplication, apply_for_certification
+    from marketplace.errors import ValidationError
+
+    application = CertificationApplication(
+        benefit_mode="purchase",
+        households=[(f"HH-{i}", Decimal(1)) for i in range(201)],
+        expected_annual_value=0,
+        test_report_file="0123456789abcdef0123456789abcdef.pdf",
+        test_report_valid_until=date.today() + timedelta(days=30),
+    )
+    with pytest.raises(ValidationError, match="一次最多填写 200 户"):
+        apply_for_certification(vendor, org, product.id, application)
+
+
+def test_certification_submits_are_limited_to_20_an_hour_per_user(
+    client, auth, login, vendor, org, product
+):
+    login(vendor)
+    url = f"/vendor/products/{product.id}/certify"
+    for _ in range(20):
         assert client.post(url, data={"households": "GUESS-1"}).status_code == 200
     assert client.post(url, data={"households": "GUESS-2"}).status_code == 429
-    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 200  # the form and history still show
+    auth.logout()
+    login(MembershipFactory(org=org, role=Role.STAFF).user)  # a colleague has their own
+    assert client.post(url, data={"households": "GUESS-3"}).status_code == 200
+
+
+def test_certification_submits_are_limited_per_organization(
+    client, auth, login, vendor, org, product, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "CERTIFY_ORG_RATE_LIMIT", "3 per hour")
+    url = f"/vendor/products/{product.id}/certify"
+    login(vendor)
+    for _ in range(2):
+        assert client.post(url, data={"households": "GUESS-1"}).status_code == 200
+    auth.logout()
+    login(MembershipFactory(org=org, role=Role.STAFF).user)
+    assert client.post(url, data={"households": "GUESS-1"}).status_code == 200
+    assert client.post(url, data={"households": "GUESS-2"}).status_code == 429
 
 
 def test_history_shows_decisions_and_reasons(client, login, vendor, product):
@@ -567,11 +692,11 @@ def test_history_shows_decisions_and_reasons(client, login, vendor, product):
     html = client.get(f"/vendor/products/{product.id}/certify").get_data(as_text=True)
     assert "检测报告已过期" in html and "已驳回" in html
     assert "FP-2024-0007" in html
-    assert (date.today() + timedelta(days=335)).isoformat() in html
+    assert (local_today() + timedelta(days=335)).isoformat() in html
 
 
-def test_test_report_only_for_its_vendor_and_the_bureau(client, auth, login, vendor, product):
-    HouseholdFactory(code="HH-R-1")
+def test_test_report_only_for_its_vendor_and_the_bureau(client, home, auth, login, vendor, product):
+    HouseholdFactory(village=home, code="HH-R-1")
     login(vendor)
     client.post(f"/vendor/products/{product.id}/certify", data=cert_form(households="HH-R-1"))
     name = db.session.scalar(select(Certification.test_report_file))
@@ -595,7 +720,7 @@ def band(html: str, window: int) -> str:
 
 
 def test_dashboard_groups_expiry_reminders_by_band(client, login, vendor, org):
-    today = date.today()
+    today = local_today()
     for name, days in (("五天到期", 5), ("六十天到期", 60), ("一百二十天到期", 120)):
         CertificationFactory(
             product=ProductFactory(vendor=org, name=name), valid_until=today + timedelta(days=days)

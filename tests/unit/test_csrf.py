@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from marketplace import create_app
 from marketplace.extensions import db
+from marketplace.i18n import LOCALE_COOKIE
 from marketplace.models import Household, OrgKind, Role, User
 
 from ..conftest import TEST_PASSWORD, make_test_config
@@ -120,3 +121,13 @@ def test_logout_without_token_is_rejected(csrf_client):
     login(csrf_client, UserFactory().email)
     assert csrf_client.post("/logout").status_code == 400
     assert csrf_client.get("/account").status_code == 200
+
+
+def test_language_switch_needs_the_menus_token(csrf_client):
+    assert csrf_client.post("/lang/en", data={"next": "/"}).status_code == 400
+    assert csrf_client.get_cookie(LOCALE_COOKIE) is None
+    response = csrf_client.post(
+        "/lang/en", data={"next": "/", "csrf_token": token(csrf_client, "/")}
+    )
+    assert response.status_code == 302
+    assert csrf_client.get_cookie(LOCALE_COOKIE).value == "en"

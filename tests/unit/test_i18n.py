@@ -160,6 +160,12 @@ def fetch(app, client, url: str):
         return client.get(url)
 
 
+def switch(app, client, code: str, next_: str | None = None):
+    """The language menu: a POST of one of its small forms."""
+    with app.app_context():
+        return client.post(f"/lang/{code}", data={"next": next_} if next_ else {})
+
+
 def page(app, client, url: str = "/") -> str:
     response = fetch(app, client, url)
     assert response.status_code == 200
@@ -192,31 +198,55 @@ def test_home_page_is_chinese_by_default(app, client, compiled_catalogs):
 
 
 def test_switching_to_english_is_remembered_in_a_cookie(app, client, compiled_catalogs):
-    response = fetch(app, client, "/lang/en?next=/")
+    response = switch(app, client, "en", "/")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/")
     assert client.get_cookie(LOCALE_COOKIE).value == "en"
     assert_english(page(app, client))
     assert_english(page(app, client, "/login"), home=False)
 
-    fetch(app, client, "/lang/zh_CN")
+    switch(app, client, "zh_CN")
     assert_chinese(page(app, client))
 
 
 def test_unknown_language_is_ignored(app, client, compiled_catalogs):
-    response = fetch(app, client, "/lang/xx")
+    response = switch(app, client, "xx")
     assert response.status_code == 302
     assert client.get_cookie(LOCALE_COOKIE) is None
     assert_chinese(page(app, client))
 
 
+def test_a_get_of_the_switch_changes_nothing(app, client, auth, compiled_catalogs):
+    """Only the menu's POST switches: a GET (a prefetched link, a crawler, an <img> on
+    another site) neither sets the cookie nor touches the account."""
+    user = UserFactory()
+    with app.app_context():
+        auth.login(user.email)
+    response = fetch(app, client, "/lang/en?next=/")
+    assert response.status_code == 405
+    assert client.get_cookie(LOCALE_COOKIE) is None
+    assert saved_locale(user.id) is None
+    assert_chinese(page(app, client))
+
+
+def test_the_menu_is_a_form_per_language_that_posts_back_here(app, client, compiled_catalogs):
+    html = page(app, client, "/login?next=/cart")
+    forms = re.findall(r'<form method="post" action="(/lang/[^"]+)">(.*?)</form>', html, re.S)
+    assert [action for action, _body in forms] == ["/lang/zh_CN", "/lang/en"]
+    for _action, body in forms:
+        assert 'name="csrf_token"' in body
+        assert 'name="next" value="/login?next=/cart"' in body
+    switch(app, client, "en", "/login?next=/cart")
+    assert_english(page(app, client, "/login"), home=False)
+
+
 def test_switch_redirects_only_within_the_site(app, client, compiled_catalogs):
-    response = fetch(app, client, "/lang/en?next=https://evil.example/")
+    response = switch(app, client, "en", "https://evil.example/")
     assert "evil.example" not in response.headers["Location"]
 
 
 def test_flash_messages_follow_the_language(app, client, auth, compiled_catalogs):
-    fetch(app, client, "/lang/en")
+    switch(app, client, "en")
     with app.app_context():
         response = auth.login("nobody@example.cn", "wrong password 1", follow=True)
     assert "Incorrect email or password" in response.get_data(as_text=True)
@@ -231,7 +261,7 @@ def test_signed_in_choice_is_saved_on_the_account_and_beats_the_cookie(
     assert saved_locale(user.id) is None
     assert_chinese(page(app, client))
 
-    fetch(app, client, "/lang/en")
+    switch(app, client, "en")
     assert saved_locale(user.id) == "en"
     assert_english(page(app, client))
 

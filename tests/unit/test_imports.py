@@ -1,5 +1,5 @@
-"""CSV imports of households and vendors (DATA_FORMATS.md, "General rules for every CSV
-import"), through the command line, ``run_import`` and the bureau's upload page."""
+"""CSV imports of households and vendors (docs/formats.md, "CSV imports: rules for every
+file"), through the command line, ``run_import`` and the bureau's upload page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`import fairs` and `import sales` (DATA_FORMATS.md): bad rows, skips, encodings, stock."""
+"""`import fairs` and `import sales` (docs/formats.md): bad rows, skips, encodings, stock."""
 
 from __future__ import annotations
 
@@ -313,3 +313,23 @@ def test_affect_stock_takes_from_the_vendors_stall_at_that_fair(runner, tmp_path
     assert [(loc.vendor_id, loc.place_ref) for loc in fair_locations] == [
         (shop["vendor"].id, shop["fair"].id)
     ]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry_run"])
+def test_sales_amounts_beyond_what_the_ledger_holds_are_row_errors(runner, tmp_path, shop, dry_run):
+    """quantity x unit_price must fit the ledger's money columns (BIGINT fen): a line or an
+    order past ``MAX_FEN`` is a row error on unit_price, never a database error."""
+    content = SALES_HEADER + (
+        "OK-2,online,2024-05-20,LZ-1,2,68,,,\n"  # row 2 fine
+        "BIG-3,online,2024-05-20,LZ-1,1000000000,10000000000000,,,\n"  # 10**9 x 10**15 fen
+        "BIG-4,online,2024-05-20,LZ-1,1000,9000000000,,,\n"  # 9 x 10**14 fen: fits
+        "BIG-4,online,2024-05-20,HD-1,1000,9000000000,,,\n"  # the order's total does not
+    )
+    args = ["--dry-run"] if dry_run else []
+    result = run(runner, tmp_path, "sales", content, *args)
+    assert result.exit_code == 1, result.output
+    assert "row 3: unit_price:" in result.output
+    assert "row 5: unit_price:" in result.output
+    assert "row 2:" not in result.output and "row 4:" not in result.output
+    assert "nothing written" in result.output
+    assert count(Order) == count(OrderLine) == count(Attribution) == 0

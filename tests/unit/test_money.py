@@ -1,4 +1,4 @@
-"""Money is integer fen; yuan strings only at the edges (DATA_FORMATS.md)."""
+"""Money is integer fen; yuan strings only at the edges (docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -211,16 +211,17 @@ def test_household_benefits_by_product_and_month():
     ]
 
 
-def test_public_impact_suppresses_groups_under_three_households():
+def test_public_impact_withholds_groups_under_three_households():
     build_ledger()
     figures = breakdowns.impact()
-    assert figures.total.households == 4 and not figures.total.suppressed
-    assert figures.total.villages == 4
+    assert figures.total.households == 4 and not figures.total.withheld
+    assert figures.total.villages == 4 and figures.total.amount == 30333
     years = {y.label: y for y in figures.years}
-    assert years["2023"].households == 2 and years["2023"].suppressed
-    assert years["2024"].households == 4 and not years["2024"].suppressed
+    assert years["2023"].withheld and years["2023"].amount is None  # h1, h2 only
+    # 2024 has four households, but it is the total minus 2023: withheld beside it
+    assert years["2024"].withheld and years["2024"].households is None
     channels = {c.label: c for c in figures.channels}
-    assert channels["online"].suppressed  # h1, h2 only
-    assert channels["counter"].suppressed  # h3, h4 only
-    assert channels["procurement"].suppressed  # rice: h1, h2
-    assert sum(c.amount for c in figures.channels) == figures.total.amount
+    assert channels["online"].withheld  # h1, h2 only
+    assert channels["counter"].withheld  # h3, h4 only
+    assert channels["procurement"].withheld  # rice: h1, h2
+    assert channels["fair"].withheld  # h3, h4

@@ -303,12 +303,14 @@ def test_public_impact_page_shows_aggregates_only(client, ledger):
     assert "ZZCODE" not in page
     tables = page_tables(page)
     years = {row[0]: row for row in tables["years"]}
-    # 2023: two households drove it, so no figure at all for that year
-    assert years["2023"][1:] == ["—", "<3", "—", "—"]
-    assert years["2024"][1:] == ["273.33", "4", "14", "4"]  # 4+2+5+3 members
+    # 2023: two households drove it, so no figure at all for that year; and 2024 is
+    # withheld beside it, or the total minus 2024 would give 2023's figures
+    assert years["2023"][1:] == ["—", "—", "—", "—"]
+    assert years["2024"][1:] == ["—", "—", "—", "—"]
     channels = {row[0]: row for row in tables["channels"]}
-    assert channels["线上商城"][1:] == ["—", "<3", "—", "—"]
+    assert channels["线上商城"][1:] == ["—", "—", "—", "—"]  # every channel: two households
     assert "30.00" not in page  # the 2023 online amount: one pair of households
+    assert "273.33" not in page  # 2024
     assert "303.33" in page  # the total, four households
 
 
@@ -338,7 +340,9 @@ def test_public_impact_hides_everything_under_three_households(client):
     assert "123.45" not in page and "唯一户主" not in page and "ONLY-1" not in page
     home = client.get("/").get_data(as_text=True)
     assert 'data-testid="impact-counter"' in home
-    assert "123.45" not in home and "&lt;3" in home
+    counter = home.split('data-testid="impact-counter"', 1)[1].split("</section>", 1)[0]
+    assert "123.45" not in counter
+    assert re.findall(r'class="stat-number">([^<]+)<', counter) == ["—"] * 4
 
 
 def test_home_page_counter_and_nav_link(client, ledger):

@@ -67,11 +67,9 @@ def test_order_page_shows_timeline_shipments_and_tracking(client, auth):
     assert 'data-testid="cancel-form"' not in page  # a part has shipped
 
 
-def test_whom_the_order_helped_counts_without_naming_anyone(client, auth):
-    named_village, small_village = VillageFactory(), VillageFactory()
+def order_page_for(client, auth, households) -> str:
+    """A buyer's page of a paid order of one product linked to ``households``."""
     product = CertificationFactory().product
-    households = [HouseholdFactory(village=named_village) for _ in range(3)]
-    households.append(HouseholdFactory(village=small_village))
     for household in households:
         BenefitLinkFactory(product=product, household=household)
     stock.receive([stock.Goods(product.id, 5)], stock.Ref("test"))
@@ -79,10 +77,26 @@ def test_whom_the_order_helped_counts_without_naming_anyone(client, auth):
     order = paid_order(buyer, product)
     auth.login(buyer.email)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
-    assert "本订单帮扶 4 户建档立卡户，分布在 2 个村" in page
-    assert named_village.full_name in page and small_village.full_name not in page
     for household in households:
         assert household.head_name not in page and household.code not in page
+    return page
+
+
+def test_whom_the_order_helped_counts_without_naming_anyone(client, auth):
+    named_village, small_village = VillageFactory(), VillageFactory()
+    households = [HouseholdFactory(village=named_village) for _ in range(3)]
+    households.append(HouseholdFactory(village=small_village))
+    page = order_page_for(client, auth, households)
+    assert "本订单帮扶 4 户建档立卡户，分布在 2 个村" in page
+    assert named_village.full_name in page and small_village.full_name not in page
+
+
+def test_an_order_helping_two_households_shows_no_count(client, auth):
+    village = VillageFactory()
+    page = order_page_for(client, auth, [HouseholdFactory(village=village) for _ in range(2)])
+    impact = page.split('data-testid="order-impact"', 1)[1].split('<div class="card">', 1)[0]
+    assert "本订单帮扶建档立卡户" in impact
+    assert "2 户" not in impact and "个村" not in impact and village.full_name not in impact
 
 
 def test_cancel_before_shipping_refunds_and_reverses(client, auth):

@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
+from marketplace.errors import IllegalTransition
 from marketplace.extensions import db
 from orders.models import Attribution, OrderStatus, Payment, PaymentStatus
 from orders.shop import services as shop
 from vendors import stock
+from vendors.stock import OutOfStock
 
 from ..factories import UserFactory
 from ..stock_helpers import warehouse_level
@@ -26,8 +29,10 @@ def place(buyer, product, quantity=1, token=None):
 
 
 def pay_page(client, order) -> str:
-    response = client.get(f"/orders/{order.id}/pay")
+    """The 去支付 button (a POST starts or continues the attempt), then the page it shows."""
+    response = client.post(f"/orders/{order.id}/pay", follow_redirects=True)
     assert response.status_code == 200
+    assert response.request.path == f"/orders/{order.id}/pay"
     return response.get_data(as_text=True)
 
 
@@ -178,3 +183,34 @@ def test_another_buyers_order_is_404_everywhere(client, auth):
 def test_order_pages_need_login(client):
     assert client.get("/orders").status_code == 302
     assert client.get("/orders/1").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OutOfStock("妃子笑荔枝", 0, 1),
+        IllegalTransition("订单当前状态不能确认收款"),
+    ],
+    ids=["out_of_stock", "illegal_transition"],
+)
+def test_a_domain_error_while_paying_is_a_message_on_the_order_page(
+    client, auth, monkeypatch, error
+):
+    """Whatever the shop refuses while confirming a test payment (stock gone, the order
+    moved on) is said on the order page, never a 500."""
+    product = stocked_product(5)
+    buyer = UserFactory()
+    order = place(buyer, product)
+    auth.login(buyer.email)
+    token = token_of(pay_page(client, order))
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(shop, "complete_payment", refuse)
+    response = press(client, order, token)
+    assert response.status_code == 302
+    assert response.location.endswith(f"/orders/{order.id}")
+    assert error.message in client.get(response.location).get_data(as_text=True)
+    db.session.expire_all()
+    assert order.status == OrderStatus.PENDING_PAYMENT

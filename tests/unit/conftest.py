@@ -1,0 +1,34 @@
+"""Fixtures shared by the vendor-side tests (catalog and stock): a staff member of a
+verified cooperative (``vendor``), its organization (``org``), one of its products without
+stock yet (``product``), and another vendor's product with 7 units in stock
+(``other_product``). A test module may define its own fixture of the same name instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.models import OrgKind, Role
+
+from ..catalog_factories import ProductFactory
+from ..factories import member_of
+from ..vendor_factories import StockedProductFactory
+
+
+@pytest.fixture
+def vendor():
+    return member_of(OrgKind.COOPERATIVE, Role.STAFF)
+
+
+@pytest.fixture
+def org(vendor):
+    return vendor.memberships[0].org
+
+
+@pytest.fixture
+def product(org):
+    return ProductFactory(vendor=org, name="妃子笑荔枝", sku="LZ-001", unit="箱")
+
+
+@pytest.fixture
+def other_product():
+    return StockedProductFactory(name="别家的蜂蜜", sku="FM-999", stock=7)
