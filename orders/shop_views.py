@@ -381,7 +381,9 @@ def pay_test(order_id: int):
     succeeded = request.form.get("outcome") == "success"
     try:
         outcome = shop.confirm_test_payment(current_user, order_id, form.token.data, succeeded)
-    except ValidationError as exc:
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
         flash(exc.message, "danger")
     else:
         _flash_outcome(outcome)
@@ -407,7 +409,10 @@ def payment_return(order_id: int):
     if order.is_paid:
         _flash_outcome(shop.Outcome("already_paid", order))
     else:
-        _flash_outcome(shop.sync_payment(order))
+        try:
+            _flash_outcome(shop.sync_payment(order))
+        except DomainError as exc:
+            flash(exc.message, "danger")
     return redirect(url_for("orders.order_detail", order_id=order.id))
 
 
