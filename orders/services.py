@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from catalog.models import Product
 from catalog.services import ensure_sellable
@@ -19,7 +19,7 @@ from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
-from marketplace.unit_of_work import unit_of_work
+from marketplace.unit_of_work import lock_row, transition, unit_of_work
 
 from .ledger import CertificationBook, PaidLine, refund_rows, write_attribution
 from .models import (
@@ -131,18 +131,20 @@ def mark_paid(
 ) -> Order:
     """The one way an order becomes paid, whatever the channel or gateway: status, sale
     date, certified flags and the household attribution rows, in one transaction.
-    Paying a paid order is refused (callers that may see a payment twice check first)."""
+    Paying a paid order is refused: the change of status is one conditional UPDATE, so
+    of two requests paying the same order at once exactly one goes on, and the other gets
+    ``IllegalTransition`` however fresh the order it holds (callers that may see a
+    payment twice, such as the shop's ``complete_payment``, answer that as a repeat)."""
     with unit_of_work():
-        locked = db.session.scalar(select(Order).where(Order.id == order.id).with_for_update())
-        if locked.status != OrderStatus.PENDING_PAYMENT:
-            raise IllegalTransition(_("订单当前状态不能确认收款"))
         paid_at = paid_at or utcnow()
         # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
         sale_date = sale_date or local_date(paid_at)
-        locked.status = OrderStatus.PAID
-        locked.paid_at, locked.sale_date = paid_at, sale_date
+        values = {"status": OrderStatus.PAID, "paid_at": paid_at, "sale_date": sale_date}
         if payment_method:
-            locked.payment_method = payment_method
+            values["payment_method"] = payment_method
+        if not transition(order, OrderStatus.PENDING_PAYMENT, **values):
+            raise IllegalTransition(_("订单当前状态不能确认收款"))
+        locked = order
         book = CertificationBook(line.product_id for line in locked.lines)
         certified = {}
         for line in locked.lines:
@@ -224,12 +226,7 @@ def refund(
     with unit_of_work():
         # lock the order, then read it and its lines afresh: a concurrent refund that
         # committed while we waited must be seen, never overwritten from stale memory
-        locked = db.session.scalar(
-            select(Order)
-            .where(Order.id == order.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        locked = lock_row(Order, order.id)
         if not locked.is_paid:
             raise IllegalTransition(_("只有已付款的订单可以退款"))
         lines = {
@@ -287,15 +284,16 @@ def refund(
 
 
 def cancel_unpaid(order: Order, *, reason: str, actor: User | str | None = None) -> Order:
-    """Cancel an order that was never paid."""
+    """Cancel an order that was never paid (a guarded change: a payment confirmed at the
+    same moment wins or loses as a whole)."""
     with unit_of_work():
-        result = db.session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
-            .values(status=OrderStatus.CANCELLED, note=reason, updated_at=utcnow())
-        )
-        if result.rowcount != 1:
+        if not transition(
+            order,
+            OrderStatus.PENDING_PAYMENT,
+            status=OrderStatus.CANCELLED,
+            note=reason,
+            updated_at=utcnow(),
+        ):
             raise IllegalTransition(_("订单当前状态不能取消"))
         audit.record(actor or "system", "order.cancel", order, object_type="orders", reason=reason)
-    db.session.refresh(order)
     return order

@@ -115,7 +115,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(migrated_a
     assert schema_differences() == []
 
 
-BEFORE_LOCAL_DATES = "7dc6dbd8e65c"
+BEFORE_LOCAL_DATES = "e52dbbc89c91"  # the revision just before it
 
 
 @pytest.fixture
