@@ -47,6 +47,7 @@ def register():
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
+            services.start_session(user, remember=False)
             login_user(user)
             flash(_("注册成功，欢迎！"), "success")
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
@@ -67,6 +68,7 @@ def login():
             flash(exc.message, "danger")
         else:
             session.pop(ACTIVE_ORG_KEY, None)
+            services.start_session(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("accounts/login.html", form=form)
@@ -74,10 +76,22 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        services.end_session(current_user)
+    logout_user()  # and the remember-me cookie is deleted with the response
     session.pop(ACTIVE_ORG_KEY, None)
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("main.home"))
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    services.end_all_sessions(current_user)
+    logout_user()
+    session.pop(ACTIVE_ORG_KEY, None)
+    flash(_("已退出所有设备，请重新登录。"), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -99,11 +113,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data)
+            login = services.change_password(current_user, form.current.data, form.password.data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            flash(_("密码已修改。"), "success")
+            # this browser goes on under the new log-in
+            login_user(current_user._get_current_object(), remember=login.remember)
+            flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
             return redirect(url_for("auth.profile"))
     return render_template("accounts/password.html", form=form)
 
