@@ -100,6 +100,10 @@ def register_extensions(app: Flask) -> None:
 
     from orders.notify import init_notifier
 
+    from .mail import init_mailer
+
+    init_mailer(app)  # app.extensions["mailer"]: the kernel's e-mails (or the log)
+
     init_notifier(app)  # app.extensions["order_notifier"]: order e-mails (or the log)
 
     @login_manager.user_loader

@@ -134,6 +134,23 @@ class LoginSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
+class RegistrationRequest(db.Model):
+    """A citizen's registration waiting for its e-mail link. The account is created only
+    when the link is used, so the form says the same for a taken and a new address and
+    nobody can hold an address they cannot read. The token is kept as its SHA-256."""
+
+    __tablename__ = "registration_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class Organization(db.Model):
     __tablename__ = "organizations"
     __table_args__ = (
