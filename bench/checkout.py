@@ -25,13 +25,9 @@ Only 127.0.0.1 is ever contacted.
 from __future__ import annotations
 
 import argparse
-import html
-import os
 import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,8 +48,10 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# the live-server harness of the HTTP race tests: gunicorn on a free port, form fields
+from tests.integration.live_server import LiveServer, inputs, value  # noqa: E402
+
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/mp_bench_checkout"
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 PASSWORD = "bench-password-1"
 HOST = "127.0.0.1"
 
@@ -248,86 +246,7 @@ def verify(url: str, product_ids: list[int], units: int) -> bool:
     return ok
 
 
-# ---------------------------------------------------------------- serving
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def serve(url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
-    import requests
-
-    port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        SECRET_KEY="bench-secret",
-        APP_ENV="development",
-        LOGIN_RATE_LIMIT="100000 per minute",
-    )
-    for name in ("REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "MAIL_SERVER"):
-        env.pop(name, None)  # the local test gateway; order e-mails go to the log
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            GUNICORN,
-            "-w",
-            str(workers),
-            "-b",
-            f"{HOST}:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://{HOST}:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code < 500:
-                return process, base
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"gunicorn did not come up (see {log_path})")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 # ---------------------------------------------------------------- the buyers
-
-INPUT = re.compile(r"<input\b[^>]*>", re.S)
-ATTR = re.compile(r'([\w-]+)="([^"]*)"')
-
-
-def inputs(page: str, name: str) -> list[dict]:
-    found = []
-    for tag in INPUT.findall(page):
-        attrs = {k: html.unescape(v) for k, v in ATTR.findall(tag)}
-        if attrs.get("name") == name:
-            attrs["checked"] = " checked" in tag
-            found.append(attrs)
-    return found
-
-
-def value(page: str, name: str) -> str:
-    found = inputs(page, name)
-    if not found:
-        raise RuntimeError(f"no {name} field on the page")
-    return found[0].get("value", "")
 
 
 class Refused(Exception):
@@ -501,7 +420,13 @@ def main() -> int:
     recreate_database(args.database_url)
     data = fill(args.database_url, args.products, args.units, args.clients)
     log_path = Path(tempfile.gettempdir()) / "bench_checkout_gunicorn.log"
-    process, base = serve(args.database_url, args.workers, log_path)
+    server = LiveServer(
+        args.database_url,
+        workers=args.workers,
+        env={"SECRET_KEY": "bench-secret"},
+        log_path=log_path,
+    ).start()
+    base = server.base_url
     _log(f"gunicorn: {args.workers} workers on {base} (log: {log_path})")
     stats = Stats()
     try:
@@ -517,7 +442,7 @@ def main() -> int:
             thread.join(timeout=args.max_seconds + 60)
         elapsed = time.perf_counter() - started
     finally:
-        stop(process)
+        server.stop()
 
     _log(
         f"\n{args.clients} clients bought {stats.units} units in {stats.orders} paid orders "

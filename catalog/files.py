@@ -4,6 +4,7 @@ PDF test reports. Stored under UPLOAD_FOLDER with generated names only."""
 from __future__ import annotations
 
 import io
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from marketplace.errors import ValidationError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_REPORT_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # refuse decompression bombs well before Pillow's own limit
+# 25 megapixels (5000x5000, a good camera's full resolution) is far more than a product
+# photo needs, and keeps one decoded picture under 100 MB; refused before decoding.
+MAX_PIXELS = 25_000_000
 IMAGE_FORMATS = {
     "JPEG": ("jpg", "image/jpeg"),
     "PNG": ("png", "image/png"),
@@ -59,7 +62,11 @@ def _read_limited(stream, limit: int, message: str) -> bytes:
 
 def store_image(stream) -> StoredImage:
     """Verify the bytes are a JPEG, PNG or WebP image whatever the file is called,
-    re-encode it (dropping metadata), and save it and a thumbnail under new names."""
+    re-encode it (dropping metadata), and save it and a thumbnail under new names.
+
+    Memory stays bounded by one decoded picture at most: the pixel count is checked
+    before decoding, a JPEG is decoded at a reduced scale (``draft``), and anything
+    larger than the stored size is shrunk in strips; no full-size copy is ever made."""
     data = _read_limited(stream, MAX_IMAGE_BYTES, _("图片不能超过 5 MB"))
     bad = _("只能上传 JPEG、PNG 或 WebP 格式的图片")
     try:
@@ -70,25 +77,63 @@ def store_image(stream) -> StoredImage:
             raise ValidationError(bad, {"file": bad})
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_PIXELS:
-            raise ValidationError(_("图片尺寸过大"), {"file": _("图片尺寸过大")})
+            message = _(
+                "图片像素过多（%(w)d×%(h)d）：像素总数不能超过 %(side)d×%(side)d，请缩小后再上传",
+                w=image.width,
+                h=image.height,
+                side=math.isqrt(MAX_PIXELS),
+            )
+            raise ValidationError(message, {"file": message})
+        if fmt == "JPEG":
+            image.draft(None, LARGE)  # decode at 1/2, 1/4 or 1/8 scale when that is enough
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        picture = _shrink(image, _stored_mode(fmt, image.mode))
+        if picture is not image:
+            image.close()  # frees the full-size pixels now, not when the request ends
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(bad, {"file": bad}) from None
-    image = ImageOps.exif_transpose(image)
+    picture.thumbnail(LARGE)  # a square box: fitting before turning upright is the same
+    ImageOps.exif_transpose(picture, in_place=True)
     ext, _mime = IMAGE_FORMATS[fmt]
-    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA")
     token = secrets.token_hex(16)
-    large, thumb = image.copy(), image.copy()
-    large.thumbnail(LARGE)
+    thumb = picture.copy()
     thumb.thumbnail(THUMB)
     target = folder("images")
     options = {"quality": 85} if fmt in ("JPEG", "WEBP") else {"optimize": True}
-    large.save(target / f"{token}.{ext}", fmt, **options)
+    picture.save(target / f"{token}.{ext}", fmt, **options)
     thumb.save(target / f"{token}_t.{ext}", fmt, **options)
-    return StoredImage(f"{token}.{ext}", f"{token}_t.{ext}", large.width, large.height)
+    return StoredImage(f"{token}.{ext}", f"{token}_t.{ext}", picture.width, picture.height)
+
+
+def _stored_mode(fmt: str, mode: str) -> str:
+    if fmt == "JPEG":
+        return mode if mode in ("RGB", "L") else "RGB"
+    return mode if mode in ("RGB", "RGBA", "L", "LA") else "RGBA"
+
+
+STRIP_PIXELS = 2_000_000
+
+
+def _shrink(image: Image.Image, mode: str) -> Image.Image:
+    """A new ``mode`` image, reduced by the whole factor that keeps it at least as large
+    as the stored size. Works one strip of rows at a time, so converting (a palette to
+    RGBA) or premultiplying alpha (what ``reduce`` does for RGBA) never copies the whole
+    picture. The result carries the original's metadata, for its EXIF orientation."""
+    width, height = image.size
+    factor = max(1, int(max(width / LARGE[0], height / LARGE[1])))
+    if factor == 1 and image.mode == mode:
+        return image  # small enough already (a JPEG's draft usually is)
+    rows = max(1, STRIP_PIXELS // width // factor) * factor
+    result = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        if strip.mode != mode:
+            strip = strip.convert(mode)
+        if factor > 1:
+            strip = strip.reduce(factor)
+        result.paste(strip, (0, top // factor))
+    result.info = dict(image.info)
+    return result
 
 
 def store_report(stream) -> str:

@@ -194,6 +194,20 @@ def _new_sku(org: Organization) -> str:
         n += 1
 
 
+def _replace_tiers(product: Product, tiers: list[tuple[int, int]]) -> None:
+    """Make ``product.tiers`` equal ``tiers`` in place: a kept quantity keeps its row and
+    takes the new price. Assigning a fresh list would flush the new rows before deleting
+    the old ones, and a quantity posted back unchanged breaks (product_id, min_qty)."""
+    wanted = dict(tiers)
+    for tier in list(product.tiers):
+        if tier.min_qty in wanted:
+            tier.unit_price = wanted.pop(tier.min_qty)
+        else:
+            product.tiers.remove(tier)
+    product.tiers.extend(PriceTier(min_qty=q, unit_price=p) for q, p in wanted.items())
+    product.tiers.sort(key=lambda tier: tier.min_qty)
+
+
 def save_product(
     actor: User, org: Organization, data: ProductData, product_id: int | None = None
 ) -> Product:
@@ -231,7 +245,7 @@ def save_product(
             "status",
         ):
             setattr(product, field, getattr(data, field))
-        product.tiers = [PriceTier(min_qty=q, unit_price=p) for q, p in tiers]
+        _replace_tiers(product, tiers)
         db.session.flush()
         db.session.refresh(product, ["vendor", "origin_village"])
         product.refresh_search_text()

@@ -79,6 +79,7 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from .accounts.services import session_user
     from .i18n import select_locale
     from .models import User
 
@@ -112,10 +113,13 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("请先登录。")
 
+    from .mail import init_mailer
+
+    init_mailer(app)  # app.extensions["mailer"]: the kernel's e-mails (or the log)
+
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    def load_user(login_id: str) -> User | None:
+        return session_user(login_id)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,6 +70,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # a remember-me cookie (and every log-in row on the server) ends after this long
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("REMEMBER_DAYS", "14"))),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
@@ -81,7 +84,16 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # failed log-ins: per client address, and per e-mail from everywhere together (a
+        # browser the owner logged in from before, by its known-device cookie, is exempt
+        # from the per-e-mail ceiling, so an attack cannot lock the owner out)
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "LOGIN_EMAIL_RATE_LIMIT": env.get("LOGIN_EMAIL_RATE_LIMIT", "50 per hour"),
+        "KNOWN_DEVICE_DAYS": int(env.get("KNOWN_DEVICE_DAYS", "365")),
+        # registration form posts per client address, and mails per e-mail address
+        "REGISTER_RATE_LIMIT": env.get("REGISTER_RATE_LIMIT", "10 per hour"),
+        "REGISTER_EMAIL_RATE_LIMIT": env.get("REGISTER_EMAIL_RATE_LIMIT", "5 per hour"),
+        "REGISTRATION_LINK_HOURS": int(env.get("REGISTRATION_LINK_HOURS", "24")),
         "REDIS_URL": redis_url,
         # shared by every node through Redis when REDIS_URL is set
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",

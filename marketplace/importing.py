@@ -25,6 +25,7 @@ from . import audit
 from .errors import DomainError
 from .extensions import db
 from .money import MoneyError, parse_yuan
+from .tabular import unescape_text
 from .unit_of_work import unit_of_work
 
 CHUNK = 2000  # keys per IN (...) lookup; well under every database's parameter limit
@@ -271,7 +272,7 @@ def parse_rows(importer: Importer, text_: str) -> tuple[list[Row], list[RowError
             ok = True
             for name, raw in zip(header, cells, strict=True):
                 column = known[name]
-                raw = raw.strip()
+                raw = unescape_text(raw.strip())  # our own exports defuse formulas
                 if not raw:
                     if column.required:
                         errors.append(RowError(number, name, _("必填")))

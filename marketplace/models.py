@@ -98,12 +98,54 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", order_by="Address.id"
     )
 
+    # The log-in this request runs under (accounts.services sets it); not a column.
+    login_token = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the session and the remember-me cookie: the user and
+        the log-in, so ending the log-in (a ``LoginSession`` row) refuses both."""
+        if not self.login_token:
+            raise RuntimeError("log in through accounts.services.start_session")
+        return f"{self.id}:{self.login_token}"
+
     def membership_in(self, org_id: int) -> Membership | None:
         return next((m for m in self.memberships if m.org_id == org_id), None)
+
+
+class LoginSession(db.Model):
+    """One log-in of a user in one browser. The session and the remember-me cookie name it
+    by a random token, kept here only as its SHA-256; deleting the row ends the log-in
+    wherever its cookies are (log-out, password change, 退出所有设备)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class RegistrationRequest(db.Model):
+    """A citizen's registration waiting for its e-mail link. The account is created only
+    when the link is used, so the form says the same for a taken and a new address and
+    nobody can hold an address they cannot read. The token is kept as its SHA-256."""
+
+    __tablename__ = "registration_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class Organization(db.Model):

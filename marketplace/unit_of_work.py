@@ -3,16 +3,22 @@
 A service wraps its work in ``with unit_of_work():``. The outermost block commits on
 success and rolls back on any exception; a nested block (a service calling another)
 shares the caller's transaction and leaves the commit to it.
+
+State changes are guarded (``lock_row``, ``transition``): a status read earlier in the
+request is never what decides a write.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
 
+T = TypeVar("T")
 _depth: ContextVar[int] = ContextVar("unit_of_work_depth", default=0)
 
 
@@ -30,3 +36,36 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         _depth.reset(token)
+
+
+def lock_row(model: type[T], row_id: int) -> T | None:
+    """The row, locked until the transaction ends (``SELECT ... FOR UPDATE``) and read
+    afresh: an instance this request loaded earlier is overwritten with what the database
+    holds now (``populate_existing``), so a change another request committed while this
+    one waited for the lock is seen, never undone from stale memory."""
+    return db.session.scalar(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def transition(obj: Any, expected: str | Iterable[str], /, **values: Any) -> bool:
+    """Move ``obj``'s row from an expected status to ``values`` with one conditional
+    ``UPDATE ... WHERE id = ? AND status IN (expected)``; True when this call made the
+    change. Of two concurrent requests exactly one gets True, on PostgreSQL (the loser
+    waits for the winner's row lock, then finds the status changed) as on SQLite (where
+    row locks do nothing). ``obj`` is re-read either way, so the caller goes on with the
+    row as it now is, never with a copy loaded earlier in the request."""
+    model = type(obj)
+    statuses = [expected] if isinstance(expected, str) else list(expected)
+    db.session.flush()  # the refresh below must not drop changes made before
+    result = db.session.execute(
+        update(model)
+        .where(model.id == obj.id, model.status.in_(statuses))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(obj)
+    return result.rowcount == 1

@@ -92,7 +92,12 @@ orders_cli = AppGroup("orders", help="Online orders.")
 
 @orders_cli.command("expire")
 def expire_command() -> None:
-    """Cancel unpaid orders past their reservation time (releasing the stock) and
-    complete shipped orders not confirmed within ORDER_AUTO_COMPLETE_DAYS (10)."""
+    """Cancel unpaid orders past their reservation time (releasing the stock), complete
+    shipped orders not confirmed within ORDER_AUTO_COMPLETE_DAYS (10), and retry the
+    gateway refunds not confirmed yet."""
     expired, completed = shop.expire_orders()
-    click.echo(f"expired {expired} unpaid order(s); auto-received {completed} shipment(s)")
+    settled, pending = shop.settle_refunds()
+    click.echo(
+        f"expired {expired} unpaid order(s); auto-received {completed} shipment(s); "
+        f"refunded {settled} pending refund(s), {pending} still pending"
+    )

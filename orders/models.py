@@ -196,17 +196,47 @@ class OrderLine(db.Model):
     vendor: Mapped[Organization] = relationship()
 
 
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"  # recorded; the payment gateway has not confirmed it gave it back
+    SUCCEEDED = "succeeded"  # given back (by the gateway, or in person)
+
+
 class Refund(db.Model):
-    """Money given back for some quantity of one or more lines of a paid order."""
+    """Money given back for some quantity of one or more lines of a paid order (or, with
+    no lines, a payment that arrived for an order that could no longer be sold).
+
+    A refund through a payment gateway is recorded, and committed, before the gateway is
+    asked (``pending``, with its own ``idempotency_key``); the gateway call is made
+    outside any transaction, and a retry finds this row and reuses its key."""
 
     __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({enum_values(RefundStatus)})", name="status"),
+        # the retry job's queue: refunds the gateway has not confirmed yet
+        Index(
+            "ix_refunds_pending",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # fen, positive
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(
+        String(20), default=RefundStatus.SUCCEEDED, server_default=RefundStatus.SUCCEEDED
+    )
+    # the gateway payment the money goes back from (None: given back in person)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    # sent with every gateway call for this refund, and looked up before calling again
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # when a request last claimed the gateway call (a stale claim may be taken over)
+    attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
     gateway_ref: Mapped[str | None] = mapped_column(String(100))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     lines: Mapped[list[RefundLine]] = relationship(cascade="all, delete-orphan")

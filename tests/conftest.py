@@ -101,6 +101,20 @@ def _app_context(app):
 
 
 @pytest.fixture
+def outbox(app, monkeypatch):
+    """The kernel's mail as sent through a configured server (TESTING: recorded by
+    Flask-Mail, never sent)."""
+    from marketplace.mail import Mailer
+
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.extensions, "mail", None)
+    mailer = Mailer(app)
+    monkeypatch.setitem(app.extensions, "mailer", mailer)
+    with mailer.mail.record_messages() as messages:
+        yield messages
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 
 from catalog.models import Product
 from marketplace.errors import DomainError, NotFound, ValidationError
@@ -57,6 +57,11 @@ class OutOfStock(DomainError):
         )
         self.available = max(available, 0)
         self.requested = requested
+
+
+class NotReserved(DomainError):
+    """Units asked to leave a reservation that the reference (an order) does not hold:
+    they belong to someone else's reservation, or were already sold or released."""
 
 
 @dataclass(frozen=True)
@@ -237,31 +242,59 @@ def reserve(goods: Sequence[Goods], ref: Ref) -> list[StockMovement]:
         ]
 
 
-def release(goods: Sequence[Goods], ref: Ref) -> list[StockMovement]:
-    """Give reserved units back to available (an unpaid order expired or was cancelled)."""
-    with unit_of_work():
-        return [
-            _apply(
-                i, MovementKind.RELEASE, 0, -i.quantity, [StockLevel.reserved >= i.quantity], ref
+def _held(item: _Item, ref: Ref) -> int:
+    """Units of the level that ``ref`` holds reserved: its reservations less what it
+    released or sold (the movements carry the reference)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(StockMovement.reserved_delta), 0)).where(
+            StockMovement.ref_type == ref.type,
+            StockMovement.ref_id == (None if ref.id is None else str(ref.id)),
+            StockMovement.product_id == item.product_id,
+            StockMovement.location_id == item.location_id,
+        )
+    )
+
+
+def _take_reserved(goods: Sequence[Goods], kind: str, on_hand: bool, ref: Ref) -> list:
+    """Units leave ``ref``'s own reservation (sold, or released), never another's: the
+    level's conditional UPDATE takes its row lock first, so the reference's holding read
+    after it includes every movement committed before, and a shortfall undoes all."""
+    movements = []
+    for i in _resolve(goods):
+        movement = _apply(
+            i,
+            kind,
+            -i.quantity if on_hand else 0,
+            -i.quantity,
+            [StockLevel.reserved >= i.quantity],
+            ref,
+        )
+        held = _held(i, ref) + i.quantity  # before this movement
+        if held < i.quantity:
+            raise NotReserved(
+                _(
+                    "%(name)s 的预留已不存在或已处理：需要 %(req)d，该订单仅预留 %(n)d",
+                    name=_product(i.product_id).name,
+                    req=i.quantity,
+                    n=max(held, 0),
+                )
             )
-            for i in _resolve(goods)
-        ]
+        movements.append(movement)
+    return movements
+
+
+def release(goods: Sequence[Goods], ref: Ref) -> list[StockMovement]:
+    """Give ``ref``'s reserved units back to available (an unpaid order expired or was
+    cancelled); ``NotReserved`` if it does not hold them."""
+    with unit_of_work():
+        return _take_reserved(goods, MovementKind.RELEASE, False, ref)
 
 
 def commit_sale(goods: Sequence[Goods], ref: Ref) -> list[StockMovement]:
-    """Reserved units leave as sold (the order was paid)."""
+    """``ref``'s reserved units leave as sold (the order was paid); ``NotReserved`` if
+    it does not hold them, so an order can never be sold out of another's reservation."""
     with unit_of_work():
-        return [
-            _apply(
-                i,
-                MovementKind.SALE,
-                -i.quantity,
-                -i.quantity,
-                [StockLevel.reserved >= i.quantity],
-                ref,
-            )
-            for i in _resolve(goods)
-        ]
+        return _take_reserved(goods, MovementKind.SALE, True, ref)
 
 
 def sell(goods: Sequence[Goods], ref: Ref) -> list[StockMovement]:

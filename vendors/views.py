@@ -3,8 +3,6 @@ id from a URL or a form is looked up within ``g.org`` by the services (404 other
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
@@ -14,6 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms import SelectChoice
 
+from marketplace import tabular
 from marketplace.authz import org_required
 from marketplace.clock import day_end_utc, day_start_utc, to_local
 from marketplace.errors import ValidationError
@@ -294,21 +293,15 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _cell(value: str | None) -> str:
-    """Text as a spreadsheet shows it, never as a formula (CSV injection)."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _export_rows(stmt):
     for movement, sku, name, location in services.movement_export_rows(stmt):
         ref = ":".join(p for p in (movement.ref_type, movement.ref_id) if p)
         yield [
             movement.id,
             _local_time(movement.created_at),
-            _cell(sku),
-            _cell(name),
-            _cell(location),
+            sku,
+            name,
+            location,
             movement.kind,
             str(MOVEMENT_LABELS.get(movement.kind, movement.kind)),
             movement.on_hand_delta,
@@ -316,9 +309,9 @@ def _export_rows(stmt):
             movement.on_hand_after,
             movement.reserved_after,
             str(REASON_LABELS[movement.reason]) if movement.reason else "",
-            _cell(movement.note),
-            _cell(ref),
-            _cell(movement.actor_label),
+            movement.note,
+            ref,
+            movement.actor_label,
         ]
 
 
@@ -333,24 +326,11 @@ def stock_movements_export(fmt: str):
         return redirect(url_for("vendors.stock_movements", **args))
     stamp = to_local(utcnow()).strftime("%Y%m%d-%H%M")
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(_export_rows(stmt))
-        body = out.getvalue().encode("utf-8-sig")  # Excel reads the BOM as UTF-8
-        mimetype = "text/csv; charset=utf-8"
+        body = tabular.to_csv(EXPORT_COLUMNS, _export_rows(stmt))
+        mimetype = tabular.CSV_MIMETYPE
     else:
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("stock movements")
-        sheet.append(EXPORT_COLUMNS)
-        for row in _export_rows(stmt):
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        body = buffer.getvalue()
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body = tabular.to_xlsx("stock movements", EXPORT_COLUMNS, _export_rows(stmt))
+        mimetype = tabular.XLSX_MIMETYPE
     return Response(
         body,
         mimetype=mimetype,
@@ -391,14 +371,10 @@ def stock_import():
 def stock_import_template():
     """The vendor's SKUs with their current warehouse on-hand, ready to edit."""
     stmt = services.stock_table(current_user, g.org).limit(EXPORT_LIMIT)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["sku", "quantity", "note"])
-    for row in services.stock_rows(stmt):
-        writer.writerow([row.Product.sku, row.on_hand, ""])
+    rows = ([row.Product.sku, row.on_hand, ""] for row in services.stock_rows(stmt))
     return Response(
-        out.getvalue().encode("utf-8-sig"),
-        mimetype="text/csv; charset=utf-8",
+        tabular.to_csv(["sku", "quantity", "note"], rows),
+        mimetype=tabular.CSV_MIMETYPE,
         headers={
             "Content-Disposition": 'attachment; filename="stock.csv"',
             "Cache-Control": "no-store",

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..errors import DomainError, NotFound, ValidationError
 from ..extensions import db
-from ..models import Address, Membership, Organization, OrgKind, OrgStatus, Role, User, utcnow
+from ..models import (
+    Address,
+    LoginSession,
+    Membership,
+    Organization,
+    OrgKind,
+    OrgStatus,
+    RegistrationRequest,
+    Role,
+    User,
+    utcnow,
+)
 from ..unit_of_work import unit_of_work
+from . import mails
 
 MIN_PASSWORD = 8
 
@@ -62,23 +78,97 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-def register_citizen(*, email: str, password: str, name: str, phone: str | None = None) -> User:
-    """A citizen account; returns the new user. E-mail addresses are unique."""
+class RegistrationLinkInvalid(DomainError):
+    """An unknown, used or expired registration link (shown as 404)."""
+
+
+def request_registration(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    phone: str | None = None,
+    next_url: str | None = None,
+) -> None:
+    """The register form. Whether or not the address has an account, the outcome seen on
+    the page is the same, and so is the work done (the password is hashed either way):
+    a new address gets a link that creates the account, a taken one gets a mail saying
+    it already has one. Nothing is created until the link is used."""
     email = normalize_email(email)
     _check_password_rules(password)
+    password_hash = hash_password(password)
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
     with unit_of_work():
-        if find_user(email) is not None:
-            raise ValidationError(_("该邮箱已注册"), {"email": _("该邮箱已注册")})
-        user = User(
-            email=email,
-            name=name.strip(),
-            phone=phone or None,
-            password_hash=hash_password(password),
+        db.session.execute(
+            delete(RegistrationRequest).where(RegistrationRequest.created_at <= now - _link_life())
         )
-        db.session.add(user)
-        db.session.flush()
-        audit.record(user, "user.register", user)
-    return user
+        existing = find_user(email)
+        if existing is None:
+            db.session.add(
+                RegistrationRequest(
+                    token_hash=_token_hash(token),
+                    email=email,
+                    name=name.strip(),
+                    phone=phone or None,
+                    password_hash=password_hash,
+                    next_url=(next_url or None) and next_url[:500],
+                    created_at=now,
+                )
+            )
+    if existing is None:
+        mails.registration_link(email, name.strip(), token)
+    else:
+        mails.account_exists(existing)
+
+
+def _link_life() -> timedelta:
+    return timedelta(hours=current_app.config["REGISTRATION_LINK_HOURS"])
+
+
+def registration_request(token: str) -> RegistrationRequest:
+    """The live request a registration link names, or ``RegistrationLinkInvalid``."""
+    pending = db.session.scalar(
+        select(RegistrationRequest).where(
+            RegistrationRequest.token_hash == _token_hash(token or ""),
+            RegistrationRequest.created_at > utcnow() - _link_life(),
+        )
+    )
+    if pending is None:
+        raise RegistrationLinkInvalid(_("链接无效或已过期，请重新注册。"))
+    return pending
+
+
+def confirm_registration(token: str) -> tuple[User, str | None]:
+    """Use a registration link: the citizen account, and the page registration started
+    from. A link works once; the first link used for an address creates its account and
+    every other pending request for that address ends."""
+    try:
+        with unit_of_work():
+            pending = registration_request(token)
+            email, next_url = pending.email, pending.next_url
+            user = User(
+                email=email,
+                name=pending.name,
+                phone=pending.phone,
+                password_hash=pending.password_hash,
+            )
+            # whoever deletes the request first creates the account (a double click, or
+            # two tabs, cannot make two)
+            taken = db.session.execute(
+                delete(RegistrationRequest).where(RegistrationRequest.id == pending.id)
+            )
+            if taken.rowcount != 1 or find_user(email) is not None:
+                raise RegistrationLinkInvalid(_("链接无效或已过期，请重新注册。"))
+            db.session.add(user)
+            db.session.flush()
+            db.session.execute(
+                delete(RegistrationRequest).where(RegistrationRequest.email == email)
+            )
+            audit.record(user, "user.register", user)
+    except IntegrityError:  # another link for the address won the race
+        raise RegistrationLinkInvalid(_("链接无效或已过期，请重新注册。")) from None
+    return user, next_url
 
 
 def authenticate(email: str, password: str) -> User:
@@ -100,15 +190,105 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str) -> LoginSession:
+    """Set a new password and end every log-in of the user, this one included: cookies
+    copied earlier, here or elsewhere, no longer work. Returns the fresh log-in that
+    replaces this browser's (remembered if it was)."""
     try:
         _hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ValidationError(_("当前密码不正确"), {"current": _("当前密码不正确")}) from None
     _check_password_rules(new)
     with unit_of_work():
+        this = _login_row(user)
         user.password_hash = hash_password(new)
+        _end_logins(LoginSession.user_id == user.id)
+        login = _open_login(user, remember=bool(this and this.remember))
         audit.record(user, "user.change_password", user)
+    return login
+
+
+# ---- log-ins: one LoginSession row each, named in the session and remember-me cookie ----
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _open_login(user: User, *, remember: bool) -> LoginSession:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    login = LoginSession(
+        user_id=user.id,
+        token_hash=_token_hash(token),
+        remember=remember,
+        created_at=now,
+        expires_at=now + current_app.config["REMEMBER_COOKIE_DURATION"],
+    )
+    db.session.add(login)
+    user.login_token = token
+    return login
+
+
+def _login_row(user: User) -> LoginSession | None:
+    if not user.login_token:
+        return None
+    return db.session.scalar(
+        select(LoginSession).where(
+            LoginSession.user_id == user.id,
+            LoginSession.token_hash == _token_hash(user.login_token),
+        )
+    )
+
+
+def _end_logins(*where) -> None:
+    db.session.execute(delete(LoginSession).where(*where))
+
+
+def start_session(user: User, *, remember: bool) -> LoginSession:
+    """A new log-in for ``user`` (call before ``login_user``, which stores
+    ``user.get_id()``). Log-ins past their expiry are cleared on the way."""
+    with unit_of_work():
+        _end_logins(LoginSession.expires_at <= utcnow())
+        return _open_login(user, remember=remember)
+
+
+def session_user(login_id: str) -> User | None:
+    """The active user of a live log-in named ``"<user id>:<token>"``, else None (an
+    ended, expired or malformed log-in, or an id from before log-ins had rows)."""
+    user_id, _sep, token = (login_id or "").partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            User.active.is_(True),
+            LoginSession.token_hash == _token_hash(token),
+            LoginSession.expires_at > utcnow(),
+        )
+    )
+    if user is not None:
+        user.login_token = token
+    return user
+
+
+def end_session(user: User) -> None:
+    """Log-out: this log-in ends; copies of its cookies are refused from now on."""
+    if not user.login_token:
+        return
+    with unit_of_work():
+        _end_logins(LoginSession.token_hash == _token_hash(user.login_token))
+    user.login_token = None
+
+
+def end_all_sessions(user: User) -> None:
+    """退出所有设备: every log-in of the user ends, in every browser."""
+    with unit_of_work():
+        _end_logins(LoginSession.user_id == user.id)
+        audit.record(user, "user.logout_everywhere", user)
+    user.login_token = None
 
 
 def update_profile(user: User, *, name: str, phone: str | None, locale: str | None) -> None:

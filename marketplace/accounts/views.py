@@ -1,4 +1,12 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -6,7 +14,7 @@ from ..authz import ACTIVE_ORG_KEY
 from ..errors import ValidationError
 from ..extensions import limiter
 from ..web import safe_next
-from . import bp, services
+from . import bp, devices, services
 from .forms import AddressForm, ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 
 
@@ -22,8 +30,20 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _login_email_limit() -> str:
+    return current_app.config["LOGIN_EMAIL_RATE_LIMIT"]
+
+
+def _form_email() -> str:
+    return services.normalize_email(request.form.get("email", ""))
+
+
 def _login_email_key() -> str:
-    return "login:" + services.normalize_email(request.form.get("email", ""))
+    return "login:" + _form_email()
+
+
+def _known_device() -> bool:
+    return devices.is_known(_form_email())
 
 
 def _failed(response) -> bool:
@@ -31,31 +51,84 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
+def _register_email_limit() -> str:
+    return current_app.config["REGISTER_EMAIL_RATE_LIMIT"]
+
+
+def _register_email_key() -> str:
+    return "register:" + _form_email()
+
+
+def _sent(response) -> bool:
+    """Only a form that sent a mail counts against its address."""
+    return response.status_code == 302
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+@limiter.limit(
+    _register_email_limit, methods=["POST"], key_func=_register_email_key, deduct_when=_sent
+)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_citizen(
+            services.request_registration(
                 email=form.email.data,
                 password=form.password.data,
                 name=form.name.data,
                 phone=form.phone.data,
+                next_url=request.args.get("next"),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            login_user(user)
-            flash(_("注册成功，欢迎！"), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            # the same answer whether the address is new or taken: see the service
+            return redirect(url_for("auth.register_sent"))
     return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/register/sent")
+def register_sent():
+    return render_template("accounts/register_sent.html")
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token: str):
+    """GET shows a button (mail scanners follow links); POST (CSRF-checked like every
+    form) creates the account and logs in."""
+    try:
+        if request.method == "GET":
+            services.registration_request(token)
+            return render_template("accounts/register_confirm.html")
+        user, next_url = services.confirm_registration(token)
+    except services.RegistrationLinkInvalid as exc:
+        return render_template("accounts/register_invalid.html", message=exc.message), 404
+    logout_user()
+    session.pop(ACTIVE_ORG_KEY, None)
+    services.start_session(user, remember=False)
+    login_user(user)
+    flash(_("注册成功，欢迎！"), "success")
+    response = redirect(safe_next(next_url, url_for("main.home")))
+    devices.remember(response, user.email)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key, deduct_when=_failed)
+@limiter.limit(
+    _login_email_limit,
+    methods=["POST"],
+    key_func=_login_email_key,
+    deduct_when=_failed,
+    exempt_when=_known_device,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -67,17 +140,32 @@ def login():
             flash(exc.message, "danger")
         else:
             session.pop(ACTIVE_ORG_KEY, None)
+            services.start_session(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            response = redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            devices.remember(response, user.email)
+            return response
     return render_template("accounts/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        services.end_session(current_user)
+    logout_user()  # and the remember-me cookie is deleted with the response
     session.pop(ACTIVE_ORG_KEY, None)
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("main.home"))
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    services.end_all_sessions(current_user)
+    logout_user()
+    session.pop(ACTIVE_ORG_KEY, None)
+    flash(_("已退出所有设备，请重新登录。"), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -99,11 +187,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data)
+            login = services.change_password(current_user, form.current.data, form.password.data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            flash(_("密码已修改。"), "success")
+            # this browser goes on under the new log-in
+            login_user(current_user._get_current_object(), remember=login.remember)
+            flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
             return redirect(url_for("auth.profile"))
     return render_template("accounts/password.html", form=form)
 

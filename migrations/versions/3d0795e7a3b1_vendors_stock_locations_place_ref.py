@@ -7,7 +7,7 @@ The warehouse stays one per vendor through a partial unique index. Names need no
 be unique.
 
 Revision ID: 3d0795e7a3b1
-Revises: b4d19e7c2a50
+Revises: 049e856f903d
 Create Date: 2026-11-30 21:12:07.433964
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3d0795e7a3b1'
-down_revision = "b4d19e7c2a50"
+down_revision = "049e856f903d"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ flags and household shares stay as they were written when the sale was recorded.
 Works on SQLite and PostgreSQL: rows are read in id order and updated in chunks.
 
 Revision ID: b4d19e7c2a50
-Revises: 7dc6dbd8e65c
+Revises: e52dbbc89c91
 Create Date: 2026-11-30 21:40:00
 
 """
@@ -29,7 +29,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b4d19e7c2a50"
-down_revision = "7dc6dbd8e65c"
+down_revision = "e52dbbc89c91"
 branch_labels = None
 depends_on = None
 

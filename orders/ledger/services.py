@@ -21,7 +21,7 @@ from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
-from marketplace.unit_of_work import unit_of_work
+from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
 from orders.models import (
     Attribution,
@@ -425,12 +425,7 @@ def refund(
     with unit_of_work():
         # lock the order, then read it and its lines afresh: a concurrent refund that
         # committed while we waited must be seen, never overwritten from stale memory
-        locked = db.session.scalar(
-            select(Order)
-            .where(Order.id == order.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        locked = lock_row(Order, order.id)
         if not locked.is_paid:
             raise IllegalTransition(_("只有已付款的订单可以退款"))
         lines = {
@@ -488,15 +483,16 @@ def refund(
 
 
 def cancel_unpaid(order: Order, *, reason: str, actor: User | str | None = None) -> Order:
-    """Cancel an order that was never paid."""
+    """Cancel an order that was never paid (a guarded change: a payment confirmed at the
+    same moment wins or loses as a whole)."""
     with unit_of_work():
-        result = db.session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
-            .values(status=OrderStatus.CANCELLED, note=reason, updated_at=utcnow())
-        )
-        if result.rowcount != 1:
+        if not transition(
+            order,
+            OrderStatus.PENDING_PAYMENT,
+            status=OrderStatus.CANCELLED,
+            note=reason,
+            updated_at=utcnow(),
+        ):
             raise IllegalTransition(_("订单当前状态不能取消"))
         audit.record(actor or "system", "order.cancel", order, object_type="orders", reason=reason)
-    db.session.refresh(order)
     return order

@@ -8,15 +8,12 @@ page, ``1234.50`` in CSV, a 2-decimal number in XLSX.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
+from marketplace import tabular
 from marketplace.money import format_fen
 from marketplace.pagination import Page
 from orders.reports.breakdowns import (
@@ -62,6 +59,12 @@ class Table:
         return self.rows + ([self.total] if self.total else [])
 
 
+def _yuan(fen: int) -> Decimal:
+    """Money in a text column (the summary's values): a number, never a string that a
+    minus sign would turn into a defused formula in the files."""
+    return Decimal(format_fen(fen))
+
+
 def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
     total = {c.key: "" for c in columns}
     total[label_key] = _("合计")
@@ -77,13 +80,13 @@ def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
 def summary_table(s: Summary) -> Table:
     columns = [Column("figure", _("指标")), Column("value", _("数值"))]
     rows = [
-        {"figure": _("销售总额（元）"), "value": format_fen(s.total_amount)},
+        {"figure": _("销售总额（元）"), "value": _yuan(s.total_amount)},
         {"figure": _("带动建档立卡户（户）"), "value": s.households_driven},
         {"figure": _("带动人次"), "value": s.person_times},
-        {"figure": _("已归属到户金额（元）"), "value": format_fen(s.attributed_amount)},
-        {"figure": _("未归属金额（元）"), "value": format_fen(s.unattributed_amount)},
+        {"figure": _("已归属到户金额（元）"), "value": _yuan(s.attributed_amount)},
+        {"figure": _("未归属金额（元）"), "value": _yuan(s.unattributed_amount)},
         {"figure": _("认定产品数"), "value": s.certified_products},
-        {"figure": _("认定产品销售额（元）"), "value": format_fen(s.certified_product_sales)},
+        {"figure": _("认定产品销售额（元）"), "value": _yuan(s.certified_product_sales)},
         {"figure": _("举办集市（场）"), "value": s.fairs_held},
     ]
     return Table("summary", _("汇总"), columns, rows)
@@ -257,44 +260,29 @@ def household_months_table(rows: list[MonthBenefit], page: Page | None = None) -
 
 
 def _plain(column: Column, value):
-    if column.kind == FEN:
-        return format_fen(value)
-    return "" if value is None else value
+    """A cell as the files carry it: money as a 2-decimal number, every other value as it
+    is (the kernel's writer keeps numbers numbers and defuses text)."""
+    if column.kind == FEN and value != "":
+        return _yuan(value)
+    return value
+
+
+def _file_rows(table: Table):
+    for row in table.all_rows():
+        yield [_plain(c, row.get(c.key)) for c in table.columns]
 
 
 def to_csv(table: Table) -> bytes:
     """UTF-8 with a BOM, so Excel opens the Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.header for c in table.columns])
-    for row in table.all_rows():
-        writer.writerow([_plain(c, row.get(c.key)) for c in table.columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return tabular.to_csv([c.header for c in table.columns], _file_rows(table))
 
 
 def to_xlsx(table: Table) -> bytes:
     """One sheet; money as numbers with two decimals, so sums work in Excel."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = table.title[:31] or "report"
-    sheet.append([c.header for c in table.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table.all_rows():
-        values = []
-        for c in table.columns:
-            value = row.get(c.key)
-            if c.kind == FEN and value != "":
-                values.append(Decimal(format_fen(value)))
-            else:
-                values.append("" if value is None else value)
-        sheet.append(values)
-    for index, c in enumerate(table.columns, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = max(12, len(c.header) * 2 + 2)
-        if c.kind == FEN:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "#,##0.00"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return tabular.to_xlsx(
+        table.title or "report",
+        [c.header for c in table.columns],
+        _file_rows(table),
+        number_formats={i: "#,##0.00" for i, c in enumerate(table.columns) if c.kind == FEN},
+        widths={i: max(12, len(c.header) * 2 + 2) for i, c in enumerate(table.columns)},
+    )

@@ -3,8 +3,7 @@
 The shop's services call the ``order_notifier`` registry (marketplace/registries.py;
 the app factory fills it with ``OrderNotifier``) after the change is committed. The
 message is rendered from ``templates/orders/email/<kind>.txt`` in the buyer's language
-and sent through Flask-Mail when MAIL_SERVER is set; without a mail server
-(development, the embedded default) it is written to the app log instead.
+and sent by the kernel's ``Mailer`` (Flask-Mail, or the log without a mail server).
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ import logging
 from flask import Flask, current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_mail import Mail, Message
 
+from marketplace.mail import Mailer
 from orders.models import Order
 
 log = logging.getLogger(__name__)
@@ -39,11 +38,11 @@ def _order_url(order: Order) -> str | None:
         return None
 
 
-class OrderNotifier:
+class OrderNotifier(Mailer):
     """Callable notifier: ``notifier("paid", order)``."""
 
     def __init__(self, app: Flask):
-        self.mail = Mail(app) if app.config.get("MAIL_SERVER") else None
+        super().__init__(app, log)
 
     def render(self, kind: str, order: Order) -> tuple[str, str]:
         """(subject, body) in the buyer's language."""
@@ -72,7 +71,4 @@ class OrderNotifier:
         if buyer is None or not buyer.email:
             return
         subject, body = self.render(kind, order)
-        if self.mail is None:
-            log.info("mail (MAIL_SERVER unset) to %s: %s\n%s", buyer.email, subject, body)
-            return
-        self.mail.send(Message(subject=subject, recipients=[buyer.email], body=body))
+        self.send(buyer.email, subject, body)

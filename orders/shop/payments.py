@@ -20,6 +20,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from orders.models import Order
 
+# the metadata field of a Stripe refund holding our refund's idempotency key
+REFUND_KEY = "refund_key"
+
 
 class GatewayError(Exception):
     """The gateway refused or could not be reached; the message is for the log."""
@@ -48,7 +51,10 @@ class Gateway(Protocol):
 
     def state(self, reference: str) -> RemoteState: ...
 
-    def refund(self, reference: str, amount: int, key: str) -> str: ...
+    def refund(self, reference: str, amount: int, key: str) -> str:
+        """Give ``amount`` back once per ``key``, however often asked (a retry reuses
+        the key); the gateway's reference of the refund."""
+        ...
 
 
 class StripeGateway:
@@ -109,9 +115,24 @@ class StripeGateway:
             raise GatewayError(str(exc)) from exc
 
     def refund(self, reference: str, amount: int, key: str) -> str:
+        """The refund made under ``key``: one made already (found among the intent's
+        refunds by the key in its metadata: a retry after our commit failed once Stripe
+        had refunded), else a new one requested with ``key`` as the idempotency key.
+        Stripe honours the key for a day; the lookup covers any time after, and
+        localstripe, which ignores keys."""
         try:
+            earlier = self.client.v1.refunds.list(
+                params={"payment_intent": reference, "limit": 100}
+            )
+            for refund in earlier.auto_paging_iter():
+                if (refund.to_dict().get("metadata") or {}).get(REFUND_KEY) == key:
+                    return refund.id
             refund = self.client.v1.refunds.create(
-                params={"payment_intent": reference, "amount": amount},
+                params={
+                    "payment_intent": reference,
+                    "amount": amount,
+                    "metadata": {REFUND_KEY: key},
+                },
                 options={"idempotency_key": key},
             )
         except stripe.StripeError as exc:

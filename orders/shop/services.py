@@ -4,7 +4,8 @@ Checkout reserves stock (conditional updates, so two buyers never get the last u
 and creates the order in ``pending_payment``; a payment confirmed by the gateway (a
 verified webhook, a verified retrieve, or the signed test-gateway form) goes through
 ``complete_payment``, which commits the reserved stock as sold and calls the ledger's
-``mark_paid`` (attribution) in the same transaction.
+``mark_paid`` (the ledger's paid-sale core: attribution, stock, audit) in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Product
@@ -31,7 +32,7 @@ from marketplace.errors import DomainError, IllegalTransition, NotFound, Validat
 from marketplace.extensions import db
 from marketplace.models import User, utcnow
 from marketplace.publication import Aggregate, households_reached
-from marketplace.unit_of_work import unit_of_work
+from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.ledger import services as ledger
 from orders.models import (
     Attribution,
@@ -39,12 +40,14 @@ from orders.models import (
     Channel,
     DeliveryMethod,
     Order,
+    OrderLine,
     OrderStatus,
     Payment,
     PaymentEvent,
     PaymentStatus,
     PickupPoint,
     Refund,
+    RefundStatus,
     Shipment,
     ShipmentStatus,
 )
@@ -281,8 +284,10 @@ def current_payment(order: Order) -> Payment | None:
 
 def start_payment(order: Order) -> Payment:
     """The open payment attempt of an unpaid order through the configured gateway, or a
-    new one when it has none."""
-    from .payments import gateway
+    new one when it has none. Two pages opened at once compute the same attempt, and the
+    gateway gives both the same reference (Stripe by the idempotency key): the second
+    insert then finds the first one's row, and both pages continue that attempt."""
+    from orders.shop.payments import gateway
 
     expire_if_due(order)
     if order.status != OrderStatus.PENDING_PAYMENT:
@@ -293,16 +298,25 @@ def start_payment(order: Order) -> Payment:
     chosen = gateway()
     attempt = len(order.payments) + 1
     start = chosen.start(order, attempt)  # outside the transaction: a network call
-    with unit_of_work():
-        payment = Payment(
-            order_id=order.id,
-            provider=chosen.name,
-            reference=start.reference,
-            amount=order.total,
-            currency="cny",
-            status=PaymentStatus.CREATED,
+    try:
+        with unit_of_work():
+            payment = Payment(
+                order_id=order.id,
+                provider=chosen.name,
+                reference=start.reference,
+                amount=order.total,
+                currency="cny",
+                status=PaymentStatus.CREATED,
+            )
+            db.session.add(payment)
+    except IntegrityError:  # the same attempt, started by a concurrent request
+        payment = db.session.scalar(
+            select(Payment).where(
+                Payment.provider == chosen.name, Payment.reference == start.reference
+            )
         )
-        db.session.add(payment)
+        if payment is None or payment.order_id != order.id:
+            raise
     payment.client_secret = start.client_secret  # not stored: handed to Stripe.js only
     return payment
 
@@ -325,10 +339,15 @@ def complete_payment(
     event_type: str = "payment_succeeded",
     method: str = "card",
 ) -> Outcome:
-    """A payment the gateway confirmed. Idempotent: by event id (each event once) and by
-    order status (a second confirmation of a paid order changes nothing). If the
+    """A payment the gateway confirmed: every channel (Stripe's webhook, the return
+    page's retrieve, the test gateway) ends here. Idempotent: by event id (each event
+    once) and by order status, read under the order's row lock and afresh, and changed
+    by a guarded update (``mark_paid``), so the same confirmation arriving several times
+    at once sells the order once and the others answer ``already_paid``. If the
     reservation had expired, the stock is reserved again when it can be; otherwise the
-    payment is refunded in full and the buyer told why."""
+    payment is refunded in full (after the commit, see ``settle_refund``) and the buyer
+    told why."""
+    late_refund: Refund | None = None
     with unit_of_work():
         if event_id is not None and not _first_time(provider, event_id, event_type):
             return Outcome("ignored", message="duplicate event")
@@ -338,43 +357,75 @@ def complete_payment(
         if payment is None:
             log.warning("payment %s/%s: no such payment; acknowledged", provider, reference)
             return Outcome("ignored", message="unknown payment")
-        order = db.session.scalar(
-            select(Order).where(Order.id == payment.order_id).with_for_update()
-        )
-        if order.is_paid:
-            payment.status = PaymentStatus.SUCCEEDED
-            return Outcome("already_paid", order)
+        # the instance loaded earlier in the request may say pending_payment although a
+        # concurrent confirmation has paid it since: lock the row and read it afresh
+        order = lock_row(Order, payment.order_id)
         payment.status = PaymentStatus.SUCCEEDED
-        late_refund = None
+        if order.is_paid:
+            return Outcome("already_paid", order)
         if order.status == OrderStatus.CANCELLED:
-            try:
-                # a savepoint: a multi-line reservation that fails part-way leaves nothing
-                with db.session.begin_nested():
-                    stock.reserve(_stock_items(order), Ref("order", order.number, "payment"))
-                    order.status = OrderStatus.PENDING_PAYMENT
-            except OutOfStock as exc:
-                order.note = _("付款时预留已过期且库存不足，款项已全额退回：%(m)s", m=exc.message)
-                refund_ref = gateway_named(provider).refund(
-                    reference, payment.amount, f"late-{order.number}-{payment.id}"
-                )
-                audit.record(
-                    "system",
-                    "order.late_payment_refunded",
-                    order,
-                    object_type="orders",
-                    changes={"refund": refund_ref},
-                )
-                late_refund = Outcome("refunded", order, order.note)
+            late_refund = _late_refund_of(payment) or _reserve_again_or_refund(order, payment)
         if late_refund is None:
-            stock.commit_sale(_stock_items(order), Ref("order", order.number, "payment"))
-            ledger.mark_paid(order, payment_method=method, actor="payment")
-            order.expires_at = None
+            try:
+                # the paid-sale core: the guarded claim, then the reserved stock leaves as
+                # sold, attribution and audit, in this transaction
+                ledger.mark_paid(
+                    order, payment_method=method, actor="payment", stock_from=ledger.STOCK_RESERVED
+                )
+            except IllegalTransition:
+                db.session.refresh(order)
+                if order.is_paid:  # paid by a concurrent request (SQLite: no row locks)
+                    return Outcome("already_paid", order)
+                raise
             _record_event_order(provider, event_id, order)
-    if late_refund is not None:
+        refund_id = late_refund.id if late_refund is not None else None
+    if refund_id is not None:
+        _settle_quietly(refund_id)
         _notify("refunded", order)
-        return late_refund
+        return Outcome("refunded", order, order.note)
     _notify("paid", order)
     return Outcome("paid", order)
+
+
+def _late_refund_of(payment: Payment) -> Refund | None:
+    """The refund already owed for this payment of an order that was never sold (a
+    repeated confirmation of a late payment must not reserve stock or refund again)."""
+    return db.session.scalar(
+        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.id).limit(1)
+    )
+
+
+def _reserve_again_or_refund(order: Order, payment: Payment) -> Refund | None:
+    """A payment for an order whose reservation expired: reserve its stock again and
+    reopen it and its parts (None), all or nothing; if the stock is gone, record the
+    full refund of the payment instead (the order stays cancelled)."""
+    try:
+        # a savepoint: a multi-line reservation that fails part-way leaves nothing
+        with db.session.begin_nested():
+            stock.reserve(_stock_items(order), Ref("order", order.number, "payment"))
+            if not transition(order, OrderStatus.CANCELLED, status=OrderStatus.PENDING_PAYMENT):
+                raise IllegalTransition(_("订单当前状态不能确认收款"))
+            db.session.execute(
+                update(Shipment)
+                .where(Shipment.order_id == order.id, Shipment.status == ShipmentStatus.CANCELLED)
+                .values(status=ShipmentStatus.PENDING, cancelled_at=None, cancel_reason=None)
+            )
+        return None
+    except OutOfStock as exc:
+        db.session.refresh(order)
+        order.note = _("付款时预留已过期且库存不足，款项已全额退回：%(m)s", m=exc.message)
+        refund = Refund(order_id=order.id, amount=payment.amount, reason=order.note)
+        db.session.add(refund)
+        # one late refund per payment: the key is unique
+        _through_gateway(refund, payment, f"late-{order.number}-{payment.id}")
+        audit.record(
+            "system",
+            "order.late_payment_refunded",
+            order,
+            object_type="orders",
+            changes={"amount": payment.amount, "refund": refund.idempotency_key},
+        )
+        return refund
 
 
 def confirm_test_payment(buyer: User, order_id: int, token: str, succeeded: bool) -> Outcome:
@@ -420,9 +471,13 @@ def payment_failed(
         )
         if payment is None:
             return Outcome("ignored", message="unknown payment")
-        if payment.status == PaymentStatus.CREATED:
-            payment.status = PaymentStatus.FAILED
-            payment.failure_message = (message or "")[:500] or None
+        # guarded: a success confirmed at the same moment is never marked failed
+        transition(
+            payment,
+            PaymentStatus.CREATED,
+            status=PaymentStatus.FAILED,
+            failure_message=(message or "")[:500] or None,
+        )
         return Outcome("failed", payment.order)
 
 
@@ -477,21 +532,17 @@ def expire_if_due(order: Order, now: datetime | None = None) -> bool:
     if order.expires_at > now:
         return False
     with unit_of_work():
-        result = db.session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
-            .values(
-                status=OrderStatus.CANCELLED, note=_("超时未付款，订单已自动取消"), updated_at=now
-            )
-        )
-        if result.rowcount != 1:
+        if not transition(
+            order,
+            OrderStatus.PENDING_PAYMENT,
+            status=OrderStatus.CANCELLED,
+            note=_("超时未付款，订单已自动取消"),
+            updated_at=now,
+        ):
             return False
         stock.release(_stock_items(order), Ref("order", order.number, "expiry"))
-        for shipment in order.shipments:
-            shipment.status = ShipmentStatus.CANCELLED
-            shipment.cancelled_at = now
+        _cancel_parts(order, now)
         audit.record("system", "order.expire", order, object_type="orders")
-    db.session.refresh(order)
     return True
 
 
@@ -501,7 +552,9 @@ def auto_complete_days() -> int:
 
 def expire_orders(now: datetime | None = None) -> tuple[int, int]:
     """`flask orders expire`: cancel unpaid orders past their time (releasing stock),
-    and complete shipped orders not confirmed within the auto-complete period."""
+    and complete shipped orders not confirmed within the auto-complete period (each
+    order in its own short transaction, guarded like the buyer's confirmation, so a
+    buyer confirming at the same moment is not confirmed twice)."""
     now = now or utcnow()
     due = list(
         db.session.scalars(
@@ -513,31 +566,84 @@ def expire_orders(now: datetime | None = None) -> tuple[int, int]:
     )
     expired = sum(expire_if_due(order, now) for order in due)
     cutoff = now - timedelta(days=auto_complete_days())
-    shipped = list(
+    order_ids = list(
         db.session.scalars(
-            select(Shipment)
+            select(Shipment.order_id)
             .where(Shipment.status == ShipmentStatus.SHIPPED, Shipment.shipped_at <= cutoff)
+            .distinct()
+            .order_by(Shipment.order_id)
             .limit(10_000)
         )
     )
     completed = 0
-    with unit_of_work():
-        for shipment in shipped:
-            shipment.status = ShipmentStatus.RECEIVED
-            shipment.received_at = now
-            _complete_if_done(shipment.order, now)
-            completed += 1
+    for order_id in order_ids:
+        with unit_of_work():
+            order = _locked_order(order_id)
+            for shipment in order.shipments:
+                if (
+                    shipment.status == ShipmentStatus.SHIPPED
+                    and shipment.shipped_at <= cutoff
+                    and transition(
+                        shipment,
+                        ShipmentStatus.SHIPPED,
+                        status=ShipmentStatus.RECEIVED,
+                        received_at=now,
+                    )
+                ):
+                    completed += 1
+            _complete_if_done(order, now)
     return expired, completed
 
 
+def _locked_order(order_id: int) -> Order:
+    """The order and its parts locked (order first, then its shipments by id: the same
+    order in every use case) and read afresh with its lines, for a decision that must
+    not rest on what the request loaded before."""
+    order = lock_row(Order, order_id)
+    if order is None:
+        raise NotFound()
+    fresh = {"populate_existing": True}
+    db.session.scalars(
+        select(Shipment)
+        .where(Shipment.order_id == order_id)
+        .order_by(Shipment.id)
+        .with_for_update()
+        .execution_options(**fresh)
+    ).all()
+    db.session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order_id).execution_options(**fresh)
+    ).all()
+    return order
+
+
+def _cancel_part(shipment: Shipment, now: datetime, reason: str | None = None) -> bool:
+    """A part waiting to ship is cancelled: a guarded change, False when it is not
+    pending any more (shipped, or cancelled, by a request that got there first)."""
+    return transition(
+        shipment,
+        ShipmentStatus.PENDING,
+        status=ShipmentStatus.CANCELLED,
+        cancelled_at=now,
+        cancel_reason=reason,
+    )
+
+
+def _cancel_parts(order: Order, now: datetime, reason: str | None = None) -> None:
+    """Cancel the order's parts still waiting to ship."""
+    for shipment in order.shipments:
+        if shipment.status == ShipmentStatus.PENDING:
+            _cancel_part(shipment, now, reason)
+
+
 def _complete_if_done(order: Order, now: datetime) -> None:
+    """A paid order whose every part was received (or cancelled, with at least one
+    received) becomes completed; call with the order locked and read afresh."""
     open_parts = [
         s for s in order.shipments if s.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED)
     ]
     received = [s for s in order.shipments if s.status == ShipmentStatus.RECEIVED]
     if order.status == OrderStatus.PAID and not open_parts and received:
-        order.status = OrderStatus.COMPLETED
-        order.completed_at = now
+        transition(order, OrderStatus.PAID, status=OrderStatus.COMPLETED, completed_at=now)
 
 
 def _notify(kind: str, order: Order) -> None:
@@ -600,14 +706,16 @@ def _refund_lines(
     key: str,
     *,
     restock_lines: set[int] | None = None,
-) -> None:
-    """Refund some lines in full or part: the gateway refund, the ledger's opposite
-    attribution rows and the restock, in one transaction (the gateway call is made
-    last, so a refused refund leaves nothing recorded). ``restock_lines`` limits the
-    restock to those lines (goods already with the buyer do not come back on hand)."""
+) -> Refund | None:
+    """Refund some lines in full or part, in the caller's transaction (the order locked
+    and read afresh): the ledger's opposite attribution rows, the restock, and the
+    gateway refund owed (pending, with its own idempotency key). No gateway is called
+    here: the caller settles the refund once this is committed (``settle_refund``).
+    ``restock_lines`` limits the restock to those lines (goods already with the buyer
+    do not come back on hand)."""
     items = [(line_id, qty) for line_id, qty in quantities.items() if qty > 0]
     if not items:
-        return
+        return None
     back = {
         line_id: qty for line_id, qty in items if restock_lines is None or line_id in restock_lines
     }
@@ -618,67 +726,84 @@ def _refund_lines(
                 _stock_items(order, set(back), back),
                 Ref("order", order.number, actor, note=reason),
             )
-        payment = next((p for p in order.payments if p.status == PaymentStatus.SUCCEEDED), None)
+        payment = db.session.scalar(
+            select(Payment)
+            .where(Payment.order_id == order.id, Payment.status == PaymentStatus.SUCCEEDED)
+            .order_by(Payment.id)
+            .limit(1)
+        )
         if payment is not None:
-            try:
-                record.gateway_ref = gateway_named(payment.provider).refund(
-                    payment.reference, record.amount, f"{key}-{record.id}"
-                )
-            except GatewayError as exc:
-                raise IllegalTransition(_("支付渠道退款失败，请稍后再试")) from exc
-    _notify("refunded", order)
+            _through_gateway(record, payment, f"{key}-{record.id}")
+    return record
 
 
-def _unshipped_quantities(order: Order, vendor_id: int | None = None) -> dict[int, int]:
-    pending = {s.vendor_id for s in order.shipments if s.status == ShipmentStatus.PENDING}
+def _remaining(order: Order, vendor_ids: set[int]) -> dict[int, int]:
+    """Quantities not refunded yet of the lines of these vendors' parts."""
     return {
         line.id: line.quantity - line.refunded_quantity
         for line in order.lines
-        if line.vendor_id in pending
-        and (vendor_id is None or line.vendor_id == vendor_id)
-        and line.quantity > line.refunded_quantity
+        if line.vendor_id in vendor_ids and line.quantity > line.refunded_quantity
     }
 
 
 def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
     """Before shipping: an unpaid order is cancelled (reservation released); a paid one
-    has every part not yet shipped refunded and restocked."""
+    has every part not yet shipped refunded and restocked. Guarded against the vendor
+    shipping at the same moment: each part moves from pending to cancelled by a
+    conditional update, under the order's lock, so either the parts are cancelled and
+    refunded or the vendor's shipment stands and the buyer is told."""
     order = buyer_order(buyer, order_id)
     reason = (reason or "").strip() or _("买家取消")
     if order.status == OrderStatus.PENDING_PAYMENT:
-        with unit_of_work():
-            ledger.cancel_unpaid(order, reason=reason, actor=buyer)
-            stock.release(_stock_items(order), Ref("order", order.number, buyer))
-            for shipment in order.shipments:
-                shipment.status = ShipmentStatus.CANCELLED
-                shipment.cancelled_at = utcnow()
-                shipment.cancel_reason = reason
-        return order
-    if not order.is_paid:
-        raise IllegalTransition(_("订单当前状态不能取消"))
-    if any(s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED) for s in order.shipments):
-        raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
-    quantities = _unshipped_quantities(order)
+        try:
+            with unit_of_work():
+                ledger.cancel_unpaid(order, reason=reason, actor=buyer)
+                stock.release(_stock_items(order), Ref("order", order.number, buyer))
+                _cancel_parts(order, utcnow(), reason)
+            return order
+        except IllegalTransition:
+            if order.status == OrderStatus.CANCELLED:  # a second click, or expired
+                raise IllegalTransition(_("订单已取消，无需重复操作")) from None
+            if not order.is_paid:
+                raise
+            # paid at the same moment: cancelling it now is a refund, as below
     with unit_of_work():
-        _refund_lines(order, quantities, reason, buyer, f"cancel-{order.number}")
-        for shipment in order.shipments:
-            if shipment.status == ShipmentStatus.PENDING:
-                shipment.status = ShipmentStatus.CANCELLED
-                shipment.cancelled_at = utcnow()
-                shipment.cancel_reason = reason
+        order = _locked_order(order.id)
+        if not order.is_paid:
+            raise IllegalTransition(_("订单当前状态不能取消"))
+        shipped = (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED)
+        if any(s.status in shipped for s in order.shipments):
+            raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
+        pending = [s for s in order.shipments if s.status == ShipmentStatus.PENDING]
+        if not pending:
+            raise IllegalTransition(_("订单已取消，无需重复操作"))
+        now = utcnow()
+        for shipment in pending:
+            if not _cancel_part(shipment, now, reason):
+                # shipped meanwhile (SQLite; on PostgreSQL the lock above saw it)
+                raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
+        quantities = _remaining(order, {s.vendor_id for s in pending})
+        refund = _refund_lines(order, quantities, reason, buyer, f"cancel-{order.number}")
+        refund_id = refund.id if refund is not None else None
+    if refund_id is not None:
+        _settle_quietly(refund_id)
+        _notify("refunded", order)
     return order
 
 
 def confirm_receipt(buyer: User, order_id: int) -> Order:
     order = buyer_order(buyer, order_id)
-    shipped = [s for s in order.shipments if s.status == ShipmentStatus.SHIPPED]
-    if not shipped:
-        raise IllegalTransition(_("没有待确认收货的包裹"))
     now = utcnow()
     with unit_of_work():
-        for shipment in shipped:
-            shipment.status = ShipmentStatus.RECEIVED
-            shipment.received_at = now
+        order = _locked_order(order.id)
+        received = 0
+        for shipment in order.shipments:
+            if shipment.status == ShipmentStatus.SHIPPED and transition(
+                shipment, ShipmentStatus.SHIPPED, status=ShipmentStatus.RECEIVED, received_at=now
+            ):
+                received += 1
+        if not received:
+            raise IllegalTransition(_("没有待确认收货的包裹"))
         _complete_if_done(order, now)
         audit.record(buyer, "order.confirm_receipt", order, object_type="orders")
     return order
@@ -707,16 +832,23 @@ def vendor_shipment(actor: User, org, order_id: int) -> Shipment:
 
 
 def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -> Shipment:
+    """The vendor ships its part: a guarded change from pending, so a buyer cancelling
+    (or the vendor cancelling, or a second click) at the same moment either wins before
+    it, and this is refused with a clear message, or loses after it."""
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
     if not carrier or not tracking_no:
         raise ValidationError(_("请填写快递公司和运单号"))
     with unit_of_work():
         shipment = vendor_shipment(actor, org, order_id)
-        if shipment.status != ShipmentStatus.PENDING:
+        if not transition(
+            shipment,
+            ShipmentStatus.PENDING,
+            status=ShipmentStatus.SHIPPED,
+            carrier=carrier[:50],
+            tracking_no=tracking_no[:60],
+            shipped_at=utcnow(),
+        ):
             raise IllegalTransition(_("该包裹当前状态不能发货"))
-        shipment.status = ShipmentStatus.SHIPPED
-        shipment.carrier, shipment.tracking_no = carrier[:50], tracking_no[:60]
-        shipment.shipped_at = utcnow()
         audit.record(
             actor,
             "order.ship",
@@ -730,26 +862,30 @@ def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -
 
 
 def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
-    """The vendor cancels its own unshipped part with a reason: its lines are refunded."""
+    """The vendor cancels its own unshipped part with a reason: its lines are refunded.
+    Guarded like shipping: of a cancellation and a shipment (or two cancellations) at
+    the same moment exactly one happens."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("请填写取消原因"), {"reason": _("请填写取消原因")})
     with unit_of_work():
         shipment = vendor_shipment(actor, org, order_id)
-        if shipment.status != ShipmentStatus.PENDING:
+        order = _locked_order(shipment.order_id)
+        now = utcnow()
+        if not _cancel_part(shipment, now, reason):
             raise IllegalTransition(_("该包裹当前状态不能取消"))
-        order = shipment.order
-        _refund_lines(
+        refund = _refund_lines(
             order,
-            _unshipped_quantities(order, org.id),
+            _remaining(order, {org.id}),
             reason,
             actor,
             f"vendor-cancel-{order.number}-{org.id}",
         )
-        shipment.status = ShipmentStatus.CANCELLED
-        shipment.cancelled_at = utcnow()
-        shipment.cancel_reason = reason
-        _complete_if_done(order, utcnow())
+        _complete_if_done(order, now)
+        refund_id = refund.id if refund is not None else None
+    if refund_id is not None:
+        _settle_quietly(refund_id)
+        _notify("refunded", order)
     return shipment
 
 
@@ -759,7 +895,9 @@ def after_sales_refund(
     """Bureau staff refund (part of) a paid online order with a reason (售后), e.g. goods
     that arrived damaged. Never more than was paid for a line (the ledger refuses).
     Goods already shipped stay with the buyer; lines of a part not shipped yet go back
-    on hand, and that part is cancelled once nothing of it is left to ship."""
+    on hand, and that part is cancelled once nothing of it is left to ship. Which parts
+    are still in the warehouse is read under the lock (a vendor shipping at the same
+    moment waits, or has shipped and nothing comes back on hand)."""
     from marketplace.authz import can
     from marketplace.errors import Forbidden
 
@@ -775,10 +913,11 @@ def after_sales_refund(
     order = db.session.get(Order, order_id)
     if order is None or order.channel != Channel.ONLINE:
         raise NotFound()
-    pending = {s.vendor_id for s in order.shipments if s.status == ShipmentStatus.PENDING}
-    in_warehouse = {line.id for line in order.lines if line.vendor_id in pending}
     with unit_of_work():
-        _refund_lines(
+        order = _locked_order(order.id)
+        pending = {s.vendor_id for s in order.shipments if s.status == ShipmentStatus.PENDING}
+        in_warehouse = {line.id for line in order.lines if line.vendor_id in pending}
+        refund = _refund_lines(
             order,
             quantities,
             reason,
@@ -792,11 +931,107 @@ def after_sales_refund(
             if shipment.status == ShipmentStatus.PENDING and all(
                 line.refunded_quantity >= line.quantity for line in lines
             ):
-                shipment.status = ShipmentStatus.CANCELLED
-                shipment.cancelled_at = now
-                shipment.cancel_reason = reason.strip()
+                _cancel_part(shipment, now, reason.strip())
         _complete_if_done(order, now)
+        refund_id = refund.id if refund is not None else None
+    if refund_id is not None:
+        _settle_quietly(refund_id)
+        _notify("refunded", order)
     return order
+
+
+# ---------------------------------------------------------------- gateway refunds
+
+# a request that claimed a gateway refund and did not finish (it died) is taken over
+# after this long by the next attempt (`flask orders expire`)
+REFUND_CLAIM = timedelta(minutes=2)
+
+
+def _through_gateway(record: Refund, payment: Payment, key: str) -> Refund:
+    """Mark a recorded refund as owed through ``payment``'s gateway: pending, with
+    ``key`` as its idempotency key (stable: it is committed before any call)."""
+    record.payment_id = payment.id
+    record.status = RefundStatus.PENDING
+    record.idempotency_key = key[:100]
+    db.session.flush()
+    return record
+
+
+def settle_refund(refund_id: int, now: datetime | None = None) -> bool:
+    """Give a recorded refund's money back through its gateway, outside any transaction
+    or lock, at most once; True when this call settled it. The call is claimed first
+    with a guarded update (a claim older than ``REFUND_CLAIM``, left by a request that
+    died, may be taken over); the gateway is then asked for the refund made under the
+    refund's idempotency key, and only makes a new one when there is none (see
+    ``StripeGateway.refund``). A gateway error leaves it pending for the retry job."""
+    now = now or utcnow()
+    with unit_of_work():
+        claimed = db.session.execute(
+            update(Refund)
+            .where(
+                Refund.id == refund_id,
+                Refund.status == RefundStatus.PENDING,
+                or_(Refund.attempted_at.is_(None), Refund.attempted_at <= now - REFUND_CLAIM),
+            )
+            .values(attempted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        owed = db.session.execute(
+            select(Refund.amount, Refund.idempotency_key, Payment.provider, Payment.reference)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(Refund.id == refund_id)
+        ).one_or_none()
+    if claimed.rowcount != 1 or owed is None:
+        return False
+    try:
+        gateway_ref = gateway_named(owed.provider).refund(
+            owed.reference, owed.amount, owed.idempotency_key
+        )
+    except GatewayError:
+        log.exception("refund %s: the gateway did not refund; left pending", refund_id)
+        with unit_of_work():
+            db.session.execute(
+                update(Refund)
+                .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+                .values(attempted_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        return False
+    with unit_of_work():
+        db.session.execute(
+            update(Refund)
+            .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+            .values(status=RefundStatus.SUCCEEDED, gateway_ref=gateway_ref, settled_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+def _settle_quietly(refund_id: int) -> None:
+    """Right after a use case committed a refund: give the money back now if the
+    gateway answers. The refund is recorded already, so any failure here (gateway,
+    database) is logged and left to the retry job, never shown to the user as theirs."""
+    try:
+        settle_refund(refund_id)
+    except Exception:
+        db.session.rollback()
+        log.exception("refund %s: settling failed; left for the retry job", refund_id)
+
+
+def settle_refunds(now: datetime | None = None, limit: int = 1000) -> tuple[int, int]:
+    """`flask orders expire`: retry the gateway refunds not confirmed yet; (settled,
+    still pending)."""
+    with unit_of_work():  # ends the read: no transaction is open during a gateway call
+        pending = list(
+            db.session.scalars(
+                select(Refund.id)
+                .where(Refund.status == RefundStatus.PENDING)
+                .order_by(Refund.id)
+                .limit(limit)
+            )
+        )
+    settled = sum(settle_refund(refund_id, now) for refund_id in pending)
+    return settled, len(pending) - settled
 
 
 # ---------------------------------------------------------------- vendor and bureau pages

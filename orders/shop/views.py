@@ -446,7 +446,10 @@ def payment_return(order_id: int):
     if order.is_paid:
         _flash_outcome(shop.Outcome("already_paid", order))
     else:
-        _flash_outcome(shop.sync_payment(order))
+        try:
+            _flash_outcome(shop.sync_payment(order))
+        except DomainError as exc:
+            flash(exc.message, "danger")
     return redirect(url_for("orders.order_detail", order_id=order.id))
 
 

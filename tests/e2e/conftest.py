@@ -78,6 +78,17 @@ class LiveServer:
         with self.app.app_context():
             return fn()
 
+    def outbox(self):
+        """``with live.outbox() as mails:`` the mail the live app sends meanwhile
+        (Flask-Mail records it under TESTING and sends nothing)."""
+        return self.app.extensions["mailer"].mail.record_messages()
+
+    @staticmethod
+    def link(mail, path: str) -> str:
+        """The one address in ``mail`` whose path starts with ``path``."""
+        [url] = re.findall(r"http://\S+" + re.escape(path) + r"\S*", mail.body)
+        return url
+
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
@@ -89,6 +100,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'e2e.db'}",
             "WTF_CSRF_ENABLED": True,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "MAIL_SERVER": "127.0.0.1",  # TESTING: recorded by Flask-Mail, never sent
             "RATELIMIT_STORAGE_URI": "memory://",
             "UPLOAD_FOLDER": str(base / "uploads"),
             "ARGON2_TIME_COST": 1,

@@ -54,7 +54,7 @@ def test_language_menu_switches_to_english(page):
     expect(page.locator(".navbar").get_by_role("button", name="English")).to_be_visible()
 
 
-def test_citizen_registers_logs_out_and_logs_in_again(page, browser_auth):
+def test_citizen_registers_logs_out_and_logs_in_again(page, live_server, browser_auth):
     page.goto("/")
     page.locator("main").get_by_role("link", name="注册账号").click()
     expect(page).to_have_url(re.compile("/register$"))
@@ -64,7 +64,11 @@ def test_citizen_registers_logs_out_and_logs_in_again(page, browser_auth):
     form.get_by_label("手机号（选填）").fill("13800138000")
     form.get_by_label("密码", exact=True).fill("椰林海风 2026")
     form.get_by_label("确认密码").fill("椰林海风 2026")
-    form.get_by_role("button", name="注册").click()
+    with live_server.outbox() as mails:
+        form.get_by_role("button", name="注册").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("请查收邮件")
+    page.goto(live_server.link(mails[0], "/register/confirm/"))
+    page.locator("main").get_by_role("button", name="完成注册").click()
 
     expect(page.get_by_role("alert")).to_contain_text("注册成功，欢迎！")
     expect(page.get_by_test_id("user-menu")).to_contain_text("王小明")

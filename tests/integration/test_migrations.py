@@ -115,7 +115,7 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(migrated_a
     assert schema_differences() == []
 
 
-BEFORE_LOCAL_DATES = "7dc6dbd8e65c"
+BEFORE_LOCAL_DATES = "e52dbbc89c91"  # the revision just before it
 
 
 @pytest.fixture
@@ -130,9 +130,9 @@ def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates
     imported sales and sales recorded with an explicit date keep theirs."""
     from datetime import date, datetime
 
-    from orders.ledger.services import SaleItem, record_paid_sale, refund
     from sqlalchemy import select, update
 
+    from orders.ledger.services import SaleItem, record_paid_sale, refund
     from orders.models import Attribution, Channel, Fair, Order
 
     from ..catalog_factories import BenefitLinkFactory, CertificationFactory
@@ -187,7 +187,7 @@ def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates
     assert dates(at_fair) == (november, {november})
 
 
-BEFORE_PLACE_REF = "b4d19e7c2a50"
+BEFORE_PLACE_REF = "049e856f903d"
 
 
 def test_stock_locations_migration_copies_fair_and_retailer_into_place_ref(tmp_path, monkeypatch):

@@ -21,17 +21,28 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import stripe
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
-from marketplace.models import Role
-from orders.models import Attribution, Order, OrderStatus, Payment, PaymentStatus
+from marketplace.models import Role, utcnow
+from orders.models import (
+    Attribution,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from orders.shop import services as shop
+from orders.shop.payments import StripeGateway
 
 from ..factories import MembershipFactory, UserFactory
 from ..stock_helpers import warehouse_level
@@ -393,3 +404,58 @@ def test_a_forged_webhook_is_refused(client, auth, stripe_app, stripe_client, in
     assert replay(client, forged).status_code == 400
     db.session.expire_all()
     assert order.status == OrderStatus.PENDING_PAYMENT and attributed(order) == (0, 0)
+
+
+def test_a_refund_retried_after_a_failed_commit_refunds_once_at_stripe(
+    client, auth, stripe_app, stripe_client, monkeypatch
+):
+    first, second = stocked_product(5, price=1200), stocked_product(5, price=800)
+    order = checkout(client, auth, first, second)
+    pay_page(client, order)
+    reference = intent_of(order).reference
+    stripe_client.v1.payment_intents.update(reference, params={"payment_method": "pm_card_visa"})
+    stripe_client.v1.payment_intents.confirm(reference)
+    client.get(f"/orders/{order.id}/return")  # paid through a verified retrieve
+    db.session.expire_all()
+    assert order.status == OrderStatus.PAID
+
+    # Stripe refunds, then our commit of that fact fails (a lost connection, a crash)
+    real_refund, real_commit = StripeGateway.refund, db.session.commit
+    asked: list[tuple[str, bool]] = []
+    failed: list[bool] = []
+
+    def refund(gateway, intent_id, amount, key):
+        asked.append((key, db.session().in_transaction()))
+        return real_refund(gateway, intent_id, amount, key)
+
+    def commit():
+        if asked and not failed:
+            failed.append(True)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return real_commit()
+
+    monkeypatch.setattr(StripeGateway, "refund", refund)
+    monkeypatch.setattr(db.session, "commit", commit)
+    vendor = MembershipFactory(org=second.vendor, role=Role.ADMIN).user
+    shop.cancel_part(vendor, second.vendor, order.id, "缺货")  # the vendor sees no error
+
+    assert failed
+    stripe_refunds = stripe_client.v1.refunds.list(params={"payment_intent": reference}).data
+    assert [r.amount for r in stripe_refunds] == [2 * 800]
+    db.session.expire_all()
+    record = db.session.scalar(select(Refund).where(Refund.order_id == order.id))
+    assert (record.status, record.gateway_ref) == (RefundStatus.PENDING, None)
+    assert asked == [(record.idempotency_key, False)]  # no transaction open during the call
+
+    # the retry job finds the recorded refund, reuses its key, and finds Stripe's refund
+    later = utcnow() + timedelta(minutes=5)
+    assert shop.settle_refunds(later) == (1, 0)
+    assert shop.settle_refunds(later) == (0, 0)
+
+    stripe_refunds = stripe_client.v1.refunds.list(params={"payment_intent": reference}).data
+    assert [r.amount for r in stripe_refunds] == [2 * 800]
+    assert stripe_refunds[0].metadata["refund_key"] == record.idempotency_key
+    db.session.expire_all()
+    assert (record.status, record.gateway_ref) == (RefundStatus.SUCCEEDED, stripe_refunds[0].id)
+    assert [key for key, _open in asked] == [record.idempotency_key] * 2
+    assert order.refunded == 2 * 800 and attributed(order)[1] == 2 * 1200

@@ -303,6 +303,47 @@ def test_edit_own_product(client, login, vendor, product):
     assert (edited.name, edited.price, edited.status) == ("高州白糖罂荔枝", 3500, "archived")
 
 
+def test_edit_product_with_tiers_keeps_changes_and_replaces_tiers(client, login, vendor, product):
+    """Issue 9 item 11: the edit form posts the same tiers back (and a changed set);
+    new rows used to be inserted before the old ones were deleted (unique violation)."""
+    product.tiers = [PriceTier(min_qty=10, unit_price=2800), PriceTier(min_qty=50, unit_price=2500)]
+    db.session.commit()
+    login(vendor)
+    same = {
+        "tiers-0-min_qty": "10",
+        "tiers-0-unit_price": "28.00",
+        "tiers-1-min_qty": "50",
+        "tiers-1-unit_price": "25.00",
+    }
+    response = client.post(
+        f"/vendor/products/{product.id}/edit",
+        data=product_form(name="高州荔枝 5 斤", price="30", **same),
+    )
+    assert response.status_code == 302
+    assert snapshot(product.id)[0] == "高州荔枝 5 斤"
+    assert snapshot(product.id)[3] == [(10, 2800), (50, 2500)]
+
+    changed = {
+        "tiers-0-min_qty": "50",
+        "tiers-0-unit_price": "24.00",
+        "tiers-1-min_qty": "100",
+        "tiers-1-unit_price": "20.00",
+        "tiers-2-min_qty": "5",
+        "tiers-2-unit_price": "29.00",
+    }
+    response = client.post(
+        f"/vendor/products/{product.id}/edit", data=product_form(price="30", **changed)
+    )
+    assert response.status_code == 302
+    assert snapshot(product.id)[3] == [(5, 2900), (50, 2400), (100, 2000)]
+    assert count(PriceTier) == 3
+
+    response = client.post(f"/vendor/products/{product.id}/edit", data=product_form(price="30"))
+    assert response.status_code == 302
+    assert snapshot(product.id)[3] == []
+    assert count(PriceTier) == 0
+
+
 # ---------------------------------------------------------------- vendor isolation
 
 

@@ -3,6 +3,7 @@ shared test app switches it off for convenience)."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -88,9 +89,15 @@ def test_register_without_token_is_rejected_and_creates_nobody(csrf_client):
     assert count_users() == 0
 
 
-def test_register_with_token_creates_the_account(csrf_client):
+def test_register_with_token_creates_the_account(csrf_client, caplog):
     data = {**registration(), "csrf_token": token(csrf_client, "/register")}
-    assert csrf_client.post("/register", data=data).status_code == 302
+    with caplog.at_level(logging.INFO, logger="marketplace.mail"):
+        assert csrf_client.post("/register", data=data).status_code == 302
+    [link] = re.findall(r"http://localhost(/register/confirm/\S+)", caplog.text)
+    # the link's button is a form like any other
+    assert csrf_client.post(link).status_code == 400
+    assert count_users() == 0
+    assert csrf_client.post(link, data={"csrf_token": token(csrf_client, link)}).status_code == 302
     assert count_users() == 1
 
 

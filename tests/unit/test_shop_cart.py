@@ -3,6 +3,8 @@ always from the server; unsellable or unavailable products refused with a clear 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from catalog.models import CertStatus
@@ -102,7 +104,7 @@ def test_logged_in_cart_is_stored_and_visitor_cart_merges_at_login(client, auth)
     assert 'data-testid="cart-count">5<' in cart_page(client)
 
 
-def test_registering_keeps_the_visitor_cart(client):
+def test_registering_keeps_the_visitor_cart(client, outbox):
     product = stocked_product(10)
     add(client, product, 2)
     client.post(
@@ -114,6 +116,8 @@ def test_registering_keeps_the_visitor_cart(client):
             "confirm": "correct horse 9",
         },
     )
+    [link] = re.findall(r"http://localhost(/register/confirm/\S+)", outbox[0].body)
+    client.post(link)
     assert shop.stored_cart(find_user("new@example.cn")) == {product.id: 2}
 
 
