@@ -66,6 +66,17 @@ def can(user: User | None, action: str, org: Organization | None) -> bool:
     return membership.role in PERMISSIONS[action].get(org.kind, frozenset())
 
 
+def require(actor: User | None, action: str, org: Organization | None) -> None:
+    """Raise ``Forbidden`` unless ``actor`` may do ``action`` in ``org``: the one check
+    services make before acting (the app answers it with a 403 page)."""
+    if not can(actor, action, org):
+        from flask_babel import gettext as _
+
+        from .errors import Forbidden
+
+        raise Forbidden(_("您没有权限执行此操作。"))
+
+
 def active_org(user: User | None = None) -> Organization | None:
     """The organization the user acts for now: the one chosen in the session if the user
     still belongs to it, else the first verified one, else the first at all."""
