@@ -24,7 +24,7 @@ from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
-from marketplace.web import page_arg, page_size
+from marketplace.web import form_errors, page_arg, page_size
 
 from . import bp, files, services
 from .forms import (
@@ -49,20 +49,6 @@ def vendor_labels() -> dict:
         "BENEFIT_MODE_LABELS": BENEFIT_MODE_LABELS,
         "CERT_STATUS_LABELS": CERT_STATUS_LABELS,
     }
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's field errors next to their fields; flash the rest."""
-    shown = False
-    for field, message in exc.errors.items():
-        if field == "tiers" and "tiers" in form:
-            form.tiers_error = message
-            shown = True
-        elif field in form:
-            form[field].errors = [*form[field].errors, message]
-            shown = True
-    if not shown:
-        flash(exc.message, "danger")
 
 
 # ---------------------------------------------------------------- dashboard and list
@@ -174,7 +160,7 @@ def vendor_product_new():
         try:
             product = services.save_product(current_user, g.org, _product_data(form))
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已创建产品：%(name)s", name=product.name), "success")
             return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
@@ -190,7 +176,7 @@ def vendor_product_edit(product_id: int):
         try:
             services.save_product(current_user, g.org, _product_data(form), product_id=product.id)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已保存。"), "success")
             return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
@@ -298,7 +284,7 @@ def vendor_certify(product_id: int):
                 current_user, g.org, product.id, application, form.test_report.data.stream
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         except IllegalTransition as exc:
             flash(exc.message, "warning")
         else:
