@@ -22,13 +22,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from . import audit
+from .bulk import chunks
 from .errors import DomainError
 from .extensions import db
 from .money import MoneyError, parse_yuan
 from .tabular import unescape_text
 from .unit_of_work import unit_of_work
-
-CHUNK = 2000  # keys per IN (...) lookup; well under every database's parameter limit
 
 
 @dataclass(frozen=True, order=True)
@@ -183,8 +182,7 @@ class Importer:
         fetched in chunks. ``extra`` are further columns to select."""
         keys = list(dict.fromkeys(keys))
         found: dict[Any, Any] = {}
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
+        for chunk in chunks(keys):
             for row in db.session.execute(select(column, *extra).where(column.in_(chunk))):
                 found[row[0]] = row
         return found

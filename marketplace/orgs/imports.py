@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import credit_code as credit
+from ..bulk import chunks
 from ..extensions import db
 from ..fragments import bump
 from ..geography import resolve_places
@@ -62,13 +63,9 @@ class VendorsImport(Importer):
         places = resolve_places((r["district"], r["town"], r["village"]) for r in rows)
         existing = {
             org.code: org
-            for chunk_start in range(0, len(rows), 2000)
+            for chunk in chunks(rows)
             for org in db.session.scalars(
-                select(Organization).where(
-                    Organization.code.in_(
-                        [r["vendor_code"] for r in rows[chunk_start : chunk_start + 2000]]
-                    )
-                )
+                select(Organization).where(Organization.code.in_([r["vendor_code"] for r in chunk]))
             )
         }
         verifier = self.actor if isinstance(self.actor, User) else None

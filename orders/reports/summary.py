@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from catalog.models import Certification, CertStatus
+from marketplace.bulk import chunks
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Household
@@ -294,11 +295,11 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
     }
     doubtful = on_refunded_lines - driven.keys()
     households = sorted({household_id for household_id, _y in doubtful})
-    for start in range(0, len(households), 1000):
+    for chunk in chunks(households):
         rows = db.session.execute(
             select(Attribution.household_id, year, Household.members)
             .join(Household, Household.id == Attribution.household_id)
-            .where(Attribution.household_id.in_(households[start : start + 1000]), in_period)
+            .where(Attribution.household_id.in_(chunk), in_period)
             .group_by(Attribution.household_id, year, Household.members)
             .having(func.sum(Attribution.amount) > 0)
         )
