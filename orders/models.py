@@ -25,9 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Product
 from marketplace.extensions import db
-from marketplace.models import Household, Organization, User, enum_values, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from marketplace.models import BigId, Household, Organization, User, enum_values, utcnow
 
 
 class Channel(enum.StrEnum):
