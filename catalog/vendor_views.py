@@ -22,6 +22,7 @@ from wtforms import SelectChoice
 from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
+from marketplace.money import format_fen
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
 from marketplace.web import form_errors, page_arg, page_size
@@ -94,10 +95,6 @@ def vendor_products():
 # ---------------------------------------------------------------- create and edit
 
 
-def _yuan_text(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def _product_form(product=None) -> ProductForm:
     """The form, filled from ``product`` on GET only (a POST reads just the request)."""
     data = None
@@ -108,13 +105,13 @@ def _product_form(product=None) -> ProductForm:
             "description": product.description,
             "specification": product.specification,
             "unit": product.unit,
-            "price": _yuan_text(product.price),
+            "price": format_fen(product.price),
             "origin_village_id": product.origin_village_id,
             "shelf_life": product.shelf_life,
             "status": product.status,
             "min_order_qty": product.min_order_qty,
             "tiers": [
-                {"min_qty": t.min_qty, "unit_price": _yuan_text(t.unit_price)}
+                {"min_qty": t.min_qty, "unit_price": format_fen(t.unit_price)}
                 for t in product.tiers
             ],
         }
