@@ -60,7 +60,10 @@ class Row:
 
 
 @dataclass
-class Summary:
+class ImportSummary:
+    """What an import wrote (or would write, on a dry run): counts per kind of change,
+    shown on the import page and printed by the command."""
+
     label: str
     counts: dict[str, int]
     dry_run: bool = False
@@ -165,7 +168,7 @@ class Importer:
         """Cross-row and database checks on rows whose cells all parsed."""
         return ()
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         raise NotImplementedError
 
     def committed(self) -> None:
@@ -189,7 +192,7 @@ class Importer:
 
 
 class _DryRunRollback(Exception):
-    def __init__(self, summary: Summary):
+    def __init__(self, summary: ImportSummary):
         self.summary = summary
 
 
@@ -311,7 +314,7 @@ def run_import(
     *,
     encoding: str | None = None,
     dry_run: bool = False,
-) -> Summary:
+) -> ImportSummary:
     """Validate the whole file, then write it in one transaction, or write nothing.
 
     Raises ``ImportFailed`` with every error found. With ``dry_run`` the writes run and

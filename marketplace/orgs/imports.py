@@ -13,7 +13,7 @@ from ..bulk import chunks
 from ..extensions import db
 from ..fragments import bump
 from ..geography import resolve_places
-from ..importing import Column, Importer, Row, RowError, Summary, choice, text
+from ..importing import Column, Importer, ImportSummary, Row, RowError, choice, text
 from ..models import Organization, OrgStatus, User, utcnow
 
 VENDOR_KINDS = ("cooperative", "enterprise", "household", "other")
@@ -59,7 +59,7 @@ class VendorsImport(Importer):
     def committed(self) -> None:
         bump("catalog")  # vendor names show on product cards
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         places = resolve_places((r["district"], r["town"], r["village"]) for r in rows)
         existing = {
             org.code: org
@@ -91,4 +91,4 @@ class VendorsImport(Importer):
             if self.has_column("contact_phone"):
                 org.contact_phone = row["contact_phone"]
         db.session.flush()
-        return Summary("vendors", {"created": len(rows) - updated, "updated": updated})
+        return ImportSummary("vendors", {"created": len(rows) - updated, "updated": updated})

@@ -27,9 +27,9 @@ from marketplace.importing import (
     Column,
     Importer,
     ImportFailed,
+    ImportSummary,
     Row,
     RowError,
-    Summary,
     choice,
     integer,
     iso_date,
@@ -66,7 +66,7 @@ class FairsImport(Importer):
         Column("community", required=False, parse=text(100)),
     ]
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         existing = self.lookup(Fair.code, (r["fair_code"] for r in rows), Fair.id)
         keep_community = not self.has_column("community")
         today = local_today()
@@ -94,11 +94,11 @@ class FairsImport(Importer):
             db.session.execute(insert(Fair), inserts)
         if updates:
             db.session.execute(update(Fair), updates)
-        return Summary("fairs", {"created": len(inserts), "updated": len(updates)})
+        return ImportSummary("fairs", {"created": len(inserts), "updated": len(updates)})
 
 
 @dataclass
-class SalesSummary(Summary):
+class SalesImportSummary(ImportSummary):
     def line(self) -> str:
         c = self.counts
         text_ = (
@@ -217,7 +217,7 @@ class SalesImport(Importer):
 
     # ---- writing ----
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         orders: dict[str, list[Row]] = {}
         for row in rows:
             orders.setdefault(row["sale_ref"], []).append(row)
@@ -225,7 +225,7 @@ class SalesImport(Importer):
         todo = {ref: lines for ref, lines in orders.items() if ref not in done}
         new_rows = [row for lines in todo.values() for row in lines]
         counts = {"orders imported": len(todo), "lines": len(new_rows), "skipped": len(done)}
-        summary = SalesSummary("sales", counts)
+        summary = SalesImportSummary("sales", counts)
         if not todo:
             return summary
 

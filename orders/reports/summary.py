@@ -44,7 +44,10 @@ class ChannelFigures:
 
 
 @dataclass
-class Summary:
+class SummaryFigures:
+    """The summary report's figures for a period (the city report's headline numbers),
+    amounts in fen; ``to_json`` gives the contract's shape."""
+
     date_from: date | None
     date_to: date | None
     channels: dict[str, ChannelFigures] = field(default_factory=dict)
@@ -120,7 +123,7 @@ def households_driven_query(date_from: date | None, date_to: date | None):
     )
 
 
-def summary(date_from: date | None = None, date_to: date | None = None) -> Summary:
+def summary(date_from: date | None = None, date_to: date | None = None) -> SummaryFigures:
     """The summary for sales dated from ``date_from`` to ``date_to`` (both inclusive;
     None = open-ended), net of refunds, paid sales only."""
     first, last = ledger_span() if date_from is None or date_to is None else (None, None)
@@ -132,7 +135,7 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
         shown_to = date_to or last or max(today, shown_from)
         if shown_from > shown_to:  # the data lies wholly outside the one bound given
             shown_from, shown_to = (date_from, date_from) if date_from else (date_to, date_to)
-    result = Summary(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
+    result = SummaryFigures(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
     in_period = period_clause(Attribution.sale_date, date_from, date_to)
 
     # money and order counts from the paid orders (total less refunded is exactly the

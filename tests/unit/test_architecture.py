@@ -171,3 +171,18 @@ def test_the_helper_patterns_catch_each_form():
     assert ACCESS_CATCH.search("    except NotFound:")
     assert ACCESS_CATCH.search("        except (Forbidden, ValidationError) as exc:")
     assert not ACCESS_CATCH.search("    except ValidationError as exc:")
+
+
+CLASS = re.compile(r"^class (\w+)\b")
+
+
+def test_no_two_classes_share_a_name():
+    """A class is named for what it is, so a name means one thing (an import's summary is
+    an ``ImportSummary``, the report's figures ``SummaryFigures``)."""
+    defined: dict[str, list[str]] = {}
+    for path in _sources():
+        for number, line in _lines(path):
+            match = CLASS.match(line)
+            if match:
+                defined.setdefault(match.group(1), []).append(f"{path.relative_to(ROOT)}:{number}")
+    assert {name: places for name, places in defined.items() if len(places) > 1} == {}
