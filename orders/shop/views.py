@@ -487,16 +487,11 @@ def _timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
 def order_detail(order_id: int):
     order = shop.buyer_order(current_user, order_id)
     refunds = shop.order_refunds(order)
-    shipped = any(
-        s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED) for s in order.shipments
-    )
     return render_template(
         "orders/shop/order.html",
         order=order,
         timeline=_timeline(order, refunds),
         impact=shop.order_impact(order) if order.is_paid else None,
-        can_cancel=order.status == OrderStatus.PENDING_PAYMENT or (order.is_paid and not shipped),
-        can_receive=any(s.status == ShipmentStatus.SHIPPED for s in order.shipments),
         lines_by_vendor={
             vendor_id: list(lines)
             for vendor_id, lines in groupby(
