@@ -17,8 +17,8 @@ STOCK_TABLES = re.compile(
 )
 
 
-def _sources_outside_vendors() -> list[Path]:
-    """Every .py file of the project but those under SKIPPED top-level folders (hidden
+def _sources(skipped: set[str] = SKIPPED - {"vendors"}) -> list[Path]:
+    """Every .py file of the project but those under ``skipped`` top-level folders (hidden
     folders such as .venv are not followed)."""
     found = []
     for folder, dirs, files in os.walk(ROOT):
@@ -26,10 +26,14 @@ def _sources_outside_vendors() -> list[Path]:
         dirs[:] = [
             d
             for d in dirs
-            if not d.startswith(".") and d != "__pycache__" and not (top and d in SKIPPED)
+            if not d.startswith(".") and d != "__pycache__" and not (top and d in skipped)
         ]
         found += [Path(folder) / name for name in files if name.endswith(".py")]
     return sorted(found)
+
+
+def _sources_outside_vendors() -> list[Path]:
+    return _sources(SKIPPED)
 
 
 def test_the_scan_covers_every_package_but_vendors():
@@ -98,21 +102,6 @@ KERNEL_HELPERS = {
 
 VIEW_MODULE = re.compile(r"(^|/)(\w+_)?views\.py$|^orders/shop/webhooks\.py$")
 ACCESS_CATCH = re.compile(r"^\s*except\b.*\b(NotFound|Forbidden|AccessError)\b")
-
-
-def _sources() -> list[Path]:
-    """Every .py file of the project but tests, migrations and vendored folders."""
-    skipped = {"migrations", "tests", "instance", "node_modules", "static", "templates"}
-    found = []
-    for folder, dirs, files in os.walk(ROOT):
-        top = Path(folder) == ROOT
-        dirs[:] = [
-            d
-            for d in dirs
-            if not d.startswith(".") and d != "__pycache__" and not (top and d in skipped)
-        ]
-        found += [Path(folder) / name for name in files if name.endswith(".py")]
-    return sorted(found)
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
