@@ -120,6 +120,7 @@ def fill(url: str, products: int, seed: int = 7) -> dict:
     )
     from catalog.services import categories, seed_categories
     from marketplace import create_app
+    from marketplace.bulk import ROWS_PER_INSERT, chunks
     from marketplace.extensions import db
     from marketplace.models import District, Household, Organization, Town, Village
 
@@ -133,8 +134,8 @@ def fill(url: str, products: int, seed: int = 7) -> dict:
         category_ids = {c.name: c.id for c in categories()}
 
         def bulk(model, rows):
-            for start in range(0, len(rows), 5000):
-                db.session.execute(insert(model), rows[start : start + 5000])
+            for chunk in chunks(rows, ROWS_PER_INSERT):
+                db.session.execute(insert(model), list(chunk))
 
         # geography: 8 districts x 8 towns x 12 villages
         districts = [{"id": i + 1, "name": f"{_name(rng, '区')}{i}"} for i in range(8)]

@@ -15,7 +15,7 @@ from marketplace.authz import org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
-from marketplace.web import page_arg, page_size
+from marketplace.web import flash_form_errors, page_arg, page_size
 
 from . import bp, services
 from .forms import BENEFIT_MODE_LABELS, CERT_STATUS_LABELS
@@ -53,12 +53,6 @@ def _labels() -> dict:
         "BENEFIT_MODE_LABELS": BENEFIT_MODE_LABELS,
         "EXPIRY_LABELS": EXPIRY_LABELS,
     }
-
-
-def _flash_form_errors(form: FlaskForm) -> None:
-    for messages in form.errors.values():
-        for message in messages:
-            flash(message, "danger")
 
 
 @bp.route("/bureau/certifications")
@@ -113,7 +107,7 @@ def certification_approve(cert_id: int):
         else:
             flash(_("已批准认定，证书编号 %(no)s。", no=cert.certificate_no), "success")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("catalog.certification_review", cert_id=cert_id))
 
 
@@ -126,7 +120,7 @@ def certification_decide(cert_id: int, decision: str):
     decide, done = DECISIONS[decision]
     form = ReasonForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         try:
             decide(current_user, g.org, cert_id, form.reason.data)

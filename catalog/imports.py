@@ -16,9 +16,9 @@ from marketplace.fragments import bump
 from marketplace.importing import (
     Column,
     Importer,
+    ImportSummary,
     Row,
     RowError,
-    Summary,
     integer,
     iso_date,
     positive_decimal,
@@ -112,7 +112,7 @@ class ProductsImport(Importer):
     def committed(self) -> None:
         bump("catalog")  # the public list shows the new prices and certificates at once
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         vendors = self.lookup(
             Organization.code, (r["vendor_code"] for r in rows), Organization.id, Organization.name
         )
@@ -198,7 +198,7 @@ class ProductsImport(Importer):
             ids = self.lookup(Product.sku, (r["sku"] for r in stocked), Product.id)
             for row in stocked:
                 stock.set_on_hand(ids[row["sku"]].id, row["stock"], self.actor or "cli", self.name)
-        summary = Summary("products", {"created": len(inserts), "updated": len(updates)})
+        summary = ImportSummary("products", {"created": len(inserts), "updated": len(updates)})
         summary.details.append(f"certifications: {created_certs} created, {updated_certs} updated")
         if new_categories:
             summary.details.append("categories created: " + ", ".join(new_categories))
@@ -230,7 +230,7 @@ class BenefitLinksImport(Importer):
                 yield RowError(row.number, "household_code", _("与第 %(r)d 行重复", r=seen[key]))
             seen[key] = row.number
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         from .models import BenefitLink
 
         products = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id)
@@ -251,7 +251,7 @@ class BenefitLinksImport(Importer):
         for (product_id, valid_from), weights in versions.items():
             replaced += (product_id, valid_from) in existing
             replace_link_version(product_id, valid_from, weights)
-        return Summary(
+        return ImportSummary(
             "benefit-links",
             {
                 "versions created": len(versions) - replaced,

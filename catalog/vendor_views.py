@@ -22,9 +22,10 @@ from wtforms import SelectChoice
 from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
+from marketplace.money import format_fen
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
-from marketplace.web import page_arg, page_size
+from marketplace.web import form_errors, page_arg, page_size
 
 from . import bp, files, services
 from .forms import (
@@ -49,20 +50,6 @@ def vendor_labels() -> dict:
         "BENEFIT_MODE_LABELS": BENEFIT_MODE_LABELS,
         "CERT_STATUS_LABELS": CERT_STATUS_LABELS,
     }
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's field errors next to their fields; flash the rest."""
-    shown = False
-    for field, message in exc.errors.items():
-        if field == "tiers" and "tiers" in form:
-            form.tiers_error = message
-            shown = True
-        elif field in form:
-            form[field].errors = [*form[field].errors, message]
-            shown = True
-    if not shown:
-        flash(exc.message, "danger")
 
 
 # ---------------------------------------------------------------- dashboard and list
@@ -108,10 +95,6 @@ def vendor_products():
 # ---------------------------------------------------------------- create and edit
 
 
-def _yuan_text(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def _product_form(product=None) -> ProductForm:
     """The form, filled from ``product`` on GET only (a POST reads just the request)."""
     data = None
@@ -122,13 +105,13 @@ def _product_form(product=None) -> ProductForm:
             "description": product.description,
             "specification": product.specification,
             "unit": product.unit,
-            "price": _yuan_text(product.price),
+            "price": format_fen(product.price),
             "origin_village_id": product.origin_village_id,
             "shelf_life": product.shelf_life,
             "status": product.status,
             "min_order_qty": product.min_order_qty,
             "tiers": [
-                {"min_qty": t.min_qty, "unit_price": _yuan_text(t.unit_price)}
+                {"min_qty": t.min_qty, "unit_price": format_fen(t.unit_price)}
                 for t in product.tiers
             ],
         }
@@ -174,7 +157,7 @@ def vendor_product_new():
         try:
             product = services.save_product(current_user, g.org, _product_data(form))
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已创建产品：%(name)s", name=product.name), "success")
             return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
@@ -190,7 +173,7 @@ def vendor_product_edit(product_id: int):
         try:
             services.save_product(current_user, g.org, _product_data(form), product_id=product.id)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已保存。"), "success")
             return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
@@ -298,7 +281,7 @@ def vendor_certify(product_id: int):
                 current_user, g.org, product.id, application, form.test_report.data.stream
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         except IllegalTransition as exc:
             flash(exc.message, "warning")
         else:

@@ -11,8 +11,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, g, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from .errors import Forbidden
+from .extensions import login_manager
 from .models import SELLER_KINDS, Organization, OrgKind, Role, User
 
 ANY_ROLE = frozenset(Role)
@@ -70,10 +73,6 @@ def require(actor: User | None, action: str, org: Organization | None) -> None:
     """Raise ``Forbidden`` unless ``actor`` may do ``action`` in ``org``: the one check
     services make before acting (the app answers it with a 403 page)."""
     if not can(actor, action, org):
-        from flask_babel import gettext as _
-
-        from .errors import Forbidden
-
         raise Forbidden(_("您没有权限执行此操作。"))
 
 
@@ -106,8 +105,6 @@ def org_required(action: str) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from .extensions import login_manager
-
                 return login_manager.unauthorized()
             org = active_org()
             if not can(current_user, action, org):

@@ -1,17 +1,23 @@
-"""Bulk writes for imports: many rows in the caller's transaction, without ORM objects."""
+"""Bulk work for imports and batches: many rows in the caller's transaction, without ORM
+objects, and the one way to cut a long list into pieces a statement can take."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from sqlalchemy import Table, func, insert, select, text
 
 from .extensions import db
 
-CHUNK = 5000
+T = TypeVar("T")
+
+KEYS_PER_QUERY = 2000  # keys per IN (...) list: well under every database's parameter limit
+ROWS_PER_INSERT = 5000  # rows per executemany
 
 
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+def chunks(items: Sequence[T], size: int = KEYS_PER_QUERY) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size`` (an IN list, an executemany)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -23,7 +29,7 @@ def bulk_insert(table: Table, rows: Sequence[dict]) -> None:
         return
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows, ROWS_PER_INSERT):
             db.session.execute(insert(table), list(chunk))
         return
     columns = list(rows[0])

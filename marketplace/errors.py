@@ -1,4 +1,14 @@
-"""Domain errors raised by services, and the error pages the app shows for them."""
+"""The errors services raise, and the error pages the app shows for them.
+
+Two families, never mixed:
+
+- ``DomainError``: something the person can correct or must be told (a form field, a
+  state that no longer allows the step, stock that ran out). Views catch these and show
+  the message on the form or in a flash.
+- ``AccessError``: the object is not there for this user (``NotFound``, 404) or the user
+  may not act (``Forbidden``, 403). Views never catch these: the handlers below answer
+  them once, for every view, whichever service raised them.
+"""
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -7,19 +17,11 @@ from werkzeug.exceptions import HTTPException
 
 
 class DomainError(Exception):
-    """Base of the errors services raise; the message is meant for the user."""
+    """Base of the errors a person can act on; the message is meant for the user."""
 
     def __init__(self, message: str = ""):
         super().__init__(message)
         self.message = message
-
-
-class NotFound(DomainError):
-    """The object does not exist, or not in the acting user's scope."""
-
-
-class Forbidden(DomainError):
-    """The acting user may not do this."""
 
 
 class ValidationError(DomainError):
@@ -32,6 +34,28 @@ class ValidationError(DomainError):
 
 class IllegalTransition(DomainError):
     """The object is not in a state that allows this step."""
+
+
+class AccessError(Exception):
+    """Base of the errors that refuse access; the app turns them into ``code`` pages."""
+
+    code = 403
+
+    def __init__(self, message: str = ""):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(AccessError):
+    """The object does not exist, or not in the acting user's scope (never says which)."""
+
+    code = 404
+
+
+class Forbidden(AccessError):
+    """The acting user may not do this."""
+
+    code = 403
 
 
 def _wants_json() -> bool:
@@ -62,13 +86,10 @@ def register_errorhandlers(app: Flask) -> None:
             return render(400, _("表单已过期或无效，请刷新页面后重新提交。"))
         return render(exc.code or 500)
 
-    @app.errorhandler(NotFound)
-    def domain_not_found(exc: NotFound):
-        return render(404)
-
-    @app.errorhandler(Forbidden)
-    def domain_forbidden(exc: Forbidden):
-        return render(403, exc.message or None)
+    @app.errorhandler(AccessError)
+    def access_refused(exc: AccessError):
+        # a NotFound says nothing of what it looked for (another org's object, or none)
+        return render(exc.code, None if isinstance(exc, NotFound) else exc.message or None)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

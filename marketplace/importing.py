@@ -22,13 +22,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from . import audit
+from .bulk import chunks
 from .errors import DomainError
 from .extensions import db
 from .money import MoneyError, parse_yuan
 from .tabular import unescape_text
 from .unit_of_work import unit_of_work
-
-CHUNK = 2000  # keys per IN (...) lookup; well under every database's parameter limit
 
 
 @dataclass(frozen=True, order=True)
@@ -61,7 +60,10 @@ class Row:
 
 
 @dataclass
-class Summary:
+class ImportSummary:
+    """What an import wrote (or would write, on a dry run): counts per kind of change,
+    shown on the import page and printed by the command."""
+
     label: str
     counts: dict[str, int]
     dry_run: bool = False
@@ -166,7 +168,7 @@ class Importer:
         """Cross-row and database checks on rows whose cells all parsed."""
         return ()
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         raise NotImplementedError
 
     def committed(self) -> None:
@@ -183,15 +185,14 @@ class Importer:
         fetched in chunks. ``extra`` are further columns to select."""
         keys = list(dict.fromkeys(keys))
         found: dict[Any, Any] = {}
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
+        for chunk in chunks(keys):
             for row in db.session.execute(select(column, *extra).where(column.in_(chunk))):
                 found[row[0]] = row
         return found
 
 
 class _DryRunRollback(Exception):
-    def __init__(self, summary: Summary):
+    def __init__(self, summary: ImportSummary):
         self.summary = summary
 
 
@@ -313,7 +314,7 @@ def run_import(
     *,
     encoding: str | None = None,
     dry_run: bool = False,
-) -> Summary:
+) -> ImportSummary:
     """Validate the whole file, then write it in one transaction, or write nothing.
 
     Raises ``ImportFailed`` with every error found. With ``dry_run`` the writes run and

@@ -27,6 +27,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .clock import utcnow as utcnow  # re-exported: most modules import it from here
 from .extensions import db
 
+# The primary key of tables that grow past 2**31 rows (the ledger, stock movements, the
+# audit log): BIGINT, but INTEGER on SQLite, where only an INTEGER PRIMARY KEY is the
+# auto-incrementing rowid.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
 
 class OrgKind(enum.StrEnum):
     BUREAU = "bureau"
@@ -298,7 +303,7 @@ class AuditEntry(db.Model):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(254))

@@ -1,5 +1,6 @@
 """Small helpers views share: safe redirects, pagination arguments, ids and dates from the
-query string or a form, field validators, and the URL converters for ids."""
+query string or a form, field validators, a service's field errors on a form, and the URL
+converters for ids."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import re
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, flash, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import NumberRange, Regexp
 
 from .clock import clamp_date
+from .errors import ValidationError
 
 # The largest id each kind of primary key holds. An id from a person (URL, query string,
 # form) beyond its column's range is simply "no such row": never sent to the database,
@@ -108,6 +110,32 @@ def date_arg(name: str) -> date | None:
         return clamp_date(date.fromisoformat(raw))
     except ValueError:
         return None
+
+
+def form_errors(form, exc: ValidationError) -> None:
+    """Show a service's ``ValidationError`` on ``form``: each message beside its field,
+    and the message flashed when none of them could be shown there. A form shows an error
+    for a name that is not a plain field of its own (the product form's price tiers, a
+    rule across rows) by declaring an attribute ``<name>_error``."""
+    shown = False
+    for name, message in exc.errors.items():
+        if hasattr(form, f"{name}_error"):
+            setattr(form, f"{name}_error", message)
+        elif name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            continue
+        shown = True
+    if not shown:
+        flash(exc.message or "；".join(exc.errors.values()), "danger")
+
+
+def flash_form_errors(form) -> None:
+    """Flash each of the form's own validation messages (for a form posted from a page
+    that does not show it again)."""
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "danger")
 
 
 class IdConverter(IntegerConverter):

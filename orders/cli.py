@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.money import format_fen_grouped
-from orders.reports.summary import CHANNELS, Summary, summary
+from orders.reports.summary import CHANNELS, SummaryFigures, summary
 from orders.shop import services as shop
 
 report_cli = AppGroup("report", help="Reports over the sales ledger.")
@@ -55,7 +55,7 @@ def summary_command(date_from: date | None, date_to: date | None, format_: str) 
         click.echo(summary_table(result))
 
 
-def summary_table(result: Summary) -> str:
+def summary_table(result: SummaryFigures) -> str:
     data = result.to_json()
     lines = [
         f"消费帮扶汇总 / Summary  {data['from'] or '-'} ~ {data['to'] or '-'}",

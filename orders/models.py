@@ -25,9 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Product
 from marketplace.extensions import db
-from marketplace.models import Household, Organization, User, enum_values, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from marketplace.models import BigId, Household, Organization, User, enum_values, utcnow
+from marketplace.unit_of_work import transition
 
 
 class Channel(enum.StrEnum):
@@ -157,6 +156,46 @@ class Order(db.Model):
     @property
     def is_paid(self) -> bool:
         return self.status in PAID_STATUSES
+
+    # the online order's rules, read from its parts (one shipment per vendor); a service
+    # deciding a write reads them on the order locked and read afresh
+
+    @property
+    def parts_to_ship(self) -> list[Shipment]:
+        """The parts still waiting in their vendors' warehouses."""
+        return [s for s in self.shipments if s.is_pending]
+
+    @property
+    def has_shipped_parts(self) -> bool:
+        """Some part has left its vendor's warehouse (on its way or received)."""
+        return any(s.has_shipped for s in self.shipments)
+
+    @property
+    def buyer_can_cancel(self) -> bool:
+        """The buyer may cancel an unpaid order, or a paid one while nothing has shipped
+        and something is still waiting to ship (its refund is then the whole order's)."""
+        if self.status == OrderStatus.PENDING_PAYMENT:
+            return True
+        return (
+            self.status == OrderStatus.PAID
+            and not self.has_shipped_parts
+            and any(s.is_pending for s in self.shipments)
+        )
+
+    @property
+    def buyer_can_confirm_receipt(self) -> bool:
+        """Some part is on its way to the buyer."""
+        return any(s.is_in_transit for s in self.shipments)
+
+    @property
+    def ready_to_complete(self) -> bool:
+        """A paid order with no part left to ship or to receive, and one received (an
+        order whose every part was cancelled is refunded, not completed)."""
+        return (
+            self.status == OrderStatus.PAID
+            and not any(s.is_open for s in self.shipments)
+            and any(s.status == ShipmentStatus.RECEIVED for s in self.shipments)
+        )
 
 
 class OrderLine(db.Model):
@@ -385,6 +424,75 @@ class Shipment(db.Model):
 
     order: Mapped[Order] = relationship(back_populates="shipments")
     vendor: Mapped[Organization] = relationship()
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting in the vendor's warehouse: it may still ship or be cancelled."""
+        return self.status == ShipmentStatus.PENDING
+
+    @property
+    def is_in_transit(self) -> bool:
+        """Shipped, not received yet."""
+        return self.status == ShipmentStatus.SHIPPED
+
+    @property
+    def has_shipped(self) -> bool:
+        """Left the warehouse (on its way or received): its goods are with the buyer."""
+        return self.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED)
+
+    @property
+    def is_open(self) -> bool:
+        """Something is still to happen to it (shipping or receiving)."""
+        return self.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == ShipmentStatus.CANCELLED
+
+    # The steps below are guarded changes (``transition``: one conditional UPDATE in the
+    # caller's transaction, the row re-read after it). Each returns False, changing
+    # nothing, when the part is no longer in the state the step starts from: a request
+    # that got there first (the vendor shipping while the buyer cancels) wins, and the
+    # caller tells the loser.
+
+    def cancel(self, reason: str | None, now: datetime) -> bool:
+        """A part waiting to ship is cancelled, with its reason and time."""
+        return transition(
+            self,
+            ShipmentStatus.PENDING,
+            status=ShipmentStatus.CANCELLED,
+            cancelled_at=now,
+            cancel_reason=reason,
+        )
+
+    def ship(self, carrier: str, tracking_no: str, now: datetime) -> bool:
+        """A part waiting to ship leaves with its carrier and tracking number."""
+        return transition(
+            self,
+            ShipmentStatus.PENDING,
+            status=ShipmentStatus.SHIPPED,
+            carrier=carrier[:50],
+            tracking_no=tracking_no[:60],
+            shipped_at=now,
+        )
+
+    def receive(self, now: datetime) -> bool:
+        """A part on its way is received (by the buyer, or when the auto-complete period
+        has passed)."""
+        return transition(
+            self, ShipmentStatus.SHIPPED, status=ShipmentStatus.RECEIVED, received_at=now
+        )
+
+    def reopen(self) -> bool:
+        """A cancelled part waits to ship again (a late payment reserved its goods again),
+        its cancellation forgotten."""
+        return transition(
+            self,
+            ShipmentStatus.CANCELLED,
+            status=ShipmentStatus.PENDING,
+            cancelled_at=None,
+            cancel_reason=None,
+        )
 
 
 class PaymentStatus(enum.StrEnum):

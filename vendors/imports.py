@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalog.models import Product
-from marketplace.importing import Column, Importer, Row, RowError, Summary, integer, text
+from marketplace.importing import Column, Importer, ImportSummary, Row, RowError, integer, text
 from marketplace.models import Organization
 
 from .locations import warehouse
@@ -55,7 +55,7 @@ class StockImport(Importer):
                     _("不能少于已预留的 %(n)d", n=reserved[product_id]),
                 )
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         products = self._products(rows)
         location = warehouse(self.org.id)
         changed = 0
@@ -67,4 +67,4 @@ class StockImport(Importer):
                 Ref(type="import", id=self.name, actor=self.actor, note=row["note"]),
             )
             changed += movement is not None
-        return Summary("stock", {"updated": changed, "unchanged": len(rows) - changed})
+        return ImportSummary("stock", {"updated": changed, "unchanged": len(rows) - changed})

@@ -15,20 +15,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from catalog.models import Product
+from marketplace.bulk import chunks
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 
 from .models import LocationKind, StockLocation
 
 WAREHOUSE_NAME = "仓库"
-CHUNK = 500  # keys per IN (...) list
 
 LocationKey = tuple[int, str, int | None]  # (vendor id, kind, place_ref)
-
-
-def chunks(items: list, size: int = CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def insert_ignore(model, values: dict, keys: list[str] | None = None) -> None:

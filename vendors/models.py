@@ -8,7 +8,6 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -24,9 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Product
 from marketplace.extensions import db
-from marketplace.models import Organization, User, enum_values, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from marketplace.models import BigId, Organization, User, enum_values, utcnow
 
 
 class LocationKind(enum.StrEnum):

@@ -19,7 +19,7 @@ from marketplace.errors import ValidationError
 from marketplace.importing import ImportFailed, run_import
 from marketplace.models import utcnow
 from marketplace.pagination import paginate
-from marketplace.web import date_arg, id_arg, page_arg, page_size
+from marketplace.web import date_arg, form_errors, id_arg, page_arg, page_size
 
 from . import bp, services
 from .forms import (
@@ -77,17 +77,6 @@ def stock_badge(product) -> Markup:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's field errors next to their fields; flash the rest."""
-    shown = False
-    for name, message in exc.errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-            shown = True
-    if not shown:
-        flash(exc.message, "danger")
 
 
 def _location_choices(form) -> None:
@@ -161,7 +150,7 @@ def stock_receive(product_id: int):
                 location_id=form.location_id.data,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(
                 _(
@@ -196,7 +185,7 @@ def stock_adjust(product_id: int):
                 location_id=form.location_id.data,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             if movement is None:
                 flash(_("库存数量与盘点结果一致，无需调整。"), "info")
@@ -222,7 +211,7 @@ def stock_settings(product_id: int):
                 current_user, g.org, product.id, form.low_threshold.data, form.show_exact.data
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已保存。"), "success")
             return redirect(url_for("vendors.stock_product", product_id=product.id))

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from ..bulk import bulk_insert
 from ..extensions import db
 from ..geography import resolve_places
-from ..importing import Column, Importer, Row, Summary, choice, integer, text
+from ..importing import Column, Importer, ImportSummary, Row, choice, integer, text
 from ..models import Household, HouseholdStatus, RiskLight, utcnow
 
 
@@ -29,7 +29,7 @@ class HouseholdsImport(Importer):
         Column("registered_year", required=False, parse=integer(1949, 2100)),
     ]
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         places = resolve_places((r["district"], r["town"], r["village"]) for r in rows)
         existing = self.lookup(Household.code, (r["household_code"] for r in rows), Household.id)
         keep_year = not self.has_column("registered_year")
@@ -59,4 +59,4 @@ class HouseholdsImport(Importer):
         bulk_insert(Household.__table__, inserts)
         if updates:
             db.session.execute(update(Household), updates)
-        return Summary("households", {"created": len(inserts), "updated": len(updates)})
+        return ImportSummary("households", {"created": len(inserts), "updated": len(updates)})

@@ -9,10 +9,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import credit_code as credit
+from ..bulk import chunks
 from ..extensions import db
 from ..fragments import bump
 from ..geography import resolve_places
-from ..importing import Column, Importer, Row, RowError, Summary, choice, text
+from ..importing import Column, Importer, ImportSummary, Row, RowError, choice, text
 from ..models import Organization, OrgStatus, User, utcnow
 
 VENDOR_KINDS = ("cooperative", "enterprise", "household", "other")
@@ -58,17 +59,13 @@ class VendorsImport(Importer):
     def committed(self) -> None:
         bump("catalog")  # vendor names show on product cards
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         places = resolve_places((r["district"], r["town"], r["village"]) for r in rows)
         existing = {
             org.code: org
-            for chunk_start in range(0, len(rows), 2000)
+            for chunk in chunks(rows)
             for org in db.session.scalars(
-                select(Organization).where(
-                    Organization.code.in_(
-                        [r["vendor_code"] for r in rows[chunk_start : chunk_start + 2000]]
-                    )
-                )
+                select(Organization).where(Organization.code.in_([r["vendor_code"] for r in chunk]))
             )
         }
         verifier = self.actor if isinstance(self.actor, User) else None
@@ -94,4 +91,4 @@ class VendorsImport(Importer):
             if self.has_column("contact_phone"):
                 org.contact_phone = row["contact_phone"]
         db.session.flush()
-        return Summary("vendors", {"created": len(rows) - updated, "updated": updated})
+        return ImportSummary("vendors", {"created": len(rows) - updated, "updated": updated})

@@ -7,7 +7,7 @@ from ..authz import ACTIVE_ORG_KEY, org_required
 from ..errors import IllegalTransition, ValidationError
 from ..models import OrgStatus
 from ..pagination import paginate
-from ..web import page_arg, page_size
+from ..web import form_errors, page_arg, page_size
 from . import bp, services
 from .forms import (
     KIND_LABELS,
@@ -25,14 +25,6 @@ def labels():
     return {"KIND_LABELS": KIND_LABELS, "ROLE_LABELS": ROLE_LABELS, "STATUS_LABELS": STATUS_LABELS}
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, message in exc.errors.items():
-        if field in form:
-            form[field].errors.append(message)
-    if not exc.errors:
-        flash(exc.message, "danger")
-
-
 @bp.route("/orgs/apply", methods=["GET", "POST"])
 @login_required
 def apply():
@@ -41,7 +33,7 @@ def apply():
         try:
             org = services.apply_for_org(current_user, form.data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             session[ACTIVE_ORG_KEY] = org.id
             flash(_("申请已提交，乡村振兴局审核通过后即可使用。"), "success")
@@ -74,7 +66,7 @@ def members():
         try:
             services.add_member(current_user, g.org, form.email.data, form.role.data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已添加成员。"), "success")
             return redirect(url_for("orgs.members"))

@@ -12,13 +12,11 @@ from datetime import date
 from sqlalchemy import func, select
 
 from catalog.models import BenefitLink, Certification, CertStatus
-from marketplace.bulk import bulk_insert
+from marketplace.bulk import bulk_insert, chunks
 from marketplace.extensions import db
 from marketplace.models import Household, utcnow
 from orders.ledger.attribution import Share, integer_weights, split, split_integers
 from orders.models import Attribution
-
-CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -32,18 +30,13 @@ class PaidLine:
     amount: int  # fen
 
 
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class LinkBook:
     """The benefit-link versions of a set of products, loaded once."""
 
     def __init__(self, product_ids: Iterable[int]):
         ids = sorted(set(product_ids))
         versions: dict[int, dict] = defaultdict(lambda: defaultdict(list))
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = db.session.execute(
                 select(
                     BenefitLink.product_id,
@@ -108,7 +101,7 @@ class CertificationBook:
     def __init__(self, product_ids: Iterable[int]):
         self._windows: dict[int, list[tuple[date, date]]] = defaultdict(list)
         ids = sorted(set(product_ids))
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = db.session.execute(
                 select(
                     Certification.product_id, Certification.certified_on, Certification.valid_until

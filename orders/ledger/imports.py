@@ -20,17 +20,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from catalog.models import Product
-from marketplace.bulk import allocate_ids, bulk_insert
+from marketplace.bulk import allocate_ids, bulk_insert, chunks
 from marketplace.clock import day_start_utc, local_today
 from marketplace.extensions import db
 from marketplace.importing import (
-    CHUNK,
     Column,
     Importer,
     ImportFailed,
+    ImportSummary,
     Row,
     RowError,
-    Summary,
     choice,
     integer,
     iso_date,
@@ -67,7 +66,7 @@ class FairsImport(Importer):
         Column("community", required=False, parse=text(100)),
     ]
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         existing = self.lookup(Fair.code, (r["fair_code"] for r in rows), Fair.id)
         keep_community = not self.has_column("community")
         today = local_today()
@@ -95,11 +94,11 @@ class FairsImport(Importer):
             db.session.execute(insert(Fair), inserts)
         if updates:
             db.session.execute(update(Fair), updates)
-        return Summary("fairs", {"created": len(inserts), "updated": len(updates)})
+        return ImportSummary("fairs", {"created": len(inserts), "updated": len(updates)})
 
 
 @dataclass
-class SalesSummary(Summary):
+class SalesImportSummary(ImportSummary):
     def line(self) -> str:
         c = self.counts
         text_ = (
@@ -218,7 +217,7 @@ class SalesImport(Importer):
 
     # ---- writing ----
 
-    def write(self, rows: list[Row]) -> Summary:
+    def write(self, rows: list[Row]) -> ImportSummary:
         orders: dict[str, list[Row]] = {}
         for row in rows:
             orders.setdefault(row["sale_ref"], []).append(row)
@@ -226,7 +225,7 @@ class SalesImport(Importer):
         todo = {ref: lines for ref, lines in orders.items() if ref not in done}
         new_rows = [row for lines in todo.values() for row in lines]
         counts = {"orders imported": len(todo), "lines": len(new_rows), "skipped": len(done)}
-        summary = SalesSummary("sales", counts)
+        summary = SalesImportSummary("sales", counts)
         if not todo:
             return summary
 
@@ -337,7 +336,7 @@ class SalesImport(Importer):
             bulk_insert(table, values)
             return {row["external_ref"]: row["id"] for row in values}
         found: dict[str, int] = {}
-        for chunk in _chunks(values):
+        for chunk in chunks(values):
             result = db.session.execute(
                 insert(table).returning(table.c.external_ref, table.c.id), list(chunk)
             )
@@ -351,11 +350,10 @@ class SalesImport(Importer):
     def _organizations_named(names: set[str]) -> dict[str, int]:
         """``{name: organization id}``; with several of one name, the oldest."""
         found: dict[str, int] = {}
-        names_ = sorted(names)
-        for start in range(0, len(names_), CHUNK):
+        for chunk in chunks(sorted(names)):
             for org_id, name in db.session.execute(
                 select(Organization.id, Organization.name)
-                .where(Organization.name.in_(names_[start : start + CHUNK]))
+                .where(Organization.name.in_(chunk))
                 .order_by(Organization.id)
             ):
                 found.setdefault(name, org_id)
@@ -369,8 +367,3 @@ def _stock_places(fairs: dict) -> dict[str | None, Place]:
     for code, row in SalesImport.lookup(Fair.code, fairs, Fair.id, Fair.name).items():
         places[code] = stock.fair_stall(row.id, f"{row.name}（{code}）")
     return places
-
-
-def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

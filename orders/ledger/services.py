@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from catalog.models import Product
 from catalog.services import ensure_sellable
 from marketplace import audit
+from marketplace.bulk import ROWS_PER_INSERT, chunks
 from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
@@ -172,7 +173,7 @@ def record_paid(
     now = utcnow()
     with unit_of_work():
         claimed: set[int] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             claimed.update(
                 db.session.scalars(
                     update(Order)
@@ -199,11 +200,6 @@ def record_paid(
     return ids
 
 
-def _chunks(items: Sequence, size: int = 2000) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _set_payment(sales: Sequence[PaidSale], dates: dict[int, date]) -> None:
     """Sale date, payment time and method: one UPDATE per distinct combination (an
     import of 100,000 orders has a few hundred dates)."""
@@ -214,13 +210,13 @@ def _set_payment(sales: Sequence[PaidSale], dates: dict[int, date]) -> None:
         values = {"sale_date": sale_date, "paid_at": paid_at}
         if method:
             values["payment_method"] = method
-        for chunk in _chunks(order_ids):
+        for chunk in chunks(order_ids):
             db.session.execute(update(Order).where(Order.id.in_(chunk)).values(**values))
 
 
 def _paid_lines(order_ids: Sequence[int], dates: dict[int, date]) -> list[PaidLine]:
     lines = []
-    for chunk in _chunks(order_ids):
+    for chunk in chunks(order_ids):
         rows = db.session.execute(
             select(
                 OrderLine.order_id,
@@ -243,14 +239,14 @@ def _paid_lines(order_ids: Sequence[int], dates: dict[int, date]) -> list[PaidLi
 
 def _flag_certified(line_ids: Sequence[int], order_ids: Sequence[int]) -> None:
     """Lines certified on the sale date, and each order's certified total from them."""
-    for chunk in _chunks(sorted(line_ids)):
+    for chunk in chunks(sorted(line_ids)):
         db.session.execute(update(OrderLine).where(OrderLine.id.in_(chunk)).values(certified=True))
     certified_sum = (
         select(func.coalesce(func.sum(OrderLine.amount), 0))
         .where(OrderLine.order_id == Order.id, OrderLine.certified.is_(True))
         .scalar_subquery()
     )
-    for chunk in _chunks(order_ids):
+    for chunk in chunks(order_ids):
         db.session.execute(
             update(Order).where(Order.id.in_(chunk)).values(certified_total=certified_sum)
         )
@@ -263,7 +259,7 @@ def _take_stock(sales: Sequence[PaidSale], lines: Sequence[PaidLine], actor) -> 
     if not moving:
         return
     refs: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(sorted(moving)):
+    for chunk in chunks(sorted(moving)):
         for order_id, number, external_ref in db.session.execute(
             select(Order.id, Order.number, Order.external_ref).where(Order.id.in_(chunk))
         ):
@@ -290,7 +286,7 @@ def _take_stock(sales: Sequence[PaidSale], lines: Sequence[PaidLine], actor) -> 
 
 def _line_quantities(line_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
-    for chunk in _chunks(sorted(line_ids)):
+    for chunk in chunks(sorted(line_ids)):
         found.update(
             db.session.execute(
                 select(OrderLine.id, OrderLine.quantity).where(OrderLine.id.in_(chunk))
@@ -326,7 +322,7 @@ def _audit_paid(
         }
         for sale in sales
     ]
-    for chunk in _chunks(rows, 5000):
+    for chunk in chunks(rows, ROWS_PER_INSERT):
         db.session.execute(insert(AuditEntry), list(chunk))
 
 

@@ -24,7 +24,7 @@ sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImpor
 from marketplace.publication import Aggregate  # noqa: E402
 from orders.reports.breakdowns import MonthBenefit, MonthRow  # noqa: E402
 from orders.reports.exports import channel_label  # noqa: E402
-from orders.reports.summary import CHANNELS, Summary  # noqa: E402
+from orders.reports.summary import CHANNELS, SummaryFigures  # noqa: E402
 
 FONT = (
     '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
@@ -112,7 +112,7 @@ def _svg(chart) -> Markup:
     return Markup(chart.render(is_unicode=True))
 
 
-def channels_chart(s: Summary) -> Markup:
+def channels_chart(s: SummaryFigures) -> Markup:
     """Sales per channel: one horizontal bar each, labelled with the amount."""
     chart = pygal.HorizontalBar(
         **_config(

@@ -24,7 +24,7 @@ from orders.reports.breakdowns import (
     MonthRow,
     ProductBenefit,
 )
-from orders.reports.summary import CHANNELS, Summary
+from orders.reports.summary import CHANNELS, SummaryFigures
 
 TEXT, INT, FEN = "text", "int", "fen"
 
@@ -39,7 +39,9 @@ def channel_label(channel: str) -> str:
 
 
 @dataclass(frozen=True)
-class Column:
+class ReportColumn:
+    """A column of a report table: its key in the rows, header, and kind of value."""
+
     key: str
     header: str
     kind: str = TEXT
@@ -49,7 +51,7 @@ class Column:
 class Table:
     name: str  # the export's file name stem and the page's anchor
     title: str
-    columns: list[Column]
+    columns: list[ReportColumn]
     rows: list[dict]  # column key -> value; "_url" -> a link for the first column
     total: dict | None = None  # a 合计 row, shown last and exported
     page: Page | None = None  # the page shown, when the table is paginated
@@ -65,7 +67,7 @@ def _yuan(fen: int) -> Decimal:
     return Decimal(format_fen(fen))
 
 
-def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
+def _total_row(rows: list[dict], columns: list[ReportColumn], label_key: str) -> dict:
     total = {c.key: "" for c in columns}
     total[label_key] = _("合计")
     for c in columns:
@@ -77,8 +79,8 @@ def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
 # -- builders ---------------------------------------------------------------------
 
 
-def summary_table(s: Summary) -> Table:
-    columns = [Column("figure", _("指标")), Column("value", _("数值"))]
+def summary_table(s: SummaryFigures) -> Table:
+    columns = [ReportColumn("figure", _("指标")), ReportColumn("value", _("数值"))]
     rows = [
         {"figure": _("销售总额（元）"), "value": _yuan(s.total_amount)},
         {"figure": _("带动建档立卡户（户）"), "value": s.households_driven},
@@ -92,11 +94,11 @@ def summary_table(s: Summary) -> Table:
     return Table("summary", _("汇总"), columns, rows)
 
 
-def channels_table(s: Summary) -> Table:
+def channels_table(s: SummaryFigures) -> Table:
     columns = [
-        Column("channel", _("渠道")),
-        Column("orders", _("订单数"), INT),
-        Column("amount", _("销售额（元）"), FEN),
+        ReportColumn("channel", _("渠道")),
+        ReportColumn("orders", _("订单数"), INT),
+        ReportColumn("amount", _("销售额（元）"), FEN),
     ]
     rows = [
         {
@@ -110,9 +112,9 @@ def channels_table(s: Summary) -> Table:
 
 
 def monthly_table(months: list[MonthRow]) -> Table:
-    columns = [Column("month", _("月份"))]
-    columns += [Column(c, channel_label(c) + _("（元）"), FEN) for c in CHANNELS]
-    columns.append(Column("total", _("合计（元）"), FEN))
+    columns = [ReportColumn("month", _("月份"))]
+    columns += [ReportColumn(c, channel_label(c) + _("（元）"), FEN) for c in CHANNELS]
+    columns.append(ReportColumn("total", _("合计（元）"), FEN))
     rows = [{"month": m.month, **m.amounts, "total": m.total} for m in months]
     return Table("monthly", _("按月销售"), columns, rows, _total_row(rows, columns, "month"))
 
@@ -121,10 +123,10 @@ def geo_table(geo: GeoLevel, url_for_child=None) -> Table:
     """``url_for_child(row_id)`` links a row to the next level down, if there is one."""
     name_header = {"district": _("区"), "town": _("镇"), "village": _("村")}[geo.level]
     columns = [
-        Column("name", name_header),
-        Column("households", _("带动户数"), INT),
-        Column("person_times", _("带动人次"), INT),
-        Column("amount", _("销售额（元）"), FEN),
+        ReportColumn("name", name_header),
+        ReportColumn("households", _("带动户数"), INT),
+        ReportColumn("person_times", _("带动人次"), INT),
+        ReportColumn("amount", _("销售额（元）"), FEN),
     ]
     rows = []
     for r in geo.rows:
@@ -173,14 +175,14 @@ def dimension_table(name: str, rows: list[DimRow], page: Page | None = None) -> 
         "counter": _("专柜门店"),
     }[name]
     detail_header = {"vendor": _("编码"), "product": "SKU", "fair": _("日期")}.get(name)
-    columns = [Column("label", label_header)]
+    columns = [ReportColumn("label", label_header)]
     if detail_header:
-        columns.append(Column("detail", detail_header))
+        columns.append(ReportColumn("detail", detail_header))
     columns += [
-        Column("amount", _("销售额（元）"), FEN),
-        Column("attributed", _("归属到户（元）"), FEN),
-        Column("households", _("带动户数"), INT),
-        Column("person_times", _("带动人次"), INT),
+        ReportColumn("amount", _("销售额（元）"), FEN),
+        ReportColumn("attributed", _("归属到户（元）"), FEN),
+        ReportColumn("households", _("带动户数"), INT),
+        ReportColumn("person_times", _("带动人次"), INT),
     ]
     data = [
         {
@@ -205,13 +207,13 @@ def dimension_table(name: str, rows: list[DimRow], page: Page | None = None) -> 
 
 def households_table(rows: list[DrivenHousehold], page: Page | None = None, url=None) -> Table:
     columns = [
-        Column("code", _("户编码")),
-        Column("head_name", _("户主")),
-        Column("place", _("所在村")),
-        Column("members", _("人口"), INT),
-        Column("years", _("带动年数"), INT),
-        Column("person_times", _("人次"), INT),
-        Column("amount", _("归属金额（元）"), FEN),
+        ReportColumn("code", _("户编码")),
+        ReportColumn("head_name", _("户主")),
+        ReportColumn("place", _("所在村")),
+        ReportColumn("members", _("人口"), INT),
+        ReportColumn("years", _("带动年数"), INT),
+        ReportColumn("person_times", _("人次"), INT),
+        ReportColumn("amount", _("归属金额（元）"), FEN),
     ]
     data = []
     for r in rows:
@@ -232,9 +234,9 @@ def households_table(rows: list[DrivenHousehold], page: Page | None = None, url=
 
 def household_products_table(rows: list[ProductBenefit]) -> Table:
     columns = [
-        Column("name", _("产品")),
-        Column("sku", "SKU"),
-        Column("amount", _("带来收益（元）"), FEN),
+        ReportColumn("name", _("产品")),
+        ReportColumn("sku", "SKU"),
+        ReportColumn("amount", _("带来收益（元）"), FEN),
     ]
     data = [{"name": r.name, "sku": r.sku, "amount": r.amount} for r in rows]
     return Table(
@@ -248,9 +250,9 @@ def household_products_table(rows: list[ProductBenefit]) -> Table:
 
 def household_months_table(rows: list[MonthBenefit], page: Page | None = None) -> Table:
     columns = [
-        Column("month", _("月份")),
-        Column("name", _("产品")),
-        Column("amount", _("金额（元）"), FEN),
+        ReportColumn("month", _("月份")),
+        ReportColumn("name", _("产品")),
+        ReportColumn("amount", _("金额（元）"), FEN),
     ]
     data = [{"month": r.month, "name": r.name, "amount": r.amount} for r in rows]
     return Table("household-months", _("按月明细"), columns, data, page=page)
@@ -259,7 +261,7 @@ def household_months_table(rows: list[MonthBenefit], page: Page | None = None) -
 # -- files --------------------------------------------------------------------------
 
 
-def _plain(column: Column, value):
+def _plain(column: ReportColumn, value):
     """A cell as the files carry it: money as a 2-decimal number, every other value as it
     is (the kernel's writer keeps numbers numbers and defuses text)."""
     if column.kind == FEN and value != "":

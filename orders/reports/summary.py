@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from catalog.models import Certification, CertStatus
+from marketplace.bulk import chunks
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Household
@@ -43,7 +44,10 @@ class ChannelFigures:
 
 
 @dataclass
-class Summary:
+class SummaryFigures:
+    """The summary report's figures for a period (the city report's headline numbers),
+    amounts in fen; ``to_json`` gives the contract's shape."""
+
     date_from: date | None
     date_to: date | None
     channels: dict[str, ChannelFigures] = field(default_factory=dict)
@@ -119,7 +123,7 @@ def households_driven_query(date_from: date | None, date_to: date | None):
     )
 
 
-def summary(date_from: date | None = None, date_to: date | None = None) -> Summary:
+def summary(date_from: date | None = None, date_to: date | None = None) -> SummaryFigures:
     """The summary for sales dated from ``date_from`` to ``date_to`` (both inclusive;
     None = open-ended), net of refunds, paid sales only."""
     first, last = ledger_span() if date_from is None or date_to is None else (None, None)
@@ -131,7 +135,7 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
         shown_to = date_to or last or max(today, shown_from)
         if shown_from > shown_to:  # the data lies wholly outside the one bound given
             shown_from, shown_to = (date_from, date_from) if date_from else (date_to, date_to)
-    result = Summary(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
+    result = SummaryFigures(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
     in_period = period_clause(Attribution.sale_date, date_from, date_to)
 
     # money and order counts from the paid orders (total less refunded is exactly the
@@ -294,11 +298,11 @@ def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, in
     }
     doubtful = on_refunded_lines - driven.keys()
     households = sorted({household_id for household_id, _y in doubtful})
-    for start in range(0, len(households), 1000):
+    for chunk in chunks(households):
         rows = db.session.execute(
             select(Attribution.household_id, year, Household.members)
             .join(Household, Household.id == Attribution.household_id)
-            .where(Attribution.household_id.in_(households[start : start + 1000]), in_period)
+            .where(Attribution.household_id.in_(chunk), in_period)
             .group_by(Attribution.household_id, year, Household.members)
             .having(func.sum(Attribution.amount) > 0)
         )

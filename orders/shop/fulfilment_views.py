@@ -14,9 +14,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from marketplace.authz import org_required
-from marketplace.errors import DomainError, NotFound, ValidationError
+from marketplace.errors import DomainError, ValidationError
 from marketplace.pagination import paginate
-from marketplace.web import page_arg, page_size
+from marketplace.web import flash_form_errors, form_errors, page_arg, page_size
 from orders import bp
 from orders.models import Order, ShipmentStatus
 from orders.shop import services as shop
@@ -37,20 +37,6 @@ PICKUP = "pickup_points.manage"
 
 def _labels() -> dict:
     return {"SHIPMENT_FILTERS": SHIPMENT_FILTERS, "PICKUP_KINDS": PICKUP_KINDS}
-
-
-def _flash_form_errors(form: FlaskForm) -> None:
-    for messages in form.errors.values():
-        for message in messages:
-            flash(str(message), "danger")
-
-
-def _form_errors(form: FlaskForm, exc: ValidationError) -> None:
-    """Put a service's field errors next to their fields; flash the message."""
-    for name, message in exc.errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-    flash(exc.message, "danger")
 
 
 # ---------------------------------------------------------------- vendor fulfilment
@@ -97,15 +83,13 @@ def vendor_order(order_id: int):
 def vendor_ship(order_id: int):
     form = ShipForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _vendor_part_page(order_id, ship_form=form, code=400)
     try:
         shop.ship_part(current_user, g.org, order_id, form.carrier.data, form.tracking_no.data)
     except ValidationError as exc:
-        _form_errors(form, exc)
+        form_errors(form, exc)
         return _vendor_part_page(order_id, ship_form=form, code=400)
-    except NotFound:
-        abort(404)
     except DomainError as exc:  # IllegalTransition (already shipped or cancelled)
         flash(exc.message, "warning")
     else:
@@ -118,15 +102,13 @@ def vendor_ship(order_id: int):
 def vendor_cancel(order_id: int):
     form = CancelPartForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _vendor_part_page(order_id, cancel_form=form, code=400)
     try:
         shop.cancel_part(current_user, g.org, order_id, form.reason.data)
     except ValidationError as exc:
-        _form_errors(form, exc)
+        form_errors(form, exc)
         return _vendor_part_page(order_id, cancel_form=form, code=400)
-    except NotFound:
-        abort(404)
     except DomainError as exc:
         flash(exc.message, "warning")
     else:
@@ -182,17 +164,15 @@ def bureau_refund(order_id: int):
     form = RefundForm()
     order = shop.bureau_order(current_user, g.org, order_id)
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _bureau_order_page(order.id, form, 400)
     try:
         shop.after_sales_refund(
             current_user, g.org, order.id, _asked_quantities(order), form.reason.data
         )
     except ValidationError as exc:
-        _form_errors(form, exc)
+        form_errors(form, exc)
         return _bureau_order_page(order.id, form, 400)
-    except NotFound:
-        abort(404)
     except DomainError as exc:  # not paid, or the gateway refused
         flash(exc.message, "danger")
         return _bureau_order_page(order.id, form, 400)
@@ -225,7 +205,7 @@ def pickup_point_new():
         try:
             point = shop.create_pickup_point(current_user, g.org, _point_data(form))
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("已添加自提点：%(name)s", name=point.name), "success")
             return redirect(url_for("orders.pickup_points"))
@@ -241,7 +221,7 @@ def pickup_point_edit(point_id: int):
         try:
             shop.update_pickup_point(current_user, g.org, point.id, _point_data(form))
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             flash(_("自提点已更新。"), "success")
             return redirect(url_for("orders.pickup_points"))

@@ -29,11 +29,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectChoice
 
 from marketplace.accounts import services as accounts
-from marketplace.errors import DomainError, NotFound, ValidationError
+from marketplace.errors import DomainError, ValidationError
 from marketplace.models import utcnow
 from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
-from marketplace.web import page_arg, page_size, safe_next
+from marketplace.web import flash_form_errors, form_errors, page_arg, page_size, safe_next
 from orders import bp
 from orders.models import (
     DeliveryMethod,
@@ -196,9 +196,7 @@ def cart():
 
 def _product_id_and_quantity(form) -> tuple[int, int] | None:
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "danger")
+        flash_form_errors(form)
         return None
     return form.product_id.data, form.quantity.data
 
@@ -213,8 +211,6 @@ def cart_add():
     product_id, quantity = parsed
     try:
         _set_quantity(product_id, current_cart().get(product_id, 0) + quantity)
-    except NotFound:
-        abort(404)
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
@@ -231,8 +227,6 @@ def cart_update():
         if product_id in current_cart():
             try:
                 _set_quantity(product_id, quantity)
-            except NotFound:
-                abort(404)
             except DomainError as exc:
                 flash(exc.message, "danger")
             else:
@@ -308,12 +302,7 @@ def checkout():
         try:
             order = shop.place_order(current_user, items, _delivery(form), form.token.data)
         except ValidationError as exc:
-            for field, message in exc.errors.items():
-                if field in form:
-                    form[field].errors = [*form[field].errors, message]
-            flash(exc.message, "danger")
-        except NotFound:
-            abort(404)
+            form_errors(form, exc)
         except DomainError as exc:  # OutOfStock, CheckoutError: the cart stays as it is
             flash(exc.message, "danger")
             return redirect(url_for("orders.cart"))
@@ -418,8 +407,6 @@ def pay_test(order_id: int):
     succeeded = request.form.get("outcome") == "success"
     try:
         outcome = shop.confirm_test_payment(current_user, order_id, form.token.data, succeeded)
-    except NotFound:
-        abort(404)
     except DomainError as exc:  # a bad token, OutOfStock, IllegalTransition: said, not a 500
         flash(exc.message, "danger")
     else:
@@ -500,16 +487,11 @@ def _timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
 def order_detail(order_id: int):
     order = shop.buyer_order(current_user, order_id)
     refunds = shop.order_refunds(order)
-    shipped = any(
-        s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED) for s in order.shipments
-    )
     return render_template(
         "orders/shop/order.html",
         order=order,
         timeline=_timeline(order, refunds),
         impact=shop.order_impact(order) if order.is_paid else None,
-        can_cancel=order.status == OrderStatus.PENDING_PAYMENT or (order.is_paid and not shipped),
-        can_receive=any(s.status == ShipmentStatus.SHIPPED for s in order.shipments),
         lines_by_vendor={
             vendor_id: list(lines)
             for vendor_id, lines in groupby(
@@ -528,8 +510,6 @@ def cancel_order(order_id: int):
         abort(400)
     try:
         order = shop.cancel_by_buyer(current_user, order_id, form.reason.data or "")
-    except NotFound:
-        abort(404)
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
@@ -547,8 +527,6 @@ def confirm_receipt(order_id: int):
         abort(400)
     try:
         shop.confirm_receipt(current_user, order_id)
-    except NotFound:
-        abort(404)
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
