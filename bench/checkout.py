@@ -206,7 +206,7 @@ def verify(url: str, product_ids: list[int], units: int) -> bool:
     from sqlalchemy import func, select
 
     from marketplace.extensions import db
-    from orders.models import PAID_STATUSES, Attribution, Order, OrderLine, OrderStatus
+    from orders.ledger.models import PAID_STATUSES, Attribution, Order, OrderLine, OrderStatus
     from vendors.services import audit
 
     app = bench_app(url)

@@ -19,8 +19,10 @@ from datetime import date
 import factory
 
 from orders.ledger import services as ledger
-from orders.models import Channel, DeliveryMethod, Fair, FairStatus, Order, PaymentMethod
+from orders.ledger.models import Channel, Order, PaymentMethod
+from orders.models import Fair, FairStatus
 from orders.shop import services as shop
+from orders.shop.models import DeliveryMethod
 
 from .factories import Base, UserFactory
 from .vendor_factories import SellableProductFactory

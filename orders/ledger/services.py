@@ -23,10 +23,9 @@ from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
-from orders.models import (
+from orders.ledger.models import (
     Attribution,
     Channel,
-    Fair,
     Order,
     OrderLine,
     OrderStatus,
@@ -34,6 +33,7 @@ from orders.models import (
     Refund,
     RefundLine,
 )
+from orders.models import Fair
 from vendors import stock
 from vendors.stock import WAREHOUSE, Goods, OutOfStock, Place, Ref
 

@@ -27,8 +27,9 @@ from marketplace.demo import DEMO_PASSWORD, DEMO_USERS
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
-from orders.models import DeliveryMethod, Order, PickupPoint
+from orders.ledger.models import Order
 from orders.shop import services as shop
+from orders.shop.models import DeliveryMethod, PickupPoint
 from vendors import stock
 
 TOKEN = "demo-shop-{}"

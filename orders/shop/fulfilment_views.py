@@ -18,7 +18,7 @@ from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
 from orders import bp
-from orders.models import Order, ShipmentStatus
+from orders.ledger.models import Order
 from orders.shop import services as shop
 from orders.shop.fulfilment_forms import (
     CARRIERS,
@@ -29,6 +29,7 @@ from orders.shop.fulfilment_forms import (
     RefundForm,
     ShipForm,
 )
+from orders.shop.models import ShipmentStatus
 
 FULFIL = "orders.fulfil"
 REFUND = "orders.refund"

@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from marketplace.mail import Mailer
-from orders.models import Order
+from orders.ledger.models import Order
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import stripe
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from orders.models import Order
+from orders.ledger.models import Order
 
 # the metadata field of a Stripe refund holding our refund's idempotency key
 REFUND_KEY = "refund_key"

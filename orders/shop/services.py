@@ -34,20 +34,22 @@ from marketplace.models import User, utcnow
 from marketplace.publication import Aggregate, households_reached
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.ledger import services as ledger
-from orders.models import (
+from orders.ledger.models import (
     Attribution,
-    CartItem,
     Channel,
-    DeliveryMethod,
     Order,
     OrderLine,
     OrderStatus,
+    Refund,
+    RefundStatus,
+)
+from orders.shop.models import (
+    CartItem,
+    DeliveryMethod,
     Payment,
     PaymentEvent,
     PaymentStatus,
     PickupPoint,
-    Refund,
-    RefundStatus,
     Shipment,
     ShipmentStatus,
 )
@@ -1067,7 +1069,7 @@ def vendor_parts(actor: User, org, status: str | None = None) -> Select:
 def vendor_lines(shipments: list[Shipment]) -> dict[int, list]:
     """The vendor's own lines of each shipment, by shipment id (one query for a page);
     other vendors' lines of the same orders are never loaded."""
-    from orders.models import OrderLine
+    from orders.ledger.models import OrderLine
 
     if not shipments:
         return {}
@@ -1173,7 +1175,7 @@ def _pickup_values(data: Mapping[str, str | None], point_id: int | None) -> dict
     mobile or a landline, and an active point's name is unique in its town."""
     import re
 
-    from orders.models import PickupKind
+    from orders.shop.models import PickupKind
 
     values = {name: (data.get(name) or "").strip() for name in PICKUP_POINT_FIELDS}
     errors: dict[str, str] = {}

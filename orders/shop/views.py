@@ -35,15 +35,7 @@ from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size, safe_next
 from orders import bp
-from orders.models import (
-    DeliveryMethod,
-    Order,
-    OrderStatus,
-    PaymentStatus,
-    PickupKind,
-    PickupPoint,
-    ShipmentStatus,
-)
+from orders.ledger.models import Order, OrderStatus
 from orders.shop import services as shop
 from orders.shop.forms import (
     NEW_ADDRESS,
@@ -53,6 +45,13 @@ from orders.shop.forms import (
     CartUpdateForm,
     CheckoutForm,
     TestPaymentForm,
+)
+from orders.shop.models import (
+    DeliveryMethod,
+    PaymentStatus,
+    PickupKind,
+    PickupPoint,
+    ShipmentStatus,
 )
 from orders.shop.payments import GatewayError, TestGateway
 

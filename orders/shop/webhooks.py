@@ -16,7 +16,7 @@ from flask import jsonify, request
 
 from marketplace.extensions import csrf
 from orders import bp
-from orders.models import PaymentMethod
+from orders.ledger.models import PaymentMethod
 from orders.shop import services as shop
 from orders.shop.payments import GatewayError, InvalidWebhook, StripeGateway, gateway_named
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import User
-from orders.models import Order, OrderStatus
+from orders.ledger.models import Order, OrderStatus
 from orders.shop import services as shop
 from vendors import stock
 from vendors.models import StockLevel, StockMovement

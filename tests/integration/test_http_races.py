@@ -14,16 +14,9 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry
-from orders.models import (
-    Attribution,
-    Order,
-    OrderStatus,
-    Payment,
-    Refund,
-    Shipment,
-    ShipmentStatus,
-)
+from orders.ledger.models import Attribution, Order, OrderStatus, Refund
 from orders.shop import services as shop
+from orders.shop.models import Payment, Shipment, ShipmentStatus
 from vendors.models import MovementKind, StockMovement
 
 from ..conftest import TEST_PASSWORD, requires_postgres

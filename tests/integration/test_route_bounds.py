@@ -19,8 +19,8 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 from marketplace.accounts.services import save_address
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.models import PickupKind, PickupPoint
 from orders.shop import services as shop
+from orders.shop.models import PickupKind, PickupPoint
 
 from ..conftest import TEST_PASSWORD
 from ..factories import HouseholdFactory, MembershipFactory, UserFactory, member_of

@@ -32,16 +32,9 @@ from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
 from marketplace.models import Role, utcnow
-from orders.models import (
-    Attribution,
-    Order,
-    OrderStatus,
-    Payment,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-)
+from orders.ledger.models import Attribution, Order, OrderStatus, Refund, RefundStatus
 from orders.shop import services as shop
+from orders.shop.models import Payment, PaymentStatus
 from orders.shop.payments import StripeGateway
 
 from ..factories import MembershipFactory, UserFactory

@@ -11,17 +11,9 @@ from sqlalchemy import func, select
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
-from orders.models import (
-    Attribution,
-    Order,
-    OrderStatus,
-    PickupKind,
-    PickupPoint,
-    Refund,
-    Shipment,
-    ShipmentStatus,
-)
+from orders.ledger.models import Attribution, Order, OrderStatus, Refund
 from orders.shop import services as shop
+from orders.shop.models import PickupKind, PickupPoint, Shipment, ShipmentStatus
 from vendors import stock
 
 from ..factories import MembershipFactory, UserFactory, member_of

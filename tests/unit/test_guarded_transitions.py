@@ -16,15 +16,9 @@ from marketplace.errors import IllegalTransition
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from orders.ledger import services as ledger
-from orders.models import (
-    Order,
-    OrderStatus,
-    Refund,
-    RefundStatus,
-    Shipment,
-    ShipmentStatus,
-)
+from orders.ledger.models import Order, OrderStatus, Refund, RefundStatus
 from orders.shop import services as shop
+from orders.shop.models import Shipment, ShipmentStatus
 from vendors import stock
 from vendors.models import MovementKind, StockMovement
 from vendors.stock import Goods, NotReserved, Ref

@@ -16,7 +16,7 @@ from marketplace import clock
 from marketplace.config import ConfigError, load_config
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.models import Attribution, Order
+from orders.ledger.models import Attribution, Order
 from orders.shop import services as shop
 from vendors import stock
 from vendors.stock import Goods, Ref

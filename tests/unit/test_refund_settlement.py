@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from marketplace.extensions import db
 from marketplace.models import utcnow
-from orders.models import Refund, RefundStatus
+from orders.ledger.models import Refund, RefundStatus
 from orders.shop import payments as payments
 from orders.shop import services as shop
 from orders.shop.payments import GatewayError

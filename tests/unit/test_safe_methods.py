@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.i18n import LOCALE_COOKIE
-from orders.models import Order, OrderStatus, Payment, PaymentStatus
+from orders.ledger.models import Order, OrderStatus
 from orders.shop import services as shop
+from orders.shop.models import Payment, PaymentStatus
 from vendors import stock
 
 from ..factories import UserFactory

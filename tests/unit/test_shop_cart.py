@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from catalog.models import CertStatus
 from marketplace.accounts.services import find_user
 from marketplace.extensions import db
-from orders.models import CartItem, Order
+from orders.ledger.models import Order
 from orders.shop import services as shop
+from orders.shop.models import CartItem
 
 from ..catalog_factories import CertificationFactory
 from ..factories import UserFactory

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from marketplace.accounts.services import save_address
 from marketplace.extensions import db
 from marketplace.models import Address
-from orders.models import Order, OrderStatus, PickupKind, PickupPoint
+from orders.ledger.models import Order, OrderStatus
 from orders.shop import services as shop
+from orders.shop.models import PickupKind, PickupPoint
 from vendors import stock
 from vendors.stock import Ref
 

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import utcnow
-from orders.models import Attribution, Order, OrderStatus, ShipmentStatus
+from orders.ledger.models import Attribution, Order, OrderStatus
 from orders.shop import services as shop
+from orders.shop.models import ShipmentStatus
 from vendors import stock
 from vendors.stock import OutOfStock, Ref
 

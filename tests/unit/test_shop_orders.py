@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Role, utcnow
-from orders.models import Attribution, OrderStatus, ShipmentStatus
+from orders.ledger.models import Attribution, OrderStatus
 from orders.shop import services as shop
+from orders.shop.models import ShipmentStatus
 from vendors import stock
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from marketplace.errors import IllegalTransition
 from marketplace.extensions import db
-from orders.models import Attribution, OrderStatus, Payment, PaymentStatus
+from orders.ledger.models import Attribution, OrderStatus
 from orders.shop import services as shop
+from orders.shop.models import Payment, PaymentStatus
 from vendors import stock
 from vendors.stock import OutOfStock
 

@@ -14,14 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from orders.models import (
-    Attribution,
-    OrderStatus,
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
-)
+from orders.ledger.models import Attribution, OrderStatus
 from orders.shop import services as shop
+from orders.shop.models import Payment, PaymentEvent, PaymentStatus
 from vendors import stock
 
 from ..factories import UserFactory

@@ -1,0 +1,164 @@
+"""The online shop's own tables: pick-up points, carts, each vendor's part of an order
+(shipments), payment attempts and gateway events.
+
+The shop declares its links to the ledger's orders here, as backrefs, so the ledger's
+models name no channel: ``order.shipments``, ``order.payments`` and
+``order.pickup_point`` exist once the mappers are configured (on first use)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+
+from catalog.models import Product
+from marketplace.extensions import db
+from marketplace.models import Organization, enum_values, utcnow
+from orders.ledger.models import BigId, Order
+
+
+class DeliveryMethod(enum.StrEnum):
+    ADDRESS = "address"
+    PICKUP = "pickup"
+
+
+class PickupKind(enum.StrEnum):
+    VILLAGE_STATION = "village_station"  # 村级电商服务站
+    TOWN_CENTRE = "town_centre"  # 镇级电商服务中心
+
+
+class PickupPoint(db.Model):
+    """A village e-commerce station or town e-commerce service centre where buyers can
+    collect online orders; the bureau keeps the list."""
+
+    __tablename__ = "pickup_points"
+    __table_args__ = (CheckConstraint(f"kind IN ({enum_values(PickupKind)})", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    district: Mapped[str] = mapped_column(String(50))
+    town: Mapped[str] = mapped_column(String(50))
+    village: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # the orders collected here; declares ``order.pickup_point`` (read-only use)
+    orders: Mapped[list[Order]] = relationship(backref="pickup_point")
+
+
+class CartItem(db.Model):
+    """A logged-in buyer's cart line (visitors keep theirs in the session)."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship()
+
+
+class ShipmentStatus(enum.StrEnum):
+    PENDING = "pending"  # paid, waiting for the vendor to ship
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class Shipment(db.Model):
+    """One vendor's part of an online order: each vendor ships its own lines."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("order_id", "vendor_id"),
+        CheckConstraint(f"status IN ({enum_values(ShipmentStatus)})", name="status"),
+        Index("ix_shipments_vendor_status", "vendor_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(20), default=ShipmentStatus.PENDING)
+    carrier: Mapped[str | None] = mapped_column(String(50))
+    tracking_no: Mapped[str | None] = mapped_column(String(60))
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(
+        backref=backref("shipments", cascade="all, delete-orphan", order_by="Shipment.id")
+    )
+    vendor: Mapped[Organization] = relationship()
+
+
+class PaymentStatus(enum.StrEnum):
+    CREATED = "created"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class Payment(db.Model):
+    """One payment attempt through a gateway (a Stripe PaymentIntent, or the local test
+    gateway's signed token)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("provider", "reference"),
+        CheckConstraint(f"status IN ({enum_values(PaymentStatus)})", name="status"),
+        CheckConstraint("amount >= 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))  # "stripe" or "test"
+    reference: Mapped[str] = mapped_column(String(100))  # e.g. the PaymentIntent id
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen
+    currency: Mapped[str] = mapped_column(String(3), default="cny")
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.CREATED)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    order: Mapped[Order] = relationship(
+        backref=backref("payments", cascade="all, delete-orphan", order_by="Payment.id")
+    )
+
+
+class PaymentEvent(db.Model):
+    """A gateway event (e.g. a Stripe event id), recorded in the same transaction that
+    acts on it, so each event is processed exactly once however often it is delivered."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(60))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
