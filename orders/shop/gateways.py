@@ -3,7 +3,7 @@
 ``StripeGateway`` talks to Stripe (or, in tests, to localstripe at STRIPE_API_BASE) with
 the official client; ``TestGateway`` is the clearly marked local gateway used when no
 Stripe keys are set, so the embedded default works offline. Both end in the same
-``orders.shop.services.complete_payment`` service.
+``orders.shop.payment.complete_payment`` service.
 """
 
 from __future__ import annotations
