@@ -100,7 +100,7 @@ def fill(url: str, products: int, units: int, clients: int) -> dict:
     from flask_migrate import upgrade
 
     from catalog.models import ALWAYS, BenefitLink, Certification, CertStatus, Product
-    from catalog.services import categories, seed_categories
+    from catalog.products import categories, seed_categories
     from marketplace.accounts.services import hash_password
     from marketplace.extensions import db
     from marketplace.models import (

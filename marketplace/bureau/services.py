@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 
 from .. import audit
+from ..authz import require
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import (
@@ -21,7 +22,6 @@ from ..models import (
     User,
     Village,
 )
-from ..orgs.services import require
 from ..unit_of_work import unit_of_work
 
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, or_, select
 
 from .. import audit
 from .. import credit_code as credit
-from ..authz import can
-from ..errors import Forbidden, IllegalTransition, NotFound, ValidationError
+from ..authz import require
+from ..errors import IllegalTransition, NotFound, ValidationError
 from ..extensions import db
 from ..fragments import bump
 from ..models import (
@@ -24,11 +24,6 @@ from ..models import (
 from ..unit_of_work import unit_of_work
 
 APPLICABLE_KINDS = [k for k in OrgKind if k != OrgKind.BUREAU]
-
-
-def require(actor: User, action: str, org: Organization | None) -> None:
-    if not can(actor, action, org):
-        raise Forbidden(_("您没有权限执行此操作。"))
 
 
 def roles_for(kind: str) -> list[str]:

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from catalog.models import Product
-from catalog.services import ensure_sellable
+from catalog.sellability import ensure_sellable
 from marketplace import audit
 from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError

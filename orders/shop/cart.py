@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from catalog.models import Product
-from catalog.services import ensure_sellable, unsellable_reason
+from catalog.sellability import ensure_sellable, unsellable_reason
 from marketplace.clock import local_today
 from marketplace.errors import NotFound, ValidationError
 from marketplace.extensions import db

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Product
-from catalog.services import NotCertified
+from catalog.sellability import NotCertified
 from marketplace import audit
 from marketplace.clock import local_today
 from marketplace.errors import DomainError, NotFound, ValidationError

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from catalog.models import Product
-from catalog.services import unsellable_reason
+from catalog.sellability import unsellable_reason
 from marketplace import registries
 from marketplace.accounts.services import hash_password, save_address
 from marketplace.clock import local_today

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from catalog.models import BenefitLink
-from catalog.services import ensure_sellable
+from catalog.sellability import ensure_sellable
 from marketplace.extensions import db
 from orders.ledger.models import Attribution, Channel, OrderStatus
 from orders.ledger.services import SaleItem

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from catalog.services import replace_link_version
+from catalog.links import replace_link_version
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import db
 from orders.ledger.attribution import Share, split

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from catalog.models import CertStatus
-from catalog.services import NotCertified
+from catalog.sellability import NotCertified
 from marketplace import clock
 from marketplace.config import ConfigError, load_config
 from marketplace.extensions import db

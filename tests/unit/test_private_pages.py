@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.services import CertificationApplication, apply_for_certification
+from catalog.certification import CertificationApplication, apply_for_certification
 from marketplace.bureau.services import update_household
 from marketplace.models import OrgKind, Role
 from orders.ledger.models import Channel
