@@ -168,10 +168,28 @@ def get_certification(actor: User, bureau: Organization, cert_id: int) -> Certif
     return cert
 
 
-def _transition(cert: Certification, allowed: set[str], new: str) -> str:
-    if cert.status not in allowed:
+# The bureau's decisions: the statuses each may be taken from, and the one it leads to
+DECISIONS: dict[str, frozenset[str]] = {
+    "approve": frozenset({CertStatus.PENDING}),
+    "reject": frozenset({CertStatus.PENDING}),
+    "suspend": frozenset({CertStatus.APPROVED}),
+    "reinstate": frozenset({CertStatus.SUSPENDED}),
+    "revoke": frozenset({CertStatus.APPROVED, CertStatus.SUSPENDED}),
+}
+OUTCOMES: dict[str, str] = {
+    "approve": CertStatus.APPROVED,
+    "reject": CertStatus.REJECTED,
+    "suspend": CertStatus.SUSPENDED,
+    "reinstate": CertStatus.APPROVED,
+    "revoke": CertStatus.REVOKED,
+}
+
+
+def _transition(cert: Certification, decision: str) -> str:
+    """Take ``decision`` on the certification if its status allows it; the old status."""
+    if cert.status not in DECISIONS[decision]:
         raise IllegalTransition(_("当前状态下不能执行此操作"))
-    old, cert.status = cert.status, new
+    old, cert.status = cert.status, OUTCOMES[decision]
     cert.decided_at = utcnow()
     return old
 
@@ -202,7 +220,7 @@ def approve_certification(
         ):
             message = _("证书编号已被使用")
             raise ValidationError(message, {"certificate_no": message})
-        old = _transition(cert, {CertStatus.PENDING}, CertStatus.APPROVED)
+        old = _transition(cert, "approve")
         cert.certificate_no = certificate_no
         cert.certified_on, cert.valid_until = certified_on, valid_until
         cert.decided_by_id = actor.id
@@ -230,80 +248,43 @@ def approve_certification(
 
 
 def _decide_with_reason(
-    actor: User,
-    bureau: Organization,
-    cert_id: int,
-    reason: str,
-    allowed: set[str],
-    new: str,
-    action: str,
+    actor: User, bureau: Organization, cert_id: int, reason: str, decision: str
 ) -> Certification:
+    """A decision the bureau gives a reason for (every one but approval)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("请填写理由"), {"reason": _("请填写理由")})
     with unit_of_work():
         cert = get_certification(actor, bureau, cert_id)
-        old = _transition(cert, allowed, new)
+        old = _transition(cert, decision)
         cert.reason = reason
         cert.decided_by_id = actor.id
         audit.record(
             actor,
-            action,
+            f"certification.{decision}",
             cert,
             org_id=bureau.id,
             reason=reason,
-            changes={"status": {"old": old, "new": new}},
+            changes={"status": {"old": old, "new": cert.status}},
         )
     bump("catalog")  # the public list shows it at once
     return cert
 
 
 def reject_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
-    return _decide_with_reason(
-        actor,
-        bureau,
-        cert_id,
-        reason,
-        {CertStatus.PENDING},
-        CertStatus.REJECTED,
-        "certification.reject",
-    )
+    return _decide_with_reason(actor, bureau, cert_id, reason, "reject")
 
 
 def suspend_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
-    return _decide_with_reason(
-        actor,
-        bureau,
-        cert_id,
-        reason,
-        {CertStatus.APPROVED},
-        CertStatus.SUSPENDED,
-        "certification.suspend",
-    )
+    return _decide_with_reason(actor, bureau, cert_id, reason, "suspend")
 
 
 def reinstate_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
-    return _decide_with_reason(
-        actor,
-        bureau,
-        cert_id,
-        reason,
-        {CertStatus.SUSPENDED},
-        CertStatus.APPROVED,
-        "certification.reinstate",
-    )
+    return _decide_with_reason(actor, bureau, cert_id, reason, "reinstate")
 
 
 def revoke_certification(actor, bureau, cert_id: int, reason: str) -> Certification:
-    return _decide_with_reason(
-        actor,
-        bureau,
-        cert_id,
-        reason,
-        {CertStatus.APPROVED, CertStatus.SUSPENDED},
-        CertStatus.REVOKED,
-        "certification.revoke",
-    )
+    return _decide_with_reason(actor, bureau, cert_id, reason, "revoke")
 
 
 @dataclass
@@ -385,16 +366,6 @@ def proposed_shares(cert: Certification) -> list[ProposedShare]:
         )
         for h in cert.households
     ]
-
-
-# Which decisions each certification status allows (the services above enforce the same).
-DECISIONS: dict[str, frozenset[str]] = {
-    "approve": frozenset({CertStatus.PENDING}),
-    "reject": frozenset({CertStatus.PENDING}),
-    "suspend": frozenset({CertStatus.APPROVED}),
-    "reinstate": frozenset({CertStatus.SUSPENDED}),
-    "revoke": frozenset({CertStatus.APPROVED, CertStatus.SUSPENDED}),
-}
 
 
 def allowed_decisions(cert: Certification) -> set[str]:

@@ -66,8 +66,14 @@ def vendor_products(actor: User, org: Organization, q: str = "", status: str = "
 
 
 def get_vendor_product(actor: User, org: Organization, product_id: int) -> Product:
-    """The vendor's own product; another vendor's id is ``NotFound`` (404)."""
+    """The vendor's own product, to manage; another vendor's id is ``NotFound`` (404)."""
     require(actor, "products.manage", org)
+    return own_product(org, product_id)
+
+
+def own_product(org: Organization, product_id: int) -> Product:
+    """The organization's own product; another's id is ``NotFound`` (404). The caller
+    has checked the permission its page needs."""
     product = db.session.scalar(
         select(Product).where(Product.id == product_id, Product.vendor_id == org.id)
     )

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from catalog.models import Product, ProductStatus
+from catalog.products import own_product
 from marketplace.authz import require
 from marketplace.errors import NotFound, ValidationError
 from marketplace.extensions import db
@@ -39,14 +40,10 @@ STOCK_SORTS = ("name", "available", "-available")
 
 
 def vendor_stock_product(actor: User, org: Organization, product_id: int) -> Product:
-    """The vendor's own product; another vendor's id is ``NotFound`` (404)."""
+    """The vendor's own product, for its stock pages; another vendor's id is
+    ``NotFound`` (404)."""
     require(actor, "stock.manage", org)
-    product = db.session.scalar(
-        select(Product).where(Product.id == product_id, Product.vendor_id == org.id)
-    )
-    if product is None:
-        raise NotFound()
-    return product
+    return own_product(org, product_id)
 
 
 def vendor_locations(actor: User, org: Organization) -> list[StockLocation]:

@@ -2,7 +2,7 @@
 ships or cancels its own part, and the bureau refunds (part of) an order after sale.
 Each step is a guarded change under the order's lock (see ``parts.lock_order``), so of
 two requests racing over one part exactly one wins; refunds are recorded here and their
-money given back through the gateway once committed (``refunds.settle_quietly``)."""
+money given back through the gateway once committed (``refunds.settle_and_tell``)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from orders.shop.parts import (
     warehouse_goods,
 )
 from orders.shop.queries import buyer_order
-from orders.shop.refunds import refund_lines, settle_quietly
+from orders.shop.refunds import refund_lines, settle_and_tell
 from vendors import stock
 from vendors.stock import Ref
 
@@ -75,9 +75,7 @@ def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
         quantities = _remaining(order, {s.vendor_id for s in pending})
         refund = refund_lines(order, quantities, reason, buyer, f"cancel-{order.number}")
         refund_id = refund.id if refund is not None else None
-    if refund_id is not None:
-        settle_quietly(refund_id)
-        notify("refunded", order)
+    settle_and_tell(order, refund_id)
     return order
 
 
@@ -180,9 +178,7 @@ def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
         )
         complete_if_done(order, now)
         refund_id = refund.id if refund is not None else None
-    if refund_id is not None:
-        settle_quietly(refund_id)
-        notify("refunded", order)
+    settle_and_tell(order, refund_id)
     return shipment
 
 
@@ -230,7 +226,5 @@ def after_sales_refund(
                 cancel_pending_part(shipment, now, reason.strip())
         complete_if_done(order, now)
         refund_id = refund.id if refund is not None else None
-    if refund_id is not None:
-        settle_quietly(refund_id)
-        notify("refunded", order)
+    settle_and_tell(order, refund_id)
     return order

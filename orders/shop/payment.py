@@ -34,7 +34,7 @@ from orders.shop.models import Payment, PaymentEvent, PaymentStatus, Shipment, S
 from orders.shop.notify import notify
 from orders.shop.parts import warehouse_goods
 from orders.shop.queries import buyer_order
-from orders.shop.refunds import owe_through_gateway, settle_quietly
+from orders.shop.refunds import owe_through_gateway, settle_and_tell
 from vendors import stock
 from vendors.stock import OutOfStock, Ref
 
@@ -157,8 +157,7 @@ def complete_payment(
             _record_event_order(provider, event_id, order)
         refund_id = late_refund.id if late_refund is not None else None
     if refund_id is not None:
-        settle_quietly(refund_id)
-        notify("refunded", order)
+        settle_and_tell(order, refund_id)
         return Outcome("refunded", order, order.note)
     notify("paid", order)
     return Outcome("paid", order)

@@ -17,6 +17,7 @@ from orders.ledger import services as ledger
 from orders.ledger.models import Order, Refund, RefundStatus
 from orders.shop.gateways import GatewayError, gateway_named
 from orders.shop.models import Payment, PaymentStatus
+from orders.shop.notify import notify
 from orders.shop.parts import warehouse_goods
 from vendors import stock
 from vendors.stock import Ref
@@ -136,6 +137,14 @@ def settle_quietly(refund_id: int) -> None:
     except Exception:
         db.session.rollback()
         log.exception("refund %s: settling failed; left for the retry job", refund_id)
+
+
+def settle_and_tell(order: Order, refund_id: int | None) -> None:
+    """Once a use case that recorded a refund has committed: give the money back now if
+    the gateway answers (``settle_quietly``), and tell the buyer."""
+    if refund_id is not None:
+        settle_quietly(refund_id)
+        notify("refunded", order)
 
 
 def settle_refunds(now: datetime | None = None, limit: int = 1000) -> tuple[int, int]:
