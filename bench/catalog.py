@@ -118,7 +118,7 @@ def fill(url: str, products: int, seed: int = 7) -> dict:
         Product,
         ProductImage,
     )
-    from catalog.services import categories, seed_categories
+    from catalog.products import categories, seed_categories
     from marketplace import create_app
     from marketplace.bulk import ROWS_PER_INSERT, chunks
     from marketplace.extensions import db
@@ -312,7 +312,7 @@ def fill(url: str, products: int, seed: int = 7) -> dict:
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-        from catalog.services import is_sellable
+        from catalog.sellability import is_sellable
 
         product_id = next(row["id"] for row in product_rows if is_sellable(row["id"], today))
         _log(
@@ -331,7 +331,7 @@ def query_report(url: str, paths: dict[str, str], explain: bool) -> None:
     of the list and search queries."""
     from sqlalchemy import event, func, select
 
-    from catalog import services
+    from catalog import public, sellability
     from marketplace import create_app
     from marketplace.extensions import db
 
@@ -347,12 +347,12 @@ def query_report(url: str, paths: dict[str, str], explain: bool) -> None:
             status = client.get(path).status_code
             _log(f"  {label:<10} {path:<40} HTTP {status}, {len(counted)} SQL statements")
         if explain:
-            day = services.today()
+            day = sellability.today()
             for label, filters in (
-                ("list", services.CatalogFilters()),
-                ("search", services.CatalogFilters(q=SEARCH_TERM)),
+                ("list", public.CatalogFilters()),
+                ("search", public.CatalogFilters(q=SEARCH_TERM)),
             ):
-                stmt = services.public_products(day, filters)
+                stmt = public.public_products(day, filters)
                 count = select(func.count()).select_from(stmt.order_by(None).subquery())
                 for what, query in (("page", stmt.limit(20)), ("count", count)):
                     sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})

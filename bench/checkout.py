@@ -100,7 +100,7 @@ def fill(url: str, products: int, units: int, clients: int) -> dict:
     from flask_migrate import upgrade
 
     from catalog.models import ALWAYS, BenefitLink, Certification, CertStatus, Product
-    from catalog.services import categories, seed_categories
+    from catalog.products import categories, seed_categories
     from marketplace.accounts.services import hash_password
     from marketplace.extensions import db
     from marketplace.models import (
@@ -206,7 +206,7 @@ def verify(url: str, product_ids: list[int], units: int) -> bool:
     from sqlalchemy import func, select
 
     from marketplace.extensions import db
-    from orders.models import PAID_STATUSES, Attribution, Order, OrderLine, OrderStatus
+    from orders.ledger.models import PAID_STATUSES, Attribution, Order, OrderLine, OrderStatus
     from vendors.services import audit
 
     app = bench_app(url)

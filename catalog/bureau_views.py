@@ -17,7 +17,7 @@ from marketplace.pagination import paginate
 from marketplace.publication import personal_data
 from marketplace.web import flash_form_errors, page_arg, page_size
 
-from . import bp, services
+from . import bp, certification, sellability
 from .forms import BENEFIT_MODE_LABELS, CERT_STATUS_LABELS
 from .models import CertStatus
 
@@ -40,10 +40,10 @@ class ReasonForm(FlaskForm):
 
 
 DECISIONS = {
-    "reject": (services.reject_certification, _l("已驳回认定申请。")),
-    "suspend": (services.suspend_certification, _l("已暂停该产品的认定，产品已停止销售。")),
-    "reinstate": (services.reinstate_certification, _l("已恢复该产品的认定。")),
-    "revoke": (services.revoke_certification, _l("已撤销该产品的认定。")),
+    "reject": (certification.reject_certification, _l("已驳回认定申请。")),
+    "suspend": (certification.suspend_certification, _l("已暂停该产品的认定，产品已停止销售。")),
+    "reinstate": (certification.reinstate_certification, _l("已恢复该产品的认定。")),
+    "revoke": (certification.revoke_certification, _l("已撤销该产品的认定。")),
 }
 
 
@@ -61,7 +61,7 @@ def certification_queue():
     status = request.args.get("status", CertStatus.PENDING)
     if status not in (*CERT_STATUS_LABELS, "all"):
         status = CertStatus.PENDING
-    stmt = services.certification_queue(current_user, g.org, "" if status == "all" else status)
+    stmt = certification.certification_queue(current_user, g.org, "" if status == "all" else status)
     page = paginate(stmt, page_arg(), page_size())
     return render_template(
         "catalog/certification_queue.html", page=page, status=status, **_labels()
@@ -72,16 +72,16 @@ def certification_queue():
 @personal_data
 @org_required(REVIEW)
 def certification_review(cert_id: int):
-    cert = services.get_certification(current_user, g.org, cert_id)
+    cert = certification.get_certification(current_user, g.org, cert_id)
     approve_form = ApproveForm()
     if not approve_form.certified_on.data:
-        approve_form.certified_on.data = services.today()
+        approve_form.certified_on.data = sellability.today()
     return render_template(
         "catalog/certification_review.html",
         cert=cert,
         product=cert.product,
-        shares=services.proposed_shares(cert),
-        allowed=services.allowed_decisions(cert),
+        shares=certification.proposed_shares(cert),
+        allowed=certification.allowed_decisions(cert),
         approve_form=approve_form,
         reason_form=ReasonForm(),
         **_labels(),
@@ -94,7 +94,7 @@ def certification_approve(cert_id: int):
     form = ApproveForm()
     if form.validate_on_submit():
         try:
-            cert = services.approve_certification(
+            cert = certification.approve_certification(
                 current_user,
                 g.org,
                 cert_id,
@@ -134,8 +134,10 @@ def certification_decide(cert_id: int, decision: str):
 @bp.route("/bureau/certifications/expiring")
 @org_required(REVIEW)
 def certifications_expiring():
-    found = services.expiring(services.today(), 90)
-    bands = {window: [e for e in found if e.band == window] for window in services.EXPIRY_WINDOWS}
+    found = certification.expiring(sellability.today(), 90)
+    bands = {
+        window: [e for e in found if e.band == window] for window in certification.EXPIRY_WINDOWS
+    }
     return render_template(
         "catalog/certifications_expiring.html", bands=bands, total=len(found), **_labels()
     )

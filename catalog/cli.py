@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from marketplace.clock import local_today
 
-from .services import expiring
+from .certification import expiring
 
 certifications_cli = AppGroup("certifications", help="Poverty-relief product certifications.")
 

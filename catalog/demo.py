@@ -23,7 +23,7 @@ from marketplace.importing import run_import
 from marketplace.models import Household, Organization, OrgKind, User, Village
 from marketplace.unit_of_work import unit_of_work
 
-from . import files, services
+from . import certification, files, products
 from .imports import BenefitLinksImport, ProductsImport
 from .models import Certification, Product, ProductImage
 
@@ -447,7 +447,7 @@ def _links_csv(rng: random.Random) -> str:
 def load_catalog_demo() -> bool:
     if db.session.scalar(select(Product.id).where(Product.sku == PRODUCTS[0][0])):
         return False
-    services.seed_categories()
+    products.seed_categories()
     today = local_today()
     rng = random.Random(7)
     run_import(ProductsImport("demo"), _products_csv(today).encode())
@@ -505,7 +505,7 @@ def load_catalog_demo() -> bool:
     suspended = db.session.scalar(
         select(Certification).join(Certification.product).where(Product.sku == SUSPENDED)
     )
-    services.suspend_certification(
+    certification.suspend_certification(
         bureau_user, bureau, suspended.id, "抽检发现标签信息不全，整改期间暂停认定。"
     )
     for sku in sorted(PENDING):
@@ -517,11 +517,11 @@ def load_catalog_demo() -> bool:
         households = db.session.scalars(
             select(Household.code).join(Village).where(Village.town_id == vendor.town_id).limit(3)
         ).all()
-        services.apply_for_certification(
+        certification.apply_for_certification(
             actor,
             vendor,
             product.id,
-            services.CertificationApplication(
+            certification.CertificationApplication(
                 benefit_mode="purchase",
                 households=[(code, Decimal(1)) for code in households],
                 expected_annual_value=3_000_000,

@@ -27,8 +27,8 @@ from marketplace.importing import (
 )
 from marketplace.models import Household, Organization, utcnow
 
+from .links import replace_link_version
 from .models import ALWAYS, Category, Certification, CertStatus, Product, ProductStatus
-from .services import replace_link_version
 
 _SIX = Decimal("0.000001")
 

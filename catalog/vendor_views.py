@@ -27,7 +27,7 @@ from marketplace.pagination import paginate
 from marketplace.publication import personal_data
 from marketplace.web import form_errors, page_arg, page_size
 
-from . import bp, files, services
+from . import bp, certification, dashboard, files, images, products, sellability
 from .forms import (
     BENEFIT_MODE_LABELS,
     CERT_STATUS_LABELS,
@@ -58,16 +58,16 @@ def vendor_labels() -> dict:
 @bp.route("/vendor")
 @org_required("products.manage")
 def vendor_dashboard():
-    today = services.today()
-    reminders = services.expiring(today, 90, vendor_id=g.org.id)
+    today = sellability.today()
+    reminders = certification.expiring(today, 90, vendor_id=g.org.id)
     bands = {window: [e for e in reminders if e.band == window] for window in (7, 30, 90)}
     return render_template(
         "catalog/vendor/dashboard.html",
         org=g.org,
         today=today,
-        counts=services.product_counts(current_user, g.org),
-        certified=services.certified_count(current_user, g.org, today),
-        pending=services.pending_count(current_user, g.org),
+        counts=dashboard.product_counts(current_user, g.org),
+        certified=dashboard.certified_count(current_user, g.org, today),
+        pending=dashboard.pending_count(current_user, g.org),
         bands=bands,
     )
 
@@ -79,16 +79,16 @@ def vendor_products():
     status = request.args.get("status", "")
     if status not in set(ProductStatus):
         status = ""
-    stmt = services.vendor_products(current_user, g.org, q=q, status=status)
+    stmt = products.vendor_products(current_user, g.org, q=q, status=status)
     page = paginate(stmt, page_arg(), page_size())
-    today = services.today()
+    today = sellability.today()
     return render_template(
         "catalog/vendor/products.html",
         page=page,
         q=q,
         status=status,
-        states=services.certification_states((p.id for p in page.items), today),
-        total=sum(services.product_counts(current_user, g.org).values()),
+        states=dashboard.certification_states((p.id for p in page.items), today),
+        total=sum(dashboard.product_counts(current_user, g.org).values()),
     )
 
 
@@ -116,13 +116,13 @@ def _product_form(product=None) -> ProductForm:
             ],
         }
     form = ProductForm(data=data)
-    form.category_id.choices = [SelectChoice(c.id, c.name) for c in services.categories()]
-    form.set_villages(services.village_options())
+    form.category_id.choices = [SelectChoice(c.id, c.name) for c in products.categories()]
+    form.set_villages(products.village_options())
     return form
 
 
-def _product_data(form: ProductForm) -> services.ProductData:
-    return services.ProductData(
+def _product_data(form: ProductForm) -> products.ProductData:
+    return products.ProductData(
         name=form.name.data.strip(),
         category_id=form.category_id.data,
         unit=form.unit.data.strip(),
@@ -155,7 +155,7 @@ def vendor_product_new():
     form = _product_form()
     if form.validate_on_submit():
         try:
-            product = services.save_product(current_user, g.org, _product_data(form))
+            product = products.save_product(current_user, g.org, _product_data(form))
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -167,11 +167,11 @@ def vendor_product_new():
 @bp.route("/vendor/products/<int:product_id>/edit", methods=["GET", "POST"])
 @org_required("products.manage")
 def vendor_product_edit(product_id: int):
-    product = services.get_vendor_product(current_user, g.org, product_id)
+    product = products.get_vendor_product(current_user, g.org, product_id)
     form = _product_form(product)
     if form.validate_on_submit():
         try:
-            services.save_product(current_user, g.org, _product_data(form), product_id=product.id)
+            products.save_product(current_user, g.org, _product_data(form), product_id=product.id)
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -186,11 +186,11 @@ def vendor_product_edit(product_id: int):
 @bp.route("/vendor/products/<int:product_id>/images", methods=["POST"])
 @org_required("products.manage")
 def vendor_image_upload(product_id: int):
-    product = services.get_vendor_product(current_user, g.org, product_id)
+    product = products.get_vendor_product(current_user, g.org, product_id)
     form = ImageForm()
     if form.validate_on_submit():
         try:
-            services.add_product_image(current_user, g.org, product.id, form.file.data.stream)
+            images.add_product_image(current_user, g.org, product.id, form.file.data.stream)
         except ValidationError as exc:
             flash(exc.errors.get("file", exc.message), "danger")
         else:
@@ -206,7 +206,7 @@ def vendor_image_upload(product_id: int):
 def vendor_image_delete(product_id: int, image_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
-    services.delete_product_image(current_user, g.org, product_id, image_id)
+    images.delete_product_image(current_user, g.org, product_id, image_id)
     flash(_("图片已删除。"), "info")
     return redirect(url_for("catalog.vendor_product_edit", product_id=product_id) + "#images")
 
@@ -229,7 +229,7 @@ def media_image(name: str):
 def vendor_report(name: str):
     """A test report: for the vendor whose application carries it and for bureau
     reviewers; 404 for everyone else, so its existence is not revealed."""
-    path, mimetype = services.report_path(current_user, active_org(), name)
+    path, mimetype = certification.report_path(current_user, active_org(), name)
     response = send_file(path, mimetype=mimetype, max_age=0, conditional=True)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -266,10 +266,10 @@ def vendor_certify(product_id: int):
     """The application form and the product's certification history. POSTs are rate
     limited per user and per organization, so household codes cannot be probed in bulk
     (each names at most ``MAX_APPLICATION_HOUSEHOLDS`` of its own town)."""
-    product = services.get_vendor_product(current_user, g.org, product_id)
+    product = products.get_vendor_product(current_user, g.org, product_id)
     form = CertificationForm()
     if form.validate_on_submit():
-        application = services.CertificationApplication(
+        application = certification.CertificationApplication(
             benefit_mode=form.benefit_mode.data,
             households=form.household_lines,
             expected_annual_value=form.expected_fen,
@@ -277,7 +277,7 @@ def vendor_certify(product_id: int):
             note=(form.note.data or "").strip(),
         )
         try:
-            services.submit_certification(
+            certification.submit_certification(
                 current_user, g.org, product.id, application, form.test_report.data.stream
             )
         except ValidationError as exc:
@@ -287,12 +287,12 @@ def vendor_certify(product_id: int):
         else:
             flash(_("认定申请已提交，请等待乡村振兴局审核。"), "success")
             return redirect(url_for("catalog.vendor_certify", product_id=product.id))
-    today = services.today()
+    today = sellability.today()
     return render_template(
         "catalog/vendor/certify.html",
         product=product,
         form=form,
         today=today,
-        state=services.certification_states([product.id], today)[product.id],
+        state=dashboard.certification_states([product.id], today)[product.id],
         history=product.certifications,
     )

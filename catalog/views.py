@@ -14,8 +14,8 @@ from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
 from marketplace.web import id_arg, page_arg, page_size
 
-from . import bp, services
-from .services import PUBLIC_SORTS, CatalogFilters
+from . import bp, certification, products, public, sellability
+from .public import PUBLIC_SORTS, CatalogFilters
 
 SORT_LABELS = {
     "new": _l("推荐"),
@@ -46,7 +46,7 @@ def _filters() -> CatalogFilters:
 def product_list():
     """The public list. Its body is cached per query, language and day for a minute,
     and dropped at once when a product, certification or vendor changes."""
-    day = services.today()
+    day = sellability.today()
     query = urlencode(sorted(request.args.items(multi=True)))[:500]
     key = f"list:{select_locale()}:{day.isoformat()}:{query}"
     body = fragment("catalog", key, lambda: _product_list_body(day))
@@ -55,15 +55,15 @@ def product_list():
 
 def _product_list_body(day) -> str:
     filters = _filters()
-    places = services.filter_places(filters.district_id, filters.village_id)
+    places = public.filter_places(filters.district_id, filters.village_id)
     if filters.village_id not in {v.id for v in places.villages}:
         filters.village_id = None  # unknown, or left over from another district
-    page = services.public_page(day, filters, page_arg(), page_size())
+    page = public.public_page(day, filters, page_arg(), page_size())
     return render_template(
         "catalog/_product_list.html",
         page=page,
         filters=filters,
-        categories=services.categories(),
+        categories=products.categories(),
         places=places,
         sort_labels=SORT_LABELS,
     )
@@ -71,32 +71,32 @@ def _product_list_body(day) -> str:
 
 @bp.route("/products/<int:product_id>")
 def product_detail(product_id: int):
-    day = services.today()
-    product = services.get_public_product(product_id, day)
+    day = sellability.today()
+    product = public.get_public_product(product_id, day)
     return render_template(
         "catalog/product.html",
         product=product,
-        certification=services.current_certification(product, day),
-        impact=services.product_impact(product.id, day),
+        certification=sellability.current_certification(product, day),
+        impact=public.product_impact(product.id, day),
     )
 
 
 @bp.route("/vendors/<int:vendor_id>")
 def vendor_detail(vendor_id: int):
-    vendor = services.public_vendor(vendor_id)
-    stmt = services.vendor_public_products(vendor.id, services.today())
+    vendor = public.public_vendor(vendor_id)
+    stmt = public.vendor_public_products(vendor.id, sellability.today())
     page = paginate(stmt, page_arg(), page_size())
     return render_template("catalog/vendor.html", vendor=vendor, page=page)
 
 
 @bp.route("/notices")
 def notices():
-    day = services.today()
-    found = services.recent_notices(day, 30)
+    day = sellability.today()
+    found = certification.recent_notices(day, 30)
     return render_template(
         "catalog/notices.html",
         notices=found,
-        sellable=services.sellable_ids((c.product_id for c in found), day),
+        sellable=sellability.sellable_ids((c.product_id for c in found), day),
     )
 
 
@@ -105,7 +105,7 @@ def featured_section() -> Markup:
     return Markup(
         render_template(
             "catalog/_featured.html",
-            products=services.featured_products(services.today()),
-            categories=services.categories(),
+            products=public.featured_products(sellability.today()),
+            categories=products.categories(),
         )
     )

@@ -11,7 +11,8 @@ from flask.cli import AppGroup
 
 from marketplace.money import format_fen_grouped
 from orders.reports.summary import CHANNELS, SummaryFigures, summary
-from orders.shop import services as shop
+from orders.shop.expiry import expire_orders
+from orders.shop.refunds import settle_refunds
 
 report_cli = AppGroup("report", help="Reports over the sales ledger.")
 
@@ -95,8 +96,8 @@ def expire_command() -> None:
     """Cancel unpaid orders past their reservation time (releasing the stock), complete
     shipped orders not confirmed within ORDER_AUTO_COMPLETE_DAYS (10), and retry the
     gateway refunds not confirmed yet."""
-    expired, completed = shop.expire_orders()
-    settled, pending = shop.settle_refunds()
+    expired, completed = expire_orders()
+    settled, pending = settle_refunds()
     click.echo(
         f"expired {expired} unpaid order(s); auto-received {completed} shipment(s); "
         f"refunded {settled} pending refund(s), {pending} still pending"

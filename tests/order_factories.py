@@ -19,8 +19,11 @@ from datetime import date
 import factory
 
 from orders.ledger import services as ledger
-from orders.models import Channel, DeliveryMethod, Fair, FairStatus, Order, PaymentMethod
-from orders.shop import services as shop
+from orders.ledger.models import Channel, Order, PaymentMethod
+from orders.models import Fair, FairStatus
+from orders.shop.checkout import Delivery, place_order
+from orders.shop.models import DeliveryMethod
+from orders.shop.payment import complete_payment, start_payment
 
 from .factories import Base, UserFactory
 from .vendor_factories import SellableProductFactory
@@ -28,7 +31,7 @@ from .vendor_factories import SellableProductFactory
 
 class DeliveryFactory(factory.Factory):
     class Meta:
-        model = shop.Delivery
+        model = Delivery
 
     method = DeliveryMethod.ADDRESS
     recipient = "李市民"
@@ -37,7 +40,7 @@ class DeliveryFactory(factory.Factory):
 
 
 class PendingOrderFactory(factory.Factory):
-    """``shop.place_order``; ``items`` maps each product to its quantity."""
+    """``place_order``; ``items`` maps each product to its quantity."""
 
     class Meta:
         model = Order
@@ -51,7 +54,7 @@ class PendingOrderFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, buyer, items, delivery, token):
         quantities = {product.id: quantity for product, quantity in items.items()}
-        return shop.place_order(buyer, quantities, delivery, token)
+        return place_order(buyer, quantities, delivery, token)
 
 
 class PaidOrderFactory(PendingOrderFactory):
@@ -60,7 +63,7 @@ class PaidOrderFactory(PendingOrderFactory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         order = super()._create(model_class, **kwargs)
-        outcome = shop.complete_payment("test", shop.start_payment(order).reference)
+        outcome = complete_payment("test", start_payment(order).reference)
         assert outcome.status == "paid", outcome.message
         return order
 

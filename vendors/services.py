@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from catalog.models import Product, ProductStatus
-from marketplace.authz import can
-from marketplace.errors import Forbidden, NotFound, ValidationError
+from catalog.products import own_product
+from marketplace.authz import require
+from marketplace.errors import NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import Organization, User
 from marketplace.unit_of_work import unit_of_work
@@ -31,12 +32,6 @@ from .models import (
 )
 from .stock import Ref, adjust_at, available, receive_at, set_on_hand_at
 
-
-def _require(actor: User, org: Organization) -> None:
-    if not can(actor, "stock.manage", org):
-        raise Forbidden(_("您没有权限执行此操作。"))
-
-
 # ---------------------------------------------------------------- the vendor's stock pages
 
 DEFAULT_LOW_THRESHOLD = 10  # when the vendor has not set one for a product
@@ -45,20 +40,16 @@ STOCK_SORTS = ("name", "available", "-available")
 
 
 def vendor_stock_product(actor: User, org: Organization, product_id: int) -> Product:
-    """The vendor's own product; another vendor's id is ``NotFound`` (404)."""
-    _require(actor, org)
-    product = db.session.scalar(
-        select(Product).where(Product.id == product_id, Product.vendor_id == org.id)
-    )
-    if product is None:
-        raise NotFound()
-    return product
+    """The vendor's own product, for its stock pages; another vendor's id is
+    ``NotFound`` (404)."""
+    require(actor, "stock.manage", org)
+    return own_product(org, product_id)
 
 
 def vendor_locations(actor: User, org: Organization) -> list[StockLocation]:
     """The vendor's active locations, warehouse first (none before the first receipt:
     the warehouse is created on first use)."""
-    _require(actor, org)
+    require(actor, "stock.manage", org)
     return list(
         db.session.scalars(
             select(StockLocation)
@@ -179,7 +170,7 @@ def stock_table(
 ):
     """Rows of (Product, on_hand, reserved, available, low_threshold, show_exact) for the
     vendor's warehouse, one per product (zeros where nothing was ever received)."""
-    _require(actor, org)
+    require(actor, "stock.manage", org)
     levels = _warehouse_levels(org.id)
     on_hand = func.coalesce(levels.c.on_hand, 0)
     reserved = func.coalesce(levels.c.reserved, 0)
@@ -242,7 +233,7 @@ class MovementFilters:
 
 def vendor_movements(actor: User, org: Organization, filters: MovementFilters):
     """The vendor's movements, newest first; a product filter of another vendor is 404."""
-    _require(actor, org)
+    require(actor, "stock.manage", org)
     stmt = select(StockMovement).where(StockMovement.vendor_id == org.id)
     if filters.product_id is not None:
         vendor_stock_product(actor, org, filters.product_id)
@@ -273,7 +264,7 @@ def product_levels(actor: User, org: Organization, product_id: int) -> list:
 
 def vendor_product_choices(actor: User, org: Organization, limit: int = 500) -> list:
     """(id, name, sku) of the vendor's products, for filter menus."""
-    _require(actor, org)
+    require(actor, "stock.manage", org)
     return list(
         db.session.execute(
             select(Product.id, Product.name, Product.sku)

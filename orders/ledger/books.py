@@ -16,7 +16,7 @@ from marketplace.bulk import bulk_insert, chunks
 from marketplace.extensions import db
 from marketplace.models import Household, utcnow
 from orders.ledger.attribution import Share, integer_weights, split, split_integers
-from orders.models import Attribution
+from orders.ledger.models import Attribution
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.money import format_fen
 from orders.ledger.imports import FairsImport, SalesImport
+from orders.ledger.models import Order
 from orders.ledger.services import refund
-from orders.models import Order
 
 FIRST_YEAR = 2021
 SEED = 2021

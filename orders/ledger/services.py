@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from catalog.models import Product
-from catalog.services import ensure_sellable
+from catalog.sellability import ensure_sellable
 from marketplace import audit
 from marketplace.bulk import ROWS_PER_INSERT, chunks
 from marketplace.clock import local_date, local_today
@@ -24,10 +24,9 @@ from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
-from orders.models import (
+from orders.ledger.models import (
     Attribution,
     Channel,
-    Fair,
     Order,
     OrderLine,
     OrderStatus,
@@ -35,6 +34,7 @@ from orders.models import (
     Refund,
     RefundLine,
 )
+from orders.models import Fair
 from vendors import stock
 from vendors.stock import WAREHOUSE, Goods, OutOfStock, Place, Ref
 

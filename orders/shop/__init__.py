@@ -1,2 +1,15 @@
-"""The citizens' online shop: cart, checkout, payments (Stripe and the local test
-gateway) and webhooks, fulfilment, pick-up points, after-sales and notifications."""
+"""The citizens' online shop, one module per step of an order's life:
+
+- ``cart``: what may go in the cart, its lines and the stored cart
+- ``checkout``: the order placed with its stock reserved (``place_order``)
+- ``payment``: the payment attempt and its outcome (``complete_payment``, the one way an
+  online order becomes paid, through the ledger's paid-sale core)
+- ``expiry``: unpaid orders cancelled, unconfirmed parts received, on time
+- ``fulfilment``: buyer cancels or confirms, vendors ship or cancel their part, the
+  bureau's after-sales refunds
+- ``refunds``: refunds recorded with their restock, and settled through the gateway
+- ``queries``: what the buyer's, vendor's and bureau's order pages read
+- ``pickup``: pick-up points
+- ``parts``: the steps these share (an order's vendor parts, its goods, its lock)
+- ``gateways`` (Stripe, the local test gateway), ``webhooks``, ``notify``, ``models``,
+  and the views (``views``, ``display``, ``fulfilment_views``) and forms."""

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from catalog.models import Product
-from catalog.services import unsellable_reason
+from catalog.sellability import unsellable_reason
 from marketplace import registries
 from marketplace.accounts.services import hash_password, save_address
 from marketplace.clock import local_today
@@ -27,8 +27,19 @@ from marketplace.demo import DEMO_PASSWORD, DEMO_USERS
 from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
-from orders.models import DeliveryMethod, Order, PickupPoint
-from orders.shop import services as shop
+from orders.ledger.models import Order
+from orders.shop.checkout import Delivery, place_order, reservation_minutes
+from orders.shop.expiry import expire_if_due
+from orders.shop.fulfilment import (
+    after_sales_refund,
+    cancel_by_buyer,
+    cancel_part,
+    confirm_receipt,
+    ship_part,
+)
+from orders.shop.models import DeliveryMethod, PickupPoint
+from orders.shop.payment import complete_payment, start_payment
+from orders.shop.pickup import PICKUP_POINT_FIELDS, create_pickup_point, set_pickup_point_active
 from vendors import stock
 
 TOKEN = "demo-shop-{}"
@@ -187,14 +198,14 @@ def _citizens() -> dict[str, User]:
 
 
 def _pickup_points(bureau_admin: User, bureau: Organization) -> dict[str, PickupPoint]:
-    fields = shop.PICKUP_POINT_FIELDS
+    fields = PICKUP_POINT_FIELDS
     for row in [*PICKUP_POINTS, CLOSED_POINT]:
         data = dict(zip(fields, row, strict=True))
         exists = db.session.scalar(select(PickupPoint).where(PickupPoint.name == data["name"]))
         if exists is None:
-            point = shop.create_pickup_point(bureau_admin, bureau, data)
+            point = create_pickup_point(bureau_admin, bureau, data)
             if row is CLOSED_POINT:
-                shop.set_pickup_point_active(bureau_admin, bureau, point.id, False)
+                set_pickup_point_active(bureau_admin, bureau, point.id, False)
     return {p.name: p for p in db.session.scalars(select(PickupPoint))}
 
 
@@ -220,11 +231,9 @@ def _products(vendor: Organization, count: int = 2) -> list[Product]:
     return chosen
 
 
-def _address_of(user: User) -> shop.Delivery:
+def _address_of(user: User) -> Delivery:
     address = user.addresses[0]
-    return shop.Delivery(
-        DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line()
-    )
+    return Delivery(DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line())
 
 
 def load_shop_demo() -> bool:
@@ -256,7 +265,7 @@ def load_shop_demo() -> bool:
     serial = iter(range(1, 100))
 
     def order(buyer: User, items: dict[Product, int], delivery=None) -> Order:
-        return shop.place_order(
+        return place_order(
             buyer,
             {p.id: q for p, q in items.items()},
             delivery or _address_of(buyer),
@@ -265,20 +274,20 @@ def load_shop_demo() -> bool:
 
     def paid(buyer: User, items: dict[Product, int], method: str, delivery=None) -> Order:
         placed = order(buyer, items, delivery)
-        shop.complete_payment("test", shop.start_payment(placed).reference, method=method)
+        complete_payment("test", start_payment(placed).reference, method=method)
         return placed
 
     def ship(placed: Order, vendor: Organization, carrier: str, tracking_no: str) -> None:
-        shop.ship_part(shippers[vendor.id], vendor, placed.id, carrier, tracking_no)
+        ship_part(shippers[vendor.id], vendor, placed.id, carrier, tracking_no)
 
-    station = shop.Delivery(DeliveryMethod.PICKUP, pickup_point_id=points["建群村电商服务站"].id)
-    centre = shop.Delivery(DeliveryMethod.PICKUP, pickup_point_id=points["三门坡镇电商服务中心"].id)
+    station = Delivery(DeliveryMethod.PICKUP, pickup_point_id=points["建群村电商服务站"].id)
+    centre = Delivery(DeliveryMethod.PICKUP, pickup_point_id=points["三门坡镇电商服务中心"].id)
     with _quietly():
         # 1. received and completed: both vendors shipped, the buyer confirmed
         done = paid(li, {a1: 2, b1: 1}, "wechat")
         ship(done, coop, "顺丰速运", "SF1400023851201")
         ship(done, enterprise, "中国邮政 EMS", "EM1125580326CN")
-        shop.confirm_receipt(li, done.id)
+        confirm_receipt(li, done.id)
         # 2. shipped, waiting for the buyer to confirm
         shipped = paid(chen, {a2: 1}, "alipay")
         ship(shipped, coop, "京东物流", "JDVA20318844102")
@@ -286,7 +295,7 @@ def load_shop_demo() -> bool:
         paid(li, {a1: 1, b2: 2}, "alipay", station)
         # 4. partly cancelled by a vendor: the coconuts were gone, the lychees shipped
         partly = paid(chen, {a1: 1, b1: 2}, "card", centre)
-        shop.cancel_part(
+        cancel_part(
             shippers[enterprise.id], enterprise, partly.id, "台风过境，本批椰青受损，无法按时发货"
         )
         ship(partly, coop, "商家自送到服务站", "ZS-20250601")
@@ -294,9 +303,9 @@ def load_shop_demo() -> bool:
         after = paid(wang, {a2: 2, b2: 1}, "wechat")
         ship(after, coop, "顺丰速运", "SF1400023851377")
         ship(after, enterprise, "中通快递", "ZT78311420566")
-        shop.confirm_receipt(wang, after.id)
+        confirm_receipt(wang, after.id)
         damaged = next(line for line in after.lines if line.product_id == a2.id)
-        shop.after_sales_refund(
+        after_sales_refund(
             staff["bureau.staff@demo.cn"],
             bureau,
             after.id,
@@ -305,11 +314,11 @@ def load_shop_demo() -> bool:
         )
         # 6. cancelled by the buyer after paying, before shipping: refunded in full
         regret = paid(wang, {b1: 1}, "alipay")
-        shop.cancel_by_buyer(wang, regret.id, "买重了")
+        cancel_by_buyer(wang, regret.id, "买重了")
         # 7. never paid: the reservation expired and the order was cancelled
         lapsed = order(wang, {a1: 1})
-        shop.start_payment(lapsed)
-        shop.expire_if_due(lapsed, utcnow() + timedelta(minutes=shop.reservation_minutes() + 1))
+        start_payment(lapsed)
+        expire_if_due(lapsed, utcnow() + timedelta(minutes=reservation_minutes() + 1))
         # 8. waiting for payment, its stock reserved
         with _long_reservation():
             order(wang, {b2: 1, a2: 1})

@@ -18,8 +18,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.web import cn_mobile, id_field_range, id_or_zero
-from orders.models import DeliveryMethod
-from orders.shop.services import MAX_QUANTITY
+from orders.shop.cart import MAX_QUANTITY
+from orders.shop.models import DeliveryMethod
 
 NEW_ADDRESS = 0  # the address choice "enter a new address"
 

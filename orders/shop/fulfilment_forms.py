@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from orders.models import PickupKind, ShipmentStatus
+from orders.shop.models import PickupKind, ShipmentStatus
 
 SHIPMENT_FILTERS = {
     ShipmentStatus.PENDING.value: _l("待发货"),

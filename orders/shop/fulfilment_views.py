@@ -1,8 +1,9 @@
 """The vendor's fulfilment pages (its own parts of paid online orders: ship, or cancel
 before shipping) and the bureau's after-sales refunds and pick-up point list.
 
-Views are thin: each parses a form, calls one service of ``orders.shop.services`` and turns its
-domain errors into a flashed message or the form again. An order id from the URL is
+Views are thin: each parses a form, calls one service of the shop (``fulfilment``,
+``queries``, ``pickup``) and turns its domain errors into a flashed message or the form
+again. An order id from the URL is
 always looked up within the acting vendor's own parts (another vendor's is 404).
 """
 
@@ -18,8 +19,8 @@ from marketplace.errors import DomainError, ValidationError
 from marketplace.pagination import paginate
 from marketplace.web import flash_form_errors, form_errors, page_arg, page_size
 from orders import bp
-from orders.models import Order, ShipmentStatus
-from orders.shop import services as shop
+from orders.ledger.models import Order
+from orders.shop import fulfilment, pickup, queries
 from orders.shop.fulfilment_forms import (
     CARRIERS,
     PICKUP_KINDS,
@@ -29,6 +30,7 @@ from orders.shop.fulfilment_forms import (
     RefundForm,
     ShipForm,
 )
+from orders.shop.models import ShipmentStatus
 
 FULFIL = "orders.fulfil"
 REFUND = "orders.refund"
@@ -48,23 +50,25 @@ def vendor_orders():
     status = request.args.get("status", "")
     if status not in SHIPMENT_FILTERS:
         status = ""
-    page = paginate(shop.vendor_parts(current_user, g.org, status or None), page_arg(), page_size())
+    page = paginate(
+        queries.vendor_parts(current_user, g.org, status or None), page_arg(), page_size()
+    )
     return render_template(
         "orders/vendor/orders.html",
         page=page,
         status=status,
-        lines=shop.vendor_lines(page.items),
+        lines=queries.vendor_lines(page.items),
         **_labels(),
     )
 
 
 def _vendor_part_page(order_id: int, ship_form=None, cancel_form=None, code: int = 200):
-    shipment = shop.vendor_shipment(current_user, g.org, order_id)
+    shipment = fulfilment.vendor_shipment(current_user, g.org, order_id)
     return render_template(
         "orders/vendor/order.html",
         shipment=shipment,
         order=shipment.order,
-        lines=shop.vendor_lines([shipment])[shipment.id],
+        lines=queries.vendor_lines([shipment])[shipment.id],
         ship_form=ship_form or ShipForm(),
         cancel_form=cancel_form or CancelPartForm(),
         carriers=CARRIERS,
@@ -86,7 +90,9 @@ def vendor_ship(order_id: int):
         flash_form_errors(form)
         return _vendor_part_page(order_id, ship_form=form, code=400)
     try:
-        shop.ship_part(current_user, g.org, order_id, form.carrier.data, form.tracking_no.data)
+        fulfilment.ship_part(
+            current_user, g.org, order_id, form.carrier.data, form.tracking_no.data
+        )
     except ValidationError as exc:
         form_errors(form, exc)
         return _vendor_part_page(order_id, ship_form=form, code=400)
@@ -105,7 +111,7 @@ def vendor_cancel(order_id: int):
         flash_form_errors(form)
         return _vendor_part_page(order_id, cancel_form=form, code=400)
     try:
-        shop.cancel_part(current_user, g.org, order_id, form.reason.data)
+        fulfilment.cancel_part(current_user, g.org, order_id, form.reason.data)
     except ValidationError as exc:
         form_errors(form, exc)
         return _vendor_part_page(order_id, cancel_form=form, code=400)
@@ -123,16 +129,16 @@ def vendor_cancel(order_id: int):
 @org_required(REFUND)
 def bureau_orders():
     q = request.args.get("q", "").strip()[:40]
-    page = paginate(shop.bureau_orders(current_user, g.org, q), page_arg(), page_size())
+    page = paginate(queries.bureau_orders(current_user, g.org, q), page_arg(), page_size())
     return render_template("orders/bureau/orders.html", page=page, q=q, **_labels())
 
 
 def _bureau_order_page(order_id: int, form: RefundForm | None = None, code: int = 200):
-    order = shop.bureau_order(current_user, g.org, order_id)
+    order = queries.bureau_order(current_user, g.org, order_id)
     return render_template(
         "orders/bureau/order.html",
         order=order,
-        refunds=shop.order_refunds(order),
+        refunds=queries.order_refunds(order),
         form=form or RefundForm(),
         asked=_asked_quantities(order) if form is not None else {},
         **_labels(),
@@ -162,12 +168,12 @@ def bureau_order(order_id: int):
 @org_required(REFUND)
 def bureau_refund(order_id: int):
     form = RefundForm()
-    order = shop.bureau_order(current_user, g.org, order_id)
+    order = queries.bureau_order(current_user, g.org, order_id)
     if not form.validate_on_submit():
         flash_form_errors(form)
         return _bureau_order_page(order.id, form, 400)
     try:
-        shop.after_sales_refund(
+        fulfilment.after_sales_refund(
             current_user, g.org, order.id, _asked_quantities(order), form.reason.data
         )
     except ValidationError as exc:
@@ -187,14 +193,14 @@ def bureau_refund(order_id: int):
 @org_required(PICKUP)
 def pickup_points():
     q = request.args.get("q", "").strip()[:50]
-    page = paginate(shop.pickup_points(current_user, g.org, q=q), page_arg(), page_size())
+    page = paginate(pickup.pickup_points(current_user, g.org, q=q), page_arg(), page_size())
     return render_template(
         "orders/bureau/pickup_points.html", page=page, q=q, toggle_form=FlaskForm(), **_labels()
     )
 
 
 def _point_data(form: PickupPointForm) -> dict:
-    return {name: form[name].data for name in shop.PICKUP_POINT_FIELDS}
+    return {name: form[name].data for name in pickup.PICKUP_POINT_FIELDS}
 
 
 @bp.route("/bureau/pickup-points/new", methods=["GET", "POST"])
@@ -203,7 +209,7 @@ def pickup_point_new():
     form = PickupPointForm()
     if form.validate_on_submit():
         try:
-            point = shop.create_pickup_point(current_user, g.org, _point_data(form))
+            point = pickup.create_pickup_point(current_user, g.org, _point_data(form))
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -215,11 +221,11 @@ def pickup_point_new():
 @bp.route("/bureau/pickup-points/<int:point_id>/edit", methods=["GET", "POST"])
 @org_required(PICKUP)
 def pickup_point_edit(point_id: int):
-    point = shop.pickup_point(current_user, g.org, point_id)
+    point = pickup.pickup_point(current_user, g.org, point_id)
     form = PickupPointForm(obj=point)
     if form.validate_on_submit():
         try:
-            shop.update_pickup_point(current_user, g.org, point.id, _point_data(form))
+            pickup.update_pickup_point(current_user, g.org, point.id, _point_data(form))
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -236,7 +242,7 @@ def pickup_point_toggle(point_id: int, action: str):
     if not FlaskForm().validate_on_submit():  # the CSRF token
         abort(400)
     try:
-        point = shop.set_pickup_point_active(current_user, g.org, point_id, action == "activate")
+        point = pickup.set_pickup_point_active(current_user, g.org, point_id, action == "activate")
     except ValidationError as exc:
         flash("；".join(exc.errors.values()) or exc.message, "danger")
     else:

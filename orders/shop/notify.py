@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from marketplace.mail import Mailer
-from orders.models import Order
+from orders.ledger.models import Order
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +72,14 @@ class OrderNotifier(Mailer):
             return
         subject, body = self.render(kind, order)
         self.send(buyer.email, subject, body)
+
+
+def notify(kind: str, order: Order) -> None:
+    """Tell the buyer, through the ``order_notifier`` registry, once the change is
+    committed; a notification that fails is logged and never undoes the sale."""
+    sender = current_app.extensions.get("order_notifier")
+    if sender is not None:
+        try:
+            sender(kind, order)
+        except Exception:  # a notification never undoes a sale
+            log.exception("notification %s for %s failed", kind, order.number)

@@ -1,14 +1,14 @@
 """The buyer's side of the online shop: cart, checkout, payment pages, my orders.
 
-Views are thin: they parse the form, call one service of ``orders.shop.services`` and turn its
-domain errors into a flashed message. Prices never come from a form.
+Views are thin: they parse the form, call one service of the shop (``cart``, ``checkout``,
+``payment``, ``queries``, ``fulfilment``) and turn its domain errors into a flashed
+message. Prices never come from a form.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
 from itertools import groupby
 
 from flask import (
@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,20 +30,29 @@ from wtforms import SelectChoice
 from marketplace.accounts import services as accounts
 from marketplace.errors import DomainError, ValidationError
 from marketplace.models import utcnow
-from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
 from marketplace.web import flash_form_errors, form_errors, page_arg, page_size, safe_next
 from orders import bp
-from orders.models import (
-    DeliveryMethod,
-    Order,
-    OrderStatus,
-    PaymentStatus,
-    PickupKind,
-    PickupPoint,
-    ShipmentStatus,
+from orders.ledger.models import Order, OrderStatus
+from orders.shop import fulfilment
+from orders.shop import payment as payment_service
+from orders.shop.cart import (
+    CartLine,
+    cart_lines,
+    check_addable,
+    merge_cart,
+    set_cart_quantity,
+    stored_cart,
 )
-from orders.shop import services as shop
+from orders.shop.checkout import Delivery, place_order, reservation_minutes
+from orders.shop.display import (
+    PAYMENT_METHOD_LABELS,
+    PICKUP_KIND_LABELS,
+    SHIPMENT_LABELS,
+    order_badge,
+    order_timeline,
+)
+from orders.shop.expiry import expire_if_due
 from orders.shop.forms import (
     NEW_ADDRESS,
     CancelOrderForm,
@@ -54,40 +62,18 @@ from orders.shop.forms import (
     CheckoutForm,
     TestPaymentForm,
 )
-from orders.shop.payments import GatewayError, TestGateway
+from orders.shop.gateways import GatewayError, TestGateway
+from orders.shop.models import (
+    DeliveryMethod,
+    PaymentStatus,
+    PickupPoint,
+)
+from orders.shop.payment import Outcome, confirm_test_payment, current_payment, sync_payment
+from orders.shop.pickup import active_pickup_points
+from orders.shop.queries import buyer_order, buyer_orders, order_impact, order_refunds
 
 CART_KEY = "cart"
 VISITOR_CART_LINES = 50
-
-ORDER_STATUS_LABELS = {
-    OrderStatus.PENDING_PAYMENT: (_l("待付款"), "warning text-dark"),
-    OrderStatus.PAID: (_l("已付款"), "primary"),
-    OrderStatus.COMPLETED: (_l("已完成"), "success"),
-    OrderStatus.CANCELLED: (_l("已取消"), "secondary"),
-}
-REFUNDED_LABEL = (_l("已退款"), "danger")
-SHIPMENT_LABELS = {
-    ShipmentStatus.PENDING: _l("待发货"),
-    ShipmentStatus.SHIPPED: _l("已发货"),
-    ShipmentStatus.RECEIVED: _l("已收货"),
-    ShipmentStatus.CANCELLED: _l("已取消"),
-}
-PICKUP_KIND_LABELS = {
-    PickupKind.VILLAGE_STATION: _l("村级电商服务站"),
-    PickupKind.TOWN_CENTRE: _l("镇级电商服务中心"),
-}
-PAYMENT_METHOD_LABELS = {
-    "card": _l("银行卡"),
-    "alipay": _l("支付宝"),
-    "wechat": _l("微信支付"),
-}
-
-
-def order_badge(order: Order) -> tuple[str, str]:
-    """(label, Bootstrap colour) of an order's status; fully refunded shows 已退款."""
-    if order.refunded and order.refunded >= order.total:
-        return REFUNDED_LABEL
-    return ORDER_STATUS_LABELS.get(order.status, (order.status, "secondary"))
 
 
 @bp.app_context_processor
@@ -121,7 +107,7 @@ def _save_visitor_cart(items: Mapping[int, int]) -> None:
 
 def current_cart() -> dict[int, int]:
     if current_user.is_authenticated:
-        return shop.stored_cart(current_user)
+        return stored_cart(current_user)
     return _visitor_cart()
 
 
@@ -137,7 +123,7 @@ def cart_count() -> int:
 def _set_quantity(product_id: int, quantity: int) -> None:
     """Set a cart line (0 removes); the service checks the product may be sold."""
     if current_user.is_authenticated:
-        shop.set_cart_quantity(current_user, product_id, quantity)
+        set_cart_quantity(current_user, product_id, quantity)
         return
     items = _visitor_cart()
     if quantity <= 0:
@@ -146,7 +132,7 @@ def _set_quantity(product_id: int, quantity: int) -> None:
         if product_id not in items and len(items) >= VISITOR_CART_LINES:
             # the session is a cookie: keep it small (a logged-in cart has no such limit)
             raise ValidationError(_("购物车最多放 %(n)d 种商品，请先登录", n=VISITOR_CART_LINES))
-        shop.check_addable(product_id, quantity)
+        check_addable(product_id, quantity)
         items[product_id] = quantity
     _save_visitor_cart(items)
 
@@ -160,14 +146,14 @@ def _merge_visitor_cart(sender, user, **extra) -> None:
     """At log-in (or right after registering) the visitor's cart joins the stored one."""
     items = _visitor_cart()
     if items:
-        shop.merge_cart(user, items)
+        merge_cart(user, items)
     session.pop(CART_KEY, None)
 
 
 # ---------------------------------------------------------------- cart pages
 
 
-def _vendor_groups(lines: list[shop.CartLine]) -> list[dict]:
+def _vendor_groups(lines: list[CartLine]) -> list[dict]:
     groups = []
     for _vendor_id, group in groupby(lines, key=lambda line: line.product.vendor_id):
         group_lines = list(group)
@@ -183,7 +169,7 @@ def _vendor_groups(lines: list[shop.CartLine]) -> list[dict]:
 
 @bp.route("/cart")
 def cart():
-    lines = shop.cart_lines(current_cart())
+    lines = cart_lines(current_cart())
     return render_template(
         "orders/shop/cart.html",
         groups=_vendor_groups(lines),
@@ -251,23 +237,23 @@ def _checkout_choices(form: CheckoutForm) -> list[PickupPoint]:
     form.address_id.choices = [SelectChoice(a.id, a.one_line()) for a in addresses] + [
         SelectChoice(NEW_ADDRESS, _("使用新地址"))
     ]
-    points = shop.active_pickup_points()
+    points = active_pickup_points()
     form.pickup_point_id.choices = [SelectChoice(0, _("请选择自提点"))] + [
         SelectChoice(p.id, f"{p.district}{p.town} · {p.name}") for p in points
     ]
     return points
 
 
-def _delivery(form: CheckoutForm) -> shop.Delivery:
+def _delivery(form: CheckoutForm) -> Delivery:
     if form.delivery_method.data == DeliveryMethod.PICKUP:
-        return shop.Delivery(DeliveryMethod.PICKUP, pickup_point_id=form.pickup_point_id.data)
+        return Delivery(DeliveryMethod.PICKUP, pickup_point_id=form.pickup_point_id.data)
     if form.address_id.data != NEW_ADDRESS:
         address = accounts.own_address(current_user, form.address_id.data)
-        return shop.Delivery(
+        return Delivery(
             DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line()
         )
     parts = [(form[name].data or "").strip() for name in ("province", "city", "district", "detail")]
-    return shop.Delivery(
+    return Delivery(
         DeliveryMethod.ADDRESS,
         form.recipient.data.strip(),
         form.phone.data.strip(),
@@ -287,7 +273,7 @@ def _save_new_address(form: CheckoutForm) -> None:
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
-    items = shop.stored_cart(current_user)
+    items = stored_cart(current_user)
     form = CheckoutForm()
     points = _checkout_choices(form)
     if request.method == "GET":
@@ -300,7 +286,7 @@ def checkout():
         form.token.data = secrets.token_urlsafe(24)  # one order per rendered form
     elif form.validate_on_submit():
         try:
-            order = shop.place_order(current_user, items, _delivery(form), form.token.data)
+            order = place_order(current_user, items, _delivery(form), form.token.data)
         except ValidationError as exc:
             form_errors(form, exc)
         except DomainError as exc:  # OutOfStock, CheckoutError: the cart stays as it is
@@ -313,7 +299,7 @@ def checkout():
             if _start_payment(order):
                 return redirect(url_for("orders.pay", order_id=order.id))
             return redirect(url_for("orders.order_detail", order_id=order.id))
-    lines = shop.cart_lines(items)
+    lines = cart_lines(items)
     if request.method == "GET" and any(line.problem for line in lines):
         flash(_("购物车中有不能下单的商品，请先调整。"), "warning")
         return redirect(url_for("orders.cart"))
@@ -324,7 +310,7 @@ def checkout():
         total=sum(line.amount for line in lines),
         addresses=current_user.addresses,
         points=points,
-        minutes=shop.reservation_minutes(),
+        minutes=reservation_minutes(),
     )
 
 
@@ -335,7 +321,7 @@ def _start_payment(order: Order) -> bool:
     """Start (or continue) the order's payment attempt; False, with the reason flashed,
     when it cannot be started now."""
     try:
-        shop.start_payment(order)
+        payment_service.start_payment(order)
     except GatewayError:
         current_app.logger.exception("starting a payment for %s failed", order.number)
         flash(_("暂时无法连接支付渠道，请稍后再试。"), "danger")
@@ -351,7 +337,7 @@ def _start_payment(order: Order) -> bool:
 def pay(order_id: int):
     """The payment page. A GET shows the order's open attempt, or a button that starts
     one: it never creates an attempt itself (a link prefetch or a crawler starts nothing)."""
-    order = shop.buyer_order(current_user, order_id)
+    order = buyer_order(current_user, order_id)
     if order.is_paid:
         flash(_("该订单已付款。"), "info")
         return redirect(url_for("orders.order_detail", order_id=order.id))
@@ -359,7 +345,7 @@ def pay(order_id: int):
         flash(_("订单当前状态不能付款"), "warning")
         return redirect(url_for("orders.order_detail", order_id=order.id))
     try:
-        payment = shop.current_payment(order)
+        payment = current_payment(order)
     except GatewayError:
         current_app.logger.exception("reading the payment of %s failed", order.number)
         flash(_("暂时无法连接支付渠道，请稍后再试。"), "danger")
@@ -390,7 +376,7 @@ def start_payment(order_id: int):
     """The 去支付 button: start a payment attempt (or continue the open one), then show it."""
     if not FlaskForm().validate_on_submit():  # the CSRF token
         abort(400)
-    order = shop.buyer_order(current_user, order_id)
+    order = buyer_order(current_user, order_id)
     if _start_payment(order):
         return redirect(url_for("orders.pay", order_id=order.id))
     return redirect(url_for("orders.order_detail", order_id=order.id))
@@ -406,7 +392,7 @@ def pay_test(order_id: int):
         abort(400)
     succeeded = request.form.get("outcome") == "success"
     try:
-        outcome = shop.confirm_test_payment(current_user, order_id, form.token.data, succeeded)
+        outcome = confirm_test_payment(current_user, order_id, form.token.data, succeeded)
     except DomainError as exc:  # a bad token, OutOfStock, IllegalTransition: said, not a 500
         flash(exc.message, "danger")
     else:
@@ -414,7 +400,7 @@ def pay_test(order_id: int):
     return redirect(url_for("orders.order_detail", order_id=order_id))
 
 
-def _flash_outcome(outcome: shop.Outcome | None) -> None:
+def _flash_outcome(outcome: Outcome | None) -> None:
     if outcome is None:
         flash(_("支付结果确认中，请稍后刷新页面查看。"), "info")
     elif outcome.status in ("paid", "already_paid"):
@@ -429,12 +415,12 @@ def _flash_outcome(outcome: shop.Outcome | None) -> None:
 @login_required
 def payment_return(order_id: int):
     """Where Stripe sends the buyer back: ask Stripe directly (a verified retrieve)."""
-    order = shop.buyer_order(current_user, order_id)
+    order = buyer_order(current_user, order_id)
     if order.is_paid:
-        _flash_outcome(shop.Outcome("already_paid", order))
+        _flash_outcome(Outcome("already_paid", order))
     else:
         try:
-            _flash_outcome(shop.sync_payment(order))
+            _flash_outcome(sync_payment(order))
         except DomainError as exc:
             flash(exc.message, "danger")
     return redirect(url_for("orders.order_detail", order_id=order.id))
@@ -446,52 +432,23 @@ def payment_return(order_id: int):
 @bp.route("/orders")
 @login_required
 def my_orders():
-    page = paginate(shop.buyer_orders(current_user), page_arg(), page_size())
+    page = paginate(buyer_orders(current_user), page_arg(), page_size())
     now = utcnow()
     for order in page.items:  # expired reservations are expired when seen
-        shop.expire_if_due(order, now)
+        expire_if_due(order, now)
     return render_template("orders/shop/orders.html", page=page)
-
-
-def _timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
-    events: list[tuple[datetime, str, str]] = [(order.created_at, _("下单"), order.number)]
-    if order.paid_at:
-        method = PAYMENT_METHOD_LABELS.get(order.payment_method or "", "")
-        events.append((order.paid_at, _("付款成功"), str(method)))
-    for shipment in order.shipments:
-        vendor = shipment.vendor.name
-        if shipment.shipped_at:
-            detail = f"{vendor} · {shipment.carrier or ''} {shipment.tracking_no or ''}"
-            events.append((shipment.shipped_at, _("商家发货"), detail.strip()))
-        if shipment.received_at:
-            events.append((shipment.received_at, _("确认收货"), vendor))
-        if shipment.cancelled_at and order.paid_at:
-            events.append((shipment.cancelled_at, _("商家部分取消"), vendor))
-    for refund in refunds:
-        events.append(
-            (
-                refund.created_at,
-                _("退款 ¥%(amount)s", amount=format_fen_grouped(refund.amount)),
-                refund.reason,
-            )
-        )
-    if order.status == OrderStatus.CANCELLED and not order.paid_at:
-        events.append((order.updated_at, _("订单取消"), order.note or ""))
-    if order.completed_at:
-        events.append((order.completed_at, _("订单完成"), ""))
-    return sorted(events, key=lambda event: event[0])
 
 
 @bp.route("/orders/<bigint:order_id>")
 @login_required
 def order_detail(order_id: int):
-    order = shop.buyer_order(current_user, order_id)
-    refunds = shop.order_refunds(order)
+    order = buyer_order(current_user, order_id)
+    refunds = order_refunds(order)
     return render_template(
         "orders/shop/order.html",
         order=order,
-        timeline=_timeline(order, refunds),
-        impact=shop.order_impact(order) if order.is_paid else None,
+        timeline=order_timeline(order, refunds),
+        impact=order_impact(order) if order.is_paid else None,
         lines_by_vendor={
             vendor_id: list(lines)
             for vendor_id, lines in groupby(
@@ -509,7 +466,7 @@ def cancel_order(order_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        order = shop.cancel_by_buyer(current_user, order_id, form.reason.data or "")
+        order = fulfilment.cancel_by_buyer(current_user, order_id, form.reason.data or "")
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
@@ -526,7 +483,7 @@ def confirm_receipt(order_id: int):
     if not FlaskForm().validate_on_submit():  # the CSRF token
         abort(400)
     try:
-        shop.confirm_receipt(current_user, order_id)
+        fulfilment.confirm_receipt(current_user, order_id)
     except DomainError as exc:
         flash(exc.message, "danger")
     else:

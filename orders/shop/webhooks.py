@@ -16,9 +16,9 @@ from flask import jsonify, request
 
 from marketplace.extensions import csrf
 from orders import bp
-from orders.models import PaymentMethod
-from orders.shop import services as shop
-from orders.shop.payments import GatewayError, InvalidWebhook, StripeGateway, gateway_named
+from orders.ledger.models import PaymentMethod
+from orders.shop.gateways import GatewayError, InvalidWebhook, StripeGateway, gateway_named
+from orders.shop.payment import complete_payment, payment_failed
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def stripe_webhook():
     intent = (event.get("data") or {}).get("object") or {}
     intent_id = intent.get("id")
     if kind == "payment_intent.succeeded" and intent_id:
-        outcome = shop.complete_payment(
+        outcome = complete_payment(
             "stripe",
             intent_id,
             event_id=event["id"],
@@ -48,9 +48,7 @@ def stripe_webhook():
         )
     elif kind == "payment_intent.payment_failed" and intent_id:
         error = intent.get("last_payment_error") or {}
-        outcome = shop.payment_failed(
-            "stripe", intent_id, error.get("message"), event_id=event["id"]
-        )
+        outcome = payment_failed("stripe", intent_id, error.get("message"), event_id=event["id"])
     else:
         return jsonify({"received": True, "handled": False})
     if outcome.message == "unknown payment":

@@ -1,6 +1,6 @@
 """Checkout under contention (issue 6): on PostgreSQL, 40 buyers press 提交订单 for the
 last 10 units at the same moment, each in its own thread, app context, session and
-connection, through the real ``shop.place_order``. Exactly 10 orders reserve; the other
+connection, through the real ``place_order``. Exactly 10 orders reserve; the other
 30 are told the product ran out; nothing goes negative and the movement ledger still
 adds up. And one checkout token submitted five times at once makes one order."""
 
@@ -15,8 +15,9 @@ from sqlalchemy import func, select, text
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import User
-from orders.models import Order, OrderStatus
-from orders.shop import services as shop
+from orders.ledger.models import Order, OrderStatus
+from orders.shop.checkout import place_order
+from orders.shop.payment import complete_payment, start_payment
 from vendors import stock
 from vendors.models import StockLevel, StockMovement
 from vendors.services import audit
@@ -65,7 +66,7 @@ def checkout_race(app, plans: list[tuple[int, str]], product_id: int, quantity: 
                 user = db.session.get(User, user_id)
                 db.session.execute(text("SELECT 1"))  # hold a connection of its own
                 barrier.wait(timeout=30)
-                order = shop.place_order(user, {product_id: quantity}, address(), token)
+                order = place_order(user, {product_id: quantity}, address(), token)
                 result, detail = "ordered", order.id
             except OutOfStock as exc:
                 result, detail = "out_of_stock", exc.message
@@ -142,7 +143,7 @@ def test_forty_buyers_for_the_last_ten_units(app):
 
     # the ten pay: the units leave as sold, the levels still match the ledger
     for order in orders:
-        assert shop.complete_payment("test", shop.start_payment(order).reference).status == "paid"
+        assert complete_payment("test", start_payment(order).reference).status == "paid"
     level = warehouse_level(product.id)
     db.session.refresh(level)
     assert (level.on_hand, level.reserved) == (0, 0)

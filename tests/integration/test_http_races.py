@@ -14,16 +14,9 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry
-from orders.models import (
-    Attribution,
-    Order,
-    OrderStatus,
-    Payment,
-    Refund,
-    Shipment,
-    ShipmentStatus,
-)
-from orders.shop import services as shop
+from orders.ledger.models import Attribution, Order, OrderStatus, Refund
+from orders.shop.checkout import place_order
+from orders.shop.models import Payment, Shipment, ShipmentStatus
 from vendors.models import MovementKind, StockMovement
 
 from ..conftest import TEST_PASSWORD, requires_postgres
@@ -103,8 +96,8 @@ def test_the_live_server_checks_csrf_as_in_production(live_server):
 def test_ten_identical_payment_confirmations_at_once_sell_the_order_once(live_server):
     product = stocked_product(2, price=1999)
     buyer, neighbour = UserFactory(), UserFactory()
-    order = shop.place_order(buyer, {product.id: 1}, address(), token="race-pay-1")
-    theirs = shop.place_order(neighbour, {product.id: 1}, address(), token="race-pay-2")
+    order = place_order(buyer, {product.id: 1}, address(), token="race-pay-1")
+    theirs = place_order(neighbour, {product.id: 1}, address(), token="race-pay-2")
     browser = logged_in(live_server, buyer)
     form = pay_through_the_page(browser, order)
     tabs = [browser.clone() for _ in range(10)]
@@ -233,7 +226,7 @@ def test_two_cancellations_of_the_same_part_at_once_refund_it_once(live_server):
 def test_the_pay_button_pressed_in_four_tabs_at_once_starts_one_attempt(live_server):
     product = stocked_product(2)
     buyer = UserFactory()
-    order = shop.place_order(buyer, {product.id: 1}, address(), token="race-start-1")
+    order = place_order(buyer, {product.id: 1}, address(), token="race-start-1")
     browser = logged_in(live_server, buyer)
     tabs = [browser.clone() for _ in range(4)]
 

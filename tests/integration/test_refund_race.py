@@ -13,7 +13,7 @@ from marketplace import create_app
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 from orders.ledger import services as ledger
-from orders.models import Attribution, Order, OrderLine
+from orders.ledger.models import Attribution, Order, OrderLine
 
 from ..conftest import make_test_config, requires_postgres
 from ..unit.test_shop_core import stocked_product

@@ -19,8 +19,9 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 from marketplace.accounts.services import save_address
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.models import PickupKind, PickupPoint
-from orders.shop import services as shop
+from orders.shop.checkout import place_order
+from orders.shop.models import PickupKind, PickupPoint
+from orders.shop.payment import complete_payment, start_payment
 
 from ..conftest import TEST_PASSWORD
 from ..factories import HouseholdFactory, MembershipFactory, UserFactory, member_of
@@ -101,8 +102,8 @@ def world():
     product = stocked_product(50)
     vendor = MembershipFactory(org=product.vendor, role=Role.ADMIN)
     bureau = member_of(kind=OrgKind.BUREAU, role=Role.ADMIN)
-    order = shop.place_order(UserFactory(), {product.id: 1}, address(), token="walk-order")
-    shop.complete_payment("test", shop.start_payment(order).reference)
+    order = place_order(UserFactory(), {product.id: 1}, address(), token="walk-order")
+    complete_payment("test", start_payment(order).reference)
     point = PickupPoint(name="服务站", kind=PickupKind.TOWN_CENTRE, district="秀英区")
     point.town, point.address = "长流镇", "长流镇政府旁"
     db.session.add(point)

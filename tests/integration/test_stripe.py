@@ -32,17 +32,11 @@ from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
 from marketplace.models import Role, utcnow
-from orders.models import (
-    Attribution,
-    Order,
-    OrderStatus,
-    Payment,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-)
-from orders.shop import services as shop
-from orders.shop.payments import StripeGateway
+from orders.ledger.models import Attribution, Order, OrderStatus, Refund, RefundStatus
+from orders.shop.fulfilment import cancel_part
+from orders.shop.gateways import StripeGateway
+from orders.shop.models import Payment, PaymentStatus
+from orders.shop.refunds import settle_refunds
 
 from ..factories import MembershipFactory, UserFactory
 from ..stock_helpers import warehouse_level
@@ -328,7 +322,7 @@ def test_paying_with_a_card_and_the_webhook_marks_the_order_paid_then_refunds_go
 
     # the second vendor cancels its part: that line is refunded through Stripe
     vendor = MembershipFactory(org=second.vendor, role=Role.ADMIN).user
-    shop.cancel_part(vendor, second.vendor, order.id, "缺货")
+    cancel_part(vendor, second.vendor, order.id, "缺货")
     refunds = stripe_client.v1.refunds.list(params={"payment_intent": reference}).data
     assert [r.amount for r in refunds] == [2 * 800]
     assert on_hand_reserved(second) == (5, 0)
@@ -437,7 +431,7 @@ def test_a_refund_retried_after_a_failed_commit_refunds_once_at_stripe(
     monkeypatch.setattr(StripeGateway, "refund", refund)
     monkeypatch.setattr(db.session, "commit", commit)
     vendor = MembershipFactory(org=second.vendor, role=Role.ADMIN).user
-    shop.cancel_part(vendor, second.vendor, order.id, "缺货")  # the vendor sees no error
+    cancel_part(vendor, second.vendor, order.id, "缺货")  # the vendor sees no error
 
     assert failed
     stripe_refunds = stripe_client.v1.refunds.list(params={"payment_intent": reference}).data
@@ -449,8 +443,8 @@ def test_a_refund_retried_after_a_failed_commit_refunds_once_at_stripe(
 
     # the retry job finds the recorded refund, reuses its key, and finds Stripe's refund
     later = utcnow() + timedelta(minutes=5)
-    assert shop.settle_refunds(later) == (1, 0)
-    assert shop.settle_refunds(later) == (0, 0)
+    assert settle_refunds(later) == (1, 0)
+    assert settle_refunds(later) == (0, 0)
 
     stripe_refunds = stripe_client.v1.refunds.list(params={"payment_intent": reference}).data
     assert [r.amount for r in stripe_refunds] == [2 * 800]

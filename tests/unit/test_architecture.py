@@ -70,16 +70,9 @@ def test_the_stock_table_pattern_catches_each_form():
 
 # ---------------------------------------------------------------- one copy of each helper
 
-# Files still carrying a copy while another branch rewrites them: the issue-10 split of
-# the catalog, shop and vendors services converts their permission checks to
-# ``authz.require``, and the shop's shipment steps become the Shipment model's
-# (``shipment.cancel(reason, now)``, ``.ship``, ``.receive``, ``.reopen``). The lead empties
-# this list after merging that branch; nothing may be added to it.
-ALLOWED_COPIES = {
-    "catalog/services.py": {"def _require", "raise Forbidden"},
-    "orders/shop/services.py": {"def _require", "raise Forbidden", "shipment steps"},
-    "vendors/services.py": {"def _require", "raise Forbidden"},
-}
+# Files allowed to carry a copy (none: the issue-10 split converted the last ones).
+# Nothing may be added to it.
+ALLOWED_COPIES: dict[str, set[str]] = {}
 
 # name -> (what a copy looks like, the one file allowed to hold it)
 KERNEL_HELPERS = {

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from catalog import services
+from catalog import certification, sellability
 from catalog.models import CertStatus
 from marketplace import create_app
 from marketplace.clock import local_today
@@ -51,7 +51,7 @@ def test_a_change_through_the_services_shows_at_once(cached_app):
     bureau = bureau_user.memberships[0].org
     client = cached_app.test_client()
     assert "黑金刚莲雾" in listed(client)
-    services.suspend_certification(bureau_user, bureau, cert.id, "抽检不合格")
+    certification.suspend_certification(bureau_user, bureau, cert.id, "抽检不合格")
     assert cert.status == CertStatus.SUSPENDED
     assert "黑金刚莲雾" not in listed(client)
 
@@ -65,7 +65,7 @@ def test_the_day_is_part_of_the_key(cached_app, monkeypatch):
     )
     client = cached_app.test_client()
     assert "今天到期的蜂蜜" in listed(client)
-    monkeypatch.setattr(services, "today", lambda: today + timedelta(days=1))
+    monkeypatch.setattr(sellability, "today", lambda: today + timedelta(days=1))
     assert "今天到期的蜂蜜" not in listed(client)  # expiry by date, not by cache timeout
 
 

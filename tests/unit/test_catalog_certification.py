@@ -9,19 +9,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from catalog import services
-from catalog.models import ALWAYS, BenefitLink, Certification, CertStatus
-from catalog.services import (
+from catalog import certification
+from catalog.certification import (
     CertificationApplication,
     apply_for_certification,
     approve_certification,
-    is_sellable,
-    links_in_force,
     reinstate_certification,
     reject_certification,
     revoke_certification,
     suspend_certification,
 )
+from catalog.links import links_in_force
+from catalog.models import ALWAYS, BenefitLink, Certification, CertStatus
+from catalog.sellability import is_sellable
 from marketplace.clock import local_today
 from marketplace.errors import Forbidden, IllegalTransition, ValidationError
 from marketplace.extensions import db
@@ -236,7 +236,7 @@ def test_only_the_bureau_may_decide(application, make_user):
     with pytest.raises(Forbidden):
         reject_certification(user, org, cert.id, "不行")
     with pytest.raises(Forbidden):
-        services.certification_queue(user, org)
+        certification.certification_queue(user, org)
     assert status_of(cert.id) == CertStatus.PENDING
 
 

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from catalog.links import links_in_force
 from catalog.models import ALWAYS, BenefitLink, Category, Certification, Product
-from catalog.services import links_in_force, seed_categories, validate_tiers
+from catalog.products import seed_categories, validate_tiers
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 

@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from catalog import services
+from catalog import public, sellability
 from catalog.models import CertStatus, ProductStatus
-from catalog.services import CatalogFilters, NotCertified, ensure_sellable, is_sellable
+from catalog.public import CatalogFilters
+from catalog.sellability import NotCertified, ensure_sellable, is_sellable
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import OrgStatus
@@ -113,7 +114,7 @@ def test_unsellable_product_is_refused_by_the_rule(make):
     with pytest.raises(NotCertified) as raised:
         ensure_sellable(product, TODAY)
     assert product.name in raised.value.message
-    assert services.unsellable_reason(product, TODAY)
+    assert sellability.unsellable_reason(product, TODAY)
 
 
 @pytest.mark.parametrize("make", UNSELLABLE, ids=lambda f: f.__name__)
@@ -127,7 +128,7 @@ def test_unsellable_product_is_hidden_from_every_public_page(client, make):
     assert product.name not in html(client, "/")
     assert client.get(f"/products/{product.id}").status_code == 404
     # the service behind the page says the same
-    ids = {p.id for p in db.session.scalars(services.public_products(TODAY, CatalogFilters()))}
+    ids = {p.id for p in db.session.scalars(public.public_products(TODAY, CatalogFilters()))}
     assert ids == {visible.id}
 
 
@@ -186,7 +187,7 @@ def test_certificate_expiring_today_is_on_sale_today_and_gone_tomorrow(client, m
     ).product
     assert "今天到期的莲雾" in html(client, "/products")
     assert client.get(f"/products/{product.id}").status_code == 200
-    monkeypatch.setattr(services, "today", lambda: TODAY + timedelta(days=1))
+    monkeypatch.setattr(sellability, "today", lambda: TODAY + timedelta(days=1))
     assert "今天到期的莲雾" not in html(client, "/products")
     assert client.get(f"/products/{product.id}").status_code == 404
 
@@ -198,7 +199,7 @@ def test_certified_today_is_on_sale_today_and_was_not_yesterday(client, monkeypa
         valid_until=TODAY + timedelta(days=365),
     ).product
     assert client.get(f"/products/{product.id}").status_code == 200
-    monkeypatch.setattr(services, "today", lambda: YESTERDAY)
+    monkeypatch.setattr(sellability, "today", lambda: YESTERDAY)
     assert "今天认定的莲雾" not in html(client, "/products")
     assert client.get(f"/products/{product.id}").status_code == 404
 
@@ -264,7 +265,7 @@ def test_impact_names_villages_only_where_three_or_more_households_live(client):
     for village, count in ((many, 3), (two, 2), (one, 1)):
         for _ in range(count):
             BenefitLinkFactory(product=product, household=HouseholdFactory(village=village))
-    impact = services.product_impact(product.id, TODAY)
+    impact = public.product_impact(product.id, TODAY)
     assert (impact.households, impact.villages) == (6, 3)
     assert impact.named_villages == (many.full_name,)
     page = html(client, f"/products/{product.id}")
@@ -386,7 +387,7 @@ def test_home_shows_featured_first_then_newest_up_to_eight(client):
     plain = [sellable_product(name=f"普通产品{n}") for n in range(9)]
     featured = sellable_product(name="推荐的荔枝", featured=True)
     category = CategoryFactory(name="南药")
-    products = services.featured_products(TODAY)
+    products = public.featured_products(TODAY)
     assert len(products) == 8
     assert products[0].id == featured.id
     page = html(client, "/")

@@ -648,7 +648,7 @@ def test_households_of_the_vendors_town_in_other_villages_are_accepted(
 
 
 def test_scope_is_the_town_or_the_district_of_the_vendor():
-    from catalog.services import vendor_households
+    from catalog.certification import vendor_households
     from marketplace.models import Organization
 
     village = VillageFactory()
@@ -684,7 +684,7 @@ def test_at_most_200_households_per_application(client, home, login, vendor, pro
 
 
 def test_the_service_refuses_more_than_200_households(vendor, org, product):
-    from catalog.services import CertificationApplication, apply_for_certification
+    from catalog.certification import CertificationApplication, apply_for_certification
     from marketplace.errors import ValidationError
 
     application = CertificationApplication(

@@ -15,7 +15,7 @@ from marketplace.errors import (
     NotFound,
     ValidationError,
 )
-from orders.shop import services as shop
+from orders.shop import fulfilment as shop
 from vendors.stock import OutOfStock
 
 from ..factories import UserFactory

@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import func, select
 
 from catalog.models import BenefitLink
-from catalog.services import ensure_sellable
+from catalog.sellability import ensure_sellable
 from marketplace.extensions import db
+from orders.ledger.models import Attribution, Channel, OrderStatus
 from orders.ledger.services import SaleItem
-from orders.models import Attribution, Channel, OrderStatus
 from vendors import stock
 from vendors.locations import warehouse
 from vendors.models import StockMovement

@@ -11,17 +11,12 @@ from sqlalchemy import func, select
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
-from orders.models import (
-    Attribution,
-    Order,
-    OrderStatus,
-    PickupKind,
-    PickupPoint,
-    Refund,
-    Shipment,
-    ShipmentStatus,
-)
-from orders.shop import services as shop
+from orders.ledger.models import Attribution, Order, OrderStatus, Refund
+from orders.shop.checkout import Delivery, place_order
+from orders.shop.fulfilment import after_sales_refund, confirm_receipt, ship_part
+from orders.shop.models import PickupKind, PickupPoint, Shipment, ShipmentStatus
+from orders.shop.payment import complete_payment, start_payment
+from orders.shop.pickup import create_pickup_point, set_pickup_point_active
 from vendors import stock
 
 from ..factories import MembershipFactory, UserFactory, member_of
@@ -34,10 +29,8 @@ def staff_of(org, role: str = Role.STAFF):
 
 
 def paid_order(buyer, items: dict, token: str, delivery=None) -> Order:
-    order = shop.place_order(
-        buyer, {p.id: q for p, q in items.items()}, delivery or address(), token
-    )
-    assert shop.complete_payment("test", shop.start_payment(order).reference).status == "paid"
+    order = place_order(buyer, {p.id: q for p, q in items.items()}, delivery or address(), token)
+    assert complete_payment("test", start_payment(order).reference).status == "paid"
     return order
 
 
@@ -85,7 +78,7 @@ def bureau_staff():
 def test_a_vendor_lists_only_its_own_lines_of_paid_orders(client, auth, market):
     buyer, apples, honey = market["buyer"], market["apples"], market["honey"]
     only_b = paid_order(buyer, {honey: 2}, "t-only-b")
-    unpaid = shop.place_order(buyer, {apples.id: 1}, address(), "t-unpaid")
+    unpaid = place_order(buyer, {apples.id: 1}, address(), "t-unpaid")
     auth.login(market["staff_a"].email)
 
     page = client.get("/vendor/orders").get_data(as_text=True)
@@ -99,7 +92,7 @@ def test_a_vendor_lists_only_its_own_lines_of_paid_orders(client, auth, market):
 
 
 def test_the_list_filters_by_shipment_status(client, auth, market):
-    shop.ship_part(market["staff_a"], market["a"], market["order"].id, "顺丰速运", "SF100")
+    ship_part(market["staff_a"], market["a"], market["order"].id, "顺丰速运", "SF100")
     auth.login(market["staff_a"].email)
     shipped = client.get("/vendor/orders?status=shipped").get_data(as_text=True)
     pending = client.get("/vendor/orders?status=pending").get_data(as_text=True)
@@ -155,7 +148,7 @@ def test_shipping_needs_a_carrier_and_a_tracking_number(client, auth, market):
     assert response.status_code == 400 and "请填写运单号" in response.get_data(as_text=True)
     assert part(order, a.id).status == ShipmentStatus.PENDING
     with pytest.raises(ValidationError):
-        shop.ship_part(market["staff_a"], a, order.id, "", "SF1")
+        ship_part(market["staff_a"], a, order.id, "", "SF1")
     assert part(order, a.id).status == ShipmentStatus.PENDING
 
 
@@ -214,7 +207,7 @@ def test_a_vendor_cancellation_refunds_exactly_its_lines(client, auth, market):
     refund = db.session.scalar(select(Refund).where(Refund.order_id == order.id))
     assert refund.amount == 2000 and refund.reason == "台风导致荔枝受损，无法发货"
     # B still ships its part; the buyer's order page shows the reason
-    shop.ship_part(market["staff_b"], b, order.id, "EMS", "E1")
+    ship_part(market["staff_b"], b, order.id, "EMS", "E1")
     assert part(order, b.id).status == ShipmentStatus.SHIPPED
 
 
@@ -225,7 +218,7 @@ def test_cancelling_needs_a_reason_and_is_refused_after_shipping(client, auth, m
     assert response.status_code == 400 and "请填写取消原因" in response.get_data(as_text=True)
     assert part(order, a.id).status == ShipmentStatus.PENDING and order.refunded == 0
 
-    shop.ship_part(market["staff_a"], a, order.id, "顺丰速运", "SF1")
+    ship_part(market["staff_a"], a, order.id, "顺丰速运", "SF1")
     late = client.post(
         f"/vendor/orders/{order.id}/cancel", data={"reason": "缺货"}, follow_redirects=True
     )
@@ -239,9 +232,9 @@ def test_cancelling_needs_a_reason_and_is_refused_after_shipping(client, auth, m
 
 def delivered(market) -> Order:
     order = market["order"]
-    shop.ship_part(market["staff_a"], market["a"], order.id, "顺丰速运", "SF1")
-    shop.ship_part(market["staff_b"], market["b"], order.id, "EMS", "E1")
-    shop.confirm_receipt(market["buyer"], order.id)
+    ship_part(market["staff_a"], market["a"], order.id, "顺丰速运", "SF1")
+    ship_part(market["staff_b"], market["b"], order.id, "EMS", "E1")
+    confirm_receipt(market["buyer"], order.id)
     db.session.refresh(order)
     assert order.status == OrderStatus.COMPLETED
     return order
@@ -304,9 +297,9 @@ def test_an_over_refund_is_refused_and_changes_nothing(client, auth, market):
 
     # once the whole line is refunded, not one fen more
     bureau = staff.memberships[0].org
-    shop.after_sales_refund(staff, bureau, order.id, {honey_line.id: 1}, "变质")
+    after_sales_refund(staff, bureau, order.id, {honey_line.id: 1}, "变质")
     with pytest.raises(ValidationError):
-        shop.after_sales_refund(staff, bureau, order.id, {honey_line.id: 1}, "再退一次")
+        after_sales_refund(staff, bureau, order.id, {honey_line.id: 1}, "再退一次")
     db.session.refresh(order)
     assert order.refunded == 2500 and attributed(order, market["b"].id) == 0
     negative = client.post(
@@ -321,9 +314,9 @@ def test_an_over_refund_is_refused_and_changes_nothing(client, auth, market):
 def test_after_sales_for_an_unshipped_part_restocks_and_cancels_it(market):
     staff = bureau_staff()
     order, b = market["order"], market["b"]
-    shop.ship_part(market["staff_a"], market["a"], order.id, "顺丰速运", "SF1")
+    ship_part(market["staff_a"], market["a"], order.id, "顺丰速运", "SF1")
     honey_line = next(line for line in order.lines if line.vendor_id == b.id)
-    shop.after_sales_refund(
+    after_sales_refund(
         staff, staff.memberships[0].org, order.id, {honey_line.id: 1}, "商家缺货，客服协调退款"
     )
     assert stock.available(market["honey"].id) == 10
@@ -467,40 +460,40 @@ def test_a_town_centre_needs_no_village_but_names_are_unique_per_town():
     staff = bureau_staff()
     bureau = staff.memberships[0].org
     centre = {**STATION, "name": "石山镇电商服务中心", "kind": "town_centre", "village": ""}
-    point = shop.create_pickup_point(staff, bureau, centre)
+    point = create_pickup_point(staff, bureau, centre)
     assert point.village is None and point.kind == PickupKind.TOWN_CENTRE
     with pytest.raises(ValidationError) as refused:
-        shop.create_pickup_point(staff, bureau, centre)
+        create_pickup_point(staff, bureau, centre)
     assert "name" in refused.value.errors
 
 
 def test_checkout_refuses_an_inactive_pickup_point():
     staff = bureau_staff()
     bureau = staff.memberships[0].org
-    point = shop.create_pickup_point(staff, bureau, STATION)
+    point = create_pickup_point(staff, bureau, STATION)
     product = stocked_product(3)
     buyer = UserFactory()
-    shop.set_pickup_point_active(staff, bureau, point.id, False)
-    pickup = shop.Delivery("pickup", pickup_point_id=point.id)
+    set_pickup_point_active(staff, bureau, point.id, False)
+    pickup = Delivery("pickup", pickup_point_id=point.id)
 
     with pytest.raises(ValidationError) as refused:
-        shop.place_order(buyer, {product.id: 1}, pickup, "t-pickup-1")
+        place_order(buyer, {product.id: 1}, pickup, "t-pickup-1")
     assert "自提点" in refused.value.message
     assert db.session.scalar(select(func.count(Order.id))) == 0
     assert stock.available(product.id) == 3
 
-    shop.set_pickup_point_active(staff, bureau, point.id, True)
-    order = shop.place_order(buyer, {product.id: 1}, pickup, "t-pickup-2")
+    set_pickup_point_active(staff, bureau, point.id, True)
+    order = place_order(buyer, {product.id: 1}, pickup, "t-pickup-2")
     assert order.pickup_point_id == point.id
 
 
 def test_a_vendor_sees_the_pickup_point_and_buyer_of_a_pickup_order(client, auth):
     staff = bureau_staff()
-    point = shop.create_pickup_point(staff, staff.memberships[0].org, STATION)
+    point = create_pickup_point(staff, staff.memberships[0].org, STATION)
     product = stocked_product(3)
     buyer = UserFactory(name="王阿姨", phone="13976540000")
     order = paid_order(
-        buyer, {product: 1}, "t-pickup", shop.Delivery("pickup", pickup_point_id=point.id)
+        buyer, {product: 1}, "t-pickup", Delivery("pickup", pickup_point_id=point.id)
     )
     auth.login(staff_of(product.vendor).email)
     page = client.get(f"/vendor/orders/{order.id}").get_data(as_text=True)

@@ -16,15 +16,18 @@ from marketplace.errors import IllegalTransition
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from orders.ledger import services as ledger
-from orders.models import (
-    Order,
-    OrderStatus,
-    Refund,
-    RefundStatus,
-    Shipment,
-    ShipmentStatus,
+from orders.ledger.models import Order, OrderStatus, Refund, RefundStatus
+from orders.shop.checkout import place_order
+from orders.shop.expiry import expire_if_due, expire_orders
+from orders.shop.fulfilment import (
+    after_sales_refund,
+    cancel_by_buyer,
+    cancel_part,
+    confirm_receipt,
+    ship_part,
 )
-from orders.shop import services as shop
+from orders.shop.models import Shipment, ShipmentStatus
+from orders.shop.payment import complete_payment, start_payment
 from vendors import stock
 from vendors.models import MovementKind, StockMovement
 from vendors.stock import Goods, NotReserved, Ref
@@ -83,13 +86,13 @@ def stale(model, row_id):
 def test_a_confirmation_holding_a_stale_order_does_not_sell_it_again(app):
     product = stocked_product(2, price=1999)
     buyer, neighbour = UserFactory(), UserFactory()
-    order = shop.place_order(buyer, {product.id: 1}, address(), token="g-1")
-    shop.place_order(neighbour, {product.id: 1}, address(), token="g-2")
-    reference = shop.start_payment(order).reference
+    order = place_order(buyer, {product.id: 1}, address(), token="g-1")
+    place_order(neighbour, {product.id: 1}, address(), token="g-2")
+    reference = start_payment(order).reference
     assert stale(Order, order.id).status == OrderStatus.PENDING_PAYMENT
 
-    first = elsewhere(app, lambda: shop.complete_payment("test", reference).status)
-    second = shop.complete_payment("test", reference)
+    first = elsewhere(app, lambda: complete_payment("test", reference).status)
+    second = complete_payment("test", reference)
 
     assert (first, second.status) == ("paid", "already_paid")
     db.session.expire_all()
@@ -101,7 +104,7 @@ def test_a_confirmation_holding_a_stale_order_does_not_sell_it_again(app):
 
 def test_paying_an_order_paid_meanwhile_is_refused_by_the_ledger(app):
     product = stocked_product(2)
-    order = shop.place_order(UserFactory(), {product.id: 1}, address(), token="g-3")
+    order = place_order(UserFactory(), {product.id: 1}, address(), token="g-3")
     assert stale(Order, order.id).status == OrderStatus.PENDING_PAYMENT
 
     elsewhere(app, lambda o: ledger.mark_paid(o, actor="first"), (Order, order.id))
@@ -115,14 +118,14 @@ def test_paying_an_order_paid_meanwhile_is_refused_by_the_ledger(app):
 def test_a_late_confirmation_holding_a_stale_order_reserves_its_stock_again(app):
     product = stocked_product(2)
     buyer, neighbour = UserFactory(), UserFactory()
-    order = shop.place_order(buyer, {product.id: 1}, address(), token="g-4")
-    shop.place_order(neighbour, {product.id: 1}, address(), token="g-5")
-    reference = shop.start_payment(order).reference
+    order = place_order(buyer, {product.id: 1}, address(), token="g-4")
+    place_order(neighbour, {product.id: 1}, address(), token="g-5")
+    reference = start_payment(order).reference
     assert stale(Order, order.id).status == OrderStatus.PENDING_PAYMENT
     later = utcnow() + timedelta(minutes=31)
 
-    elsewhere(app, lambda o: shop.expire_if_due(o, later), (Order, order.id))
-    outcome = shop.complete_payment("test", reference)
+    elsewhere(app, lambda o: expire_if_due(o, later), (Order, order.id))
+    outcome = complete_payment("test", reference)
 
     assert outcome.status == "paid"
     db.session.expire_all()
@@ -135,18 +138,18 @@ def test_a_late_confirmation_holding_a_stale_order_reserves_its_stock_again(app)
 def test_a_late_payment_confirmed_twice_is_refunded_once(app):
     product = stocked_product(1)
     late, early = UserFactory(), UserFactory()
-    order = shop.place_order(late, {product.id: 1}, address(), token="g-6")
-    reference = shop.start_payment(order).reference
-    shop.expire_orders(utcnow() + timedelta(minutes=31))
-    other = shop.place_order(early, {product.id: 1}, address(), token="g-7")
-    shop.complete_payment("test", shop.start_payment(other).reference)
+    order = place_order(late, {product.id: 1}, address(), token="g-6")
+    reference = start_payment(order).reference
+    expire_orders(utcnow() + timedelta(minutes=31))
+    other = place_order(early, {product.id: 1}, address(), token="g-7")
+    complete_payment("test", start_payment(other).reference)
     assert stale(Order, order.id).status == OrderStatus.CANCELLED
 
-    first = elsewhere(app, lambda: shop.complete_payment("test", reference).status)
+    first = elsewhere(app, lambda: complete_payment("test", reference).status)
     # stock came back meanwhile: the payment stays refunded
     restocked = stock.receive([Goods(product.id, 1)], Ref("test"))
     assert restocked is not None
-    second = shop.complete_payment("test", reference)
+    second = complete_payment("test", reference)
 
     assert (first, second.status) == ("refunded", "refunded")
     refunds = list(db.session.scalars(select(Refund).where(Refund.order_id == order.id)))
@@ -159,12 +162,12 @@ def test_a_late_payment_confirmed_twice_is_refunded_once(app):
 
 def test_an_expiry_holding_a_stale_order_that_was_paid_meanwhile_changes_nothing(app):
     product = stocked_product(1)
-    order = shop.place_order(UserFactory(), {product.id: 1}, address(), token="g-8")
-    reference = shop.start_payment(order).reference
+    order = place_order(UserFactory(), {product.id: 1}, address(), token="g-8")
+    reference = start_payment(order).reference
     stale_order = stale(Order, order.id)
 
-    elsewhere(app, lambda: shop.complete_payment("test", reference))
-    assert shop.expire_if_due(stale_order, utcnow() + timedelta(minutes=31)) is False
+    elsewhere(app, lambda: complete_payment("test", reference))
+    assert expire_if_due(stale_order, utcnow() + timedelta(minutes=31)) is False
 
     db.session.expire_all()
     assert order.status == OrderStatus.PAID
@@ -175,12 +178,12 @@ def test_an_expiry_holding_a_stale_order_that_was_paid_meanwhile_changes_nothing
 def test_cancelling_an_unpaid_order_cancelled_meanwhile_is_a_clear_repeat(app):
     product = stocked_product(2)
     buyer = UserFactory()
-    order = shop.place_order(buyer, {product.id: 1}, address(), token="g-9")
+    order = place_order(buyer, {product.id: 1}, address(), token="g-9")
     assert stale(Order, order.id).status == OrderStatus.PENDING_PAYMENT
 
-    elsewhere(app, lambda b: shop.cancel_by_buyer(b, order.id, "不要了"), (User, buyer.id))
+    elsewhere(app, lambda b: cancel_by_buyer(b, order.id, "不要了"), (User, buyer.id))
     with pytest.raises(IllegalTransition, match="订单已取消，无需重复操作"):
-        shop.cancel_by_buyer(buyer, order.id, "不要了")
+        cancel_by_buyer(buyer, order.id, "不要了")
 
     db.session.expire_all()
     assert movements(order, MovementKind.RELEASE) == 1
@@ -190,12 +193,12 @@ def test_cancelling_an_unpaid_order_cancelled_meanwhile_is_a_clear_repeat(app):
 def test_cancelling_an_order_paid_meanwhile_refunds_it(app):
     product = stocked_product(2)
     buyer = UserFactory()
-    order = shop.place_order(buyer, {product.id: 1}, address(), token="g-10")
-    reference = shop.start_payment(order).reference
+    order = place_order(buyer, {product.id: 1}, address(), token="g-10")
+    reference = start_payment(order).reference
     assert stale(Order, order.id).status == OrderStatus.PENDING_PAYMENT
 
-    elsewhere(app, lambda: shop.complete_payment("test", reference))
-    shop.cancel_by_buyer(buyer, order.id, "不要了")
+    elsewhere(app, lambda: complete_payment("test", reference))
+    cancel_by_buyer(buyer, order.id, "不要了")
 
     db.session.expire_all()
     assert order.status == OrderStatus.PAID and order.refunded == order.total
@@ -240,11 +243,11 @@ def test_shipping_a_part_the_buyer_cancelled_meanwhile_is_refused(app, sold):
 
     elsewhere(
         app,
-        lambda buyer: shop.cancel_by_buyer(buyer, order.id, "不要了"),
+        lambda buyer: cancel_by_buyer(buyer, order.id, "不要了"),
         (User, sold["buyer"].id),
     )
     with pytest.raises(IllegalTransition, match="该包裹当前状态不能发货"):
-        shop.ship_part(sold["staff"], vendor, order.id, "顺丰速运", "SF1")
+        ship_part(sold["staff"], vendor, order.id, "顺丰速运", "SF1")
 
     db.session.expire_all()
     assert part_of(order).status == ShipmentStatus.CANCELLED
@@ -258,12 +261,12 @@ def test_cancelling_an_order_the_vendor_shipped_meanwhile_is_refused(app, sold):
 
     elsewhere(
         app,
-        lambda staff, org: shop.ship_part(staff, org, order.id, "顺丰速运", "SF1"),
+        lambda staff, org: ship_part(staff, org, order.id, "顺丰速运", "SF1"),
         (User, sold["staff"].id),
         (Organization, sold["vendor"].id),
     )
     with pytest.raises(IllegalTransition, match="已有商品发货"):
-        shop.cancel_by_buyer(sold["buyer"], order.id, "不要了")
+        cancel_by_buyer(sold["buyer"], order.id, "不要了")
 
     db.session.expire_all()
     assert part_of(order).status == ShipmentStatus.SHIPPED
@@ -280,14 +283,14 @@ def test_a_vendor_cancelling_a_part_cancelled_meanwhile_refunds_once(app, sold):
 
     elsewhere(
         app,
-        lambda staff, org: shop.cancel_part(staff, org, order.id, "缺货"),
+        lambda staff, org: cancel_part(staff, org, order.id, "缺货"),
         (User, sold["staff"].id),
         (Organization, vendor.id),
     )
     with pytest.raises(IllegalTransition, match="该包裹当前状态不能取消"):
-        shop.cancel_part(sold["staff"], vendor, order.id, "缺货")
+        cancel_part(sold["staff"], vendor, order.id, "缺货")
     with pytest.raises(IllegalTransition, match="订单已取消"):
-        shop.cancel_by_buyer(sold["buyer"], order.id, "不要了")
+        cancel_by_buyer(sold["buyer"], order.id, "不要了")
 
     db.session.expire_all()
     assert [r.amount for r in refunds_of(order)] == [order.total]
@@ -300,12 +303,12 @@ def test_after_sales_holding_a_stale_part_does_not_restock_goods_shipped_meanwhi
 
     elsewhere(
         app,
-        lambda vendor_staff, org: shop.ship_part(vendor_staff, org, order.id, "EMS", "E1"),
+        lambda vendor_staff, org: ship_part(vendor_staff, org, order.id, "EMS", "E1"),
         (User, sold["staff"].id),
         (Organization, sold["vendor"].id),
     )
     line = order.lines[0]
-    shop.after_sales_refund(staff, staff.memberships[0].org, order.id, {line.id: 1}, "破损")
+    after_sales_refund(staff, staff.memberships[0].org, order.id, {line.id: 1}, "破损")
 
     db.session.expire_all()
     assert order.refunded == 1000
@@ -315,12 +318,12 @@ def test_after_sales_holding_a_stale_part_does_not_restock_goods_shipped_meanwhi
 
 def test_confirming_receipt_confirmed_meanwhile_is_refused_and_recorded_once(app, sold):
     order = sold["order"]
-    shop.ship_part(sold["staff"], sold["vendor"], order.id, "顺丰速运", "SF1")
+    ship_part(sold["staff"], sold["vendor"], order.id, "顺丰速运", "SF1")
     assert stale(Order, order.id).shipments[0].status == ShipmentStatus.SHIPPED
 
-    elsewhere(app, lambda buyer: shop.confirm_receipt(buyer, order.id), (User, sold["buyer"].id))
+    elsewhere(app, lambda buyer: confirm_receipt(buyer, order.id), (User, sold["buyer"].id))
     with pytest.raises(IllegalTransition, match="没有待确认收货的包裹"):
-        shop.confirm_receipt(sold["buyer"], order.id)
+        confirm_receipt(sold["buyer"], order.id)
 
     db.session.expire_all()
     assert order.status == OrderStatus.COMPLETED
@@ -329,13 +332,13 @@ def test_confirming_receipt_confirmed_meanwhile_is_refused_and_recorded_once(app
 
 def test_a_buyer_confirming_a_shipment_auto_completed_meanwhile_is_refused(app, sold):
     order = sold["order"]
-    shop.ship_part(sold["staff"], sold["vendor"], order.id, "顺丰速运", "SF1")
+    ship_part(sold["staff"], sold["vendor"], order.id, "顺丰速运", "SF1")
     assert stale(Order, order.id).shipments[0].status == ShipmentStatus.SHIPPED
 
-    completed = elsewhere(app, lambda: shop.expire_orders(utcnow() + timedelta(days=11))[1])
+    completed = elsewhere(app, lambda: expire_orders(utcnow() + timedelta(days=11))[1])
     with pytest.raises(IllegalTransition):
-        shop.confirm_receipt(sold["buyer"], order.id)
-    assert shop.expire_orders(utcnow() + timedelta(days=11))[1] == 0
+        confirm_receipt(sold["buyer"], order.id)
+    assert expire_orders(utcnow() + timedelta(days=11))[1] == 0
 
     assert completed == 1
     db.session.expire_all()

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from catalog.services import replace_link_version
+from catalog.links import replace_link_version
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import db
 from orders.ledger.attribution import Share, split
+from orders.ledger.models import Attribution, Channel, OrderLine
 from orders.ledger.services import SaleItem, cancel_unpaid, create_order, record_paid_sale, refund
-from orders.models import Attribution, Channel, OrderLine
 
 from ..catalog_factories import BenefitLinkFactory, ProductFactory
 from ..factories import HouseholdFactory

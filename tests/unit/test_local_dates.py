@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from catalog.models import CertStatus
-from catalog.services import NotCertified
+from catalog.sellability import NotCertified
 from marketplace import clock
 from marketplace.config import ConfigError, load_config
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.models import Attribution, Order
-from orders.shop import services as shop
+from orders.ledger.models import Attribution, Order
+from orders.shop.cart import check_addable
+from orders.shop.checkout import place_order
+from orders.shop.payment import complete_payment, start_payment
 from vendors import stock
 from vendors.stock import Goods, Ref
 
@@ -42,9 +44,9 @@ def certified_product(certified_on=date(2026, 1, 1), valid_until=date(2027, 6, 3
 
 def paid_order(frozen_clock, buyer, product, at=PAID_AT) -> Order:
     frozen_clock(at - timedelta(minutes=10))
-    order = shop.place_order(buyer, {product.id: 2}, address(), token=f"t-{buyer.id}")
+    order = place_order(buyer, {product.id: 2}, address(), token=f"t-{buyer.id}")
     frozen_clock(at)
-    assert shop.complete_payment("test", shop.start_payment(order).reference).status == "paid"
+    assert complete_payment("test", start_payment(order).reference).status == "paid"
     return order
 
 
@@ -123,19 +125,19 @@ def test_certification_starts_on_the_local_day(frozen_clock, moment, sellable):
     product = certified_product(certified_on=DECEMBER, valid_until=date(2027, 11, 30))
     frozen_clock(moment)
     if sellable:
-        assert shop.check_addable(product.id, 1) == product
+        assert check_addable(product.id, 1) == product
     else:
         with pytest.raises(NotCertified):
-            shop.check_addable(product.id, 1)
+            check_addable(product.id, 1)
 
 
 def test_certification_ends_with_the_local_day(frozen_clock):
     product = certified_product(certified_on=date(2026, 1, 1), valid_until=date(2026, 11, 30))
     frozen_clock(datetime(2026, 11, 30, 15, 59, tzinfo=UTC))
-    shop.check_addable(product.id, 1)
+    check_addable(product.id, 1)
     frozen_clock(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))  # 1 December in Beijing
     with pytest.raises(NotCertified):
-        shop.check_addable(product.id, 1)
+        check_addable(product.id, 1)
 
 
 def test_public_pages_use_the_local_today(client, frozen_clock):

@@ -11,8 +11,9 @@ import pytest
 
 from marketplace.extensions import db
 from marketplace.models import utcnow
-from orders.models import Order, OrderStatus, Shipment, ShipmentStatus
-from orders.shop import services as shop
+from orders.ledger.models import Order, OrderStatus
+from orders.shop import fulfilment as shop
+from orders.shop.models import Shipment, ShipmentStatus
 
 from ..factories import UserFactory
 from ..order_factories import PaidOrderFactory, PendingOrderFactory

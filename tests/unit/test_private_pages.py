@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.services import CertificationApplication, apply_for_certification
+from catalog.certification import CertificationApplication, apply_for_certification
 from marketplace.bureau.services import update_household
 from marketplace.models import OrgKind, Role
+from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, record_paid_sale
-from orders.models import Channel
 from tests.catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
 from tests.factories import HouseholdFactory, VillageFactory, member_of
 

@@ -12,10 +12,11 @@ from sqlalchemy import select, text
 
 from marketplace.extensions import db
 from marketplace.models import utcnow
-from orders.models import Refund, RefundStatus
-from orders.shop import payments as payments
-from orders.shop import services as shop
-from orders.shop.payments import GatewayError
+from orders.ledger.models import Refund, RefundStatus
+from orders.shop import gateways
+from orders.shop.fulfilment import cancel_by_buyer
+from orders.shop.gateways import GatewayError
+from orders.shop.refunds import REFUND_CLAIM, settle_refund
 
 from ..conftest import on_postgres
 from ..factories import UserFactory
@@ -33,7 +34,7 @@ def test_the_refund_is_committed_before_the_gateway_is_asked_with_nothing_locked
     buyer = UserFactory()
     order = paid_order(buyer, {product: 2}, "r-1")
     seen = []
-    real = payments.TestGateway.refund
+    real = gateways.TestGateway.refund
 
     def refund(gateway, reference, amount, key):
         assert not db.session().in_transaction()  # nothing open in the request's session
@@ -50,8 +51,8 @@ def test_the_refund_is_committed_before_the_gateway_is_asked_with_nothing_locked
         seen.append((tuple(row), amount, key))
         return real(gateway, reference, amount, key)
 
-    monkeypatch.setattr(payments.TestGateway, "refund", refund)
-    shop.cancel_by_buyer(buyer, order.id, "不要了")
+    monkeypatch.setattr(gateways.TestGateway, "refund", refund)
+    cancel_by_buyer(buyer, order.id, "不要了")
 
     [record] = refunds()
     assert seen == [(("pending", 2400, record.idempotency_key), 2400, record.idempotency_key)]
@@ -67,7 +68,7 @@ def test_a_refund_the_gateway_failed_is_retried_once_with_the_same_key(
     buyer = UserFactory()
     order = paid_order(buyer, {product: 1}, "r-2")
     calls = []
-    real = payments.TestGateway.refund
+    real = gateways.TestGateway.refund
 
     def flaky(gateway, reference, amount, key):
         calls.append(key)
@@ -75,8 +76,8 @@ def test_a_refund_the_gateway_failed_is_retried_once_with_the_same_key(
             raise GatewayError("connection reset")
         return real(gateway, reference, amount, key)
 
-    monkeypatch.setattr(payments.TestGateway, "refund", flaky)
-    shop.cancel_by_buyer(buyer, order.id, "不要了")  # the buyer is not shown an error
+    monkeypatch.setattr(gateways.TestGateway, "refund", flaky)
+    cancel_by_buyer(buyer, order.id, "不要了")  # the buyer is not shown an error
 
     [record] = refunds()
     assert record.status == RefundStatus.PENDING and record.attempted_at is None
@@ -104,17 +105,17 @@ def test_a_refund_claimed_by_a_request_in_flight_is_left_to_it(monkeypatch):
     def down(*args):
         raise GatewayError("down")
 
-    monkeypatch.setattr(payments.TestGateway, "refund", down)
-    shop.cancel_by_buyer(buyer, order.id, "不要了")
+    monkeypatch.setattr(gateways.TestGateway, "refund", down)
+    cancel_by_buyer(buyer, order.id, "不要了")
     [record] = refunds()
     now = utcnow()
     record.attempted_at = now  # another request claimed it a moment ago
     db.session.commit()
     monkeypatch.undo()
 
-    assert shop.settle_refund(record.id, now + timedelta(seconds=30)) is False
+    assert settle_refund(record.id, now + timedelta(seconds=30)) is False
     assert refunds()[0].status == RefundStatus.PENDING
     # a claim older than REFUND_CLAIM was left by a request that died: taken over
-    assert shop.settle_refund(record.id, now + shop.REFUND_CLAIM) is True
+    assert settle_refund(record.id, now + REFUND_CLAIM) is True
     assert refunds()[0].status == RefundStatus.SUCCEEDED
-    assert shop.settle_refund(record.id, now + timedelta(hours=1)) is False
+    assert settle_refund(record.id, now + timedelta(hours=1)) is False

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from catalog.models import Product
-from catalog.services import seed_categories
+from catalog.products import seed_categories
 from marketplace import registries
 from marketplace.extensions import db
 from orders.shop.notify import OrderNotifier

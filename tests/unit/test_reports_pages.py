@@ -317,8 +317,8 @@ def test_public_impact_page_shows_aggregates_only(client, ledger):
 def test_public_impact_hides_everything_under_three_households(client):
     from decimal import Decimal as D
 
+    from orders.ledger.models import Channel
     from orders.ledger.services import SaleItem, record_paid_sale
-    from orders.models import Channel
     from tests.catalog_factories import BenefitLinkFactory, ProductFactory
     from tests.factories import HouseholdFactory
 

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.i18n import LOCALE_COOKIE
-from orders.models import Order, OrderStatus, Payment, PaymentStatus
-from orders.shop import services as shop
+from orders.ledger.models import Order, OrderStatus
+from orders.shop.checkout import place_order
+from orders.shop.fulfilment import cancel_by_buyer
+from orders.shop.models import Payment, PaymentStatus
 from vendors import stock
 
 from ..factories import UserFactory
@@ -27,7 +29,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def placed_order(buyer) -> Order:
-    return shop.place_order(buyer, {stocked_product(5).id: 1}, address(), token=f"t-{buyer.id}")
+    return place_order(buyer, {stocked_product(5).id: 1}, address(), token=f"t-{buyer.id}")
 
 
 def test_get_of_the_language_switch_changes_nothing(client, auth):
@@ -90,7 +92,7 @@ def test_checkout_starts_the_payment_so_the_buyer_lands_on_the_gateway(client, a
 def test_a_paid_or_cancelled_order_has_no_payment_page(client, auth):
     buyer = UserFactory()
     order = placed_order(buyer)
-    shop.cancel_by_buyer(buyer, order.id, "")
+    cancel_by_buyer(buyer, order.id, "")
     auth.login(buyer.email)
     before = snapshot()
     response = client.get(f"/orders/{order.id}/pay")

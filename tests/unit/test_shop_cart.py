@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from catalog.models import CertStatus
 from marketplace.accounts.services import find_user
 from marketplace.extensions import db
-from orders.models import CartItem, Order
-from orders.shop import services as shop
+from orders.ledger.models import Order
+from orders.shop.cart import set_cart_quantity, stored_cart
+from orders.shop.models import CartItem
 
 from ..catalog_factories import CertificationFactory
 from ..factories import UserFactory
@@ -93,14 +94,14 @@ def test_a_line_that_became_unsellable_is_marked_and_blocks_checkout(client, aut
 def test_logged_in_cart_is_stored_and_visitor_cart_merges_at_login(client, auth):
     first, second = stocked_product(10), stocked_product(10)
     user = UserFactory()
-    shop.set_cart_quantity(user, first.id, 1)
+    set_cart_quantity(user, first.id, 1)
     add(client, first, 2)  # as a visitor
     add(client, second, 1)
     auth.login(user.email)
-    assert shop.stored_cart(user) == {first.id: 3, second.id: 1}
+    assert stored_cart(user) == {first.id: 3, second.id: 1}
     assert session_cart(client) == {}
     add(client, second, 1)
-    assert shop.stored_cart(user) == {first.id: 3, second.id: 2}
+    assert stored_cart(user) == {first.id: 3, second.id: 2}
     assert 'data-testid="cart-count">5<' in cart_page(client)
 
 
@@ -118,7 +119,7 @@ def test_registering_keeps_the_visitor_cart(client, outbox):
     )
     [link] = re.findall(r"http://localhost(/register/confirm/\S+)", outbox[0].body)
     client.post(link)
-    assert shop.stored_cart(find_user("new@example.cn")) == {product.id: 2}
+    assert stored_cart(find_user("new@example.cn")) == {product.id: 2}
 
 
 def test_cart_groups_lines_by_vendor(client):

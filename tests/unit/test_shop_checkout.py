@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from marketplace.accounts.services import save_address
 from marketplace.extensions import db
 from marketplace.models import Address
-from orders.models import Order, OrderStatus, PickupKind, PickupPoint
-from orders.shop import services as shop
+from orders.ledger.models import Order, OrderStatus
+from orders.shop.cart import set_cart_quantity, stored_cart
+from orders.shop.models import PickupKind, PickupPoint
 from vendors import stock
 from vendors.stock import Ref
 
@@ -51,7 +52,7 @@ def orders_count() -> int:
 def buyer_with_cart(auth, *products, quantity=1):
     user = UserFactory()
     for product in products:
-        shop.set_cart_quantity(user, product.id, quantity)
+        set_cart_quantity(user, product.id, quantity)
     auth.login(user.email)
     return user
 
@@ -78,7 +79,7 @@ def test_checkout_with_a_new_address_places_one_order_and_saves_the_address(clie
     assert order.status == OrderStatus.PENDING_PAYMENT and order.total == 3000
     assert order.recipient == "李市民" and order.address == "海南省海口市龙华区滨海大道1号"
     assert stock.available(product.id) == 3
-    assert shop.stored_cart(user) == {}
+    assert stored_cart(user) == {}
     addresses = db.session.scalars(select(Address).where(Address.user_id == user.id)).all()
     assert [a.detail for a in addresses] == ["滨海大道1号"]
 
@@ -185,7 +186,7 @@ def test_out_of_stock_at_checkout_keeps_the_cart_and_says_why(client, auth):
     assert response.status_code == 302 and response.location.endswith("/cart")
     assert "库存不足" in client.get("/cart").get_data(as_text=True)
     assert orders_count() == 0
-    assert shop.stored_cart(user) == {product.id: 2}
+    assert stored_cart(user) == {product.id: 2}
     assert stock.available(product.id) == 1
 
 

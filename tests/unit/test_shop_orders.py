@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Role, utcnow
-from orders.models import Attribution, OrderStatus, ShipmentStatus
-from orders.shop import services as shop
+from orders.ledger.models import Attribution, OrderStatus
+from orders.shop.checkout import place_order
+from orders.shop.fulfilment import ship_part
+from orders.shop.models import ShipmentStatus
+from orders.shop.payment import complete_payment, start_payment
 from vendors import stock
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory
@@ -20,10 +23,10 @@ from .test_shop_core import address, stocked_product
 
 
 def paid_order(buyer, *products, token=None):
-    order = shop.place_order(
+    order = place_order(
         buyer, {p.id: 1 for p in products}, address(), token=token or f"t-{utcnow().timestamp()}"
     )
-    shop.complete_payment("test", shop.start_payment(order).reference)
+    complete_payment("test", start_payment(order).reference)
     return order
 
 
@@ -35,13 +38,13 @@ def test_my_orders_newest_first_paginated_with_badges(client, auth, app, monkeyp
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
     product = stocked_product(10)
     buyer = UserFactory()
-    old = shop.place_order(buyer, {product.id: 1}, address(), token="a")
+    old = place_order(buyer, {product.id: 1}, address(), token="a")
     old.created_at = utcnow() - timedelta(days=2)
     db.session.commit()
     paid = paid_order(buyer, product, token="b")
     paid.created_at = utcnow() - timedelta(days=1)
     db.session.commit()
-    newest = shop.place_order(buyer, {product.id: 1}, address(), token="c")
+    newest = place_order(buyer, {product.id: 1}, address(), token="c")
     auth.login(buyer.email)
     first = client.get("/orders").get_data(as_text=True)
     assert first.index(newest.number) < first.index(paid.number)
@@ -55,7 +58,7 @@ def test_order_page_shows_timeline_shipments_and_tracking(client, auth):
     first, second = stocked_product(5), stocked_product(5)
     buyer = UserFactory()
     order = paid_order(buyer, first, second)
-    shop.ship_part(vendor_admin(first), first.vendor, order.id, "顺丰速运", "SF1234567890")
+    ship_part(vendor_admin(first), first.vendor, order.id, "顺丰速运", "SF1234567890")
     auth.login(buyer.email)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert page.count('data-testid="shipment"') == 2
@@ -119,7 +122,7 @@ def test_cancel_before_shipping_refunds_and_reverses(client, auth):
 def test_an_unpaid_order_can_be_cancelled_and_its_stock_released(client, auth):
     product = stocked_product(5)
     buyer = UserFactory()
-    order = shop.place_order(buyer, {product.id: 2}, address(), token="unpaid")
+    order = place_order(buyer, {product.id: 2}, address(), token="unpaid")
     auth.login(buyer.email)
     client.post(f"/orders/{order.id}/cancel", data={})
     db.session.expire_all()
@@ -131,7 +134,7 @@ def test_confirm_receipt_completes_the_order(client, auth):
     product = stocked_product(5)
     buyer = UserFactory()
     order = paid_order(buyer, product)
-    shop.ship_part(vendor_admin(product), product.vendor, order.id, "EMS", "EM0001")
+    ship_part(vendor_admin(product), product.vendor, order.id, "EMS", "EM0001")
     auth.login(buyer.email)
     client.post(f"/orders/{order.id}/receive")
     db.session.expire_all()
@@ -143,7 +146,7 @@ def test_confirm_receipt_completes_the_order(client, auth):
 def test_expire_command_releases_reservations(runner):
     product = stocked_product(3)
     buyer = UserFactory()
-    order = shop.place_order(buyer, {product.id: 3}, address(), token="late")
+    order = place_order(buyer, {product.id: 3}, address(), token="late")
     assert stock.available(product.id) == 0
     result = runner.invoke(args=["orders", "expire"])
     assert result.exit_code == 0 and "expired 0" in result.output
@@ -158,7 +161,7 @@ def test_expire_command_releases_reservations(runner):
 def test_an_expired_order_is_expired_when_the_buyer_opens_it(client, auth):
     product = stocked_product(2)
     buyer = UserFactory()
-    order = shop.place_order(buyer, {product.id: 2}, address(), token="lazy")
+    order = place_order(buyer, {product.id: 2}, address(), token="lazy")
     order.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     auth.login(buyer.email)

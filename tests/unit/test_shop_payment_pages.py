@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from marketplace.errors import IllegalTransition
 from marketplace.extensions import db
-from orders.models import Attribution, OrderStatus, Payment, PaymentStatus
-from orders.shop import services as shop
+from orders.ledger.models import Attribution, OrderStatus
+from orders.shop import payment
+from orders.shop.checkout import place_order
+from orders.shop.models import Payment, PaymentStatus
 from vendors import stock
 from vendors.stock import OutOfStock
 
@@ -23,7 +25,7 @@ from .test_shop_core import address, stocked_product
 
 
 def place(buyer, product, quantity=1, token=None):
-    return shop.place_order(
+    return place_order(
         buyer, {product.id: quantity}, address(), token=token or f"tok-{buyer.id}-{product.id}"
     )
 
@@ -207,7 +209,7 @@ def test_a_domain_error_while_paying_is_a_message_on_the_order_page(
     def refuse(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(shop, "complete_payment", refuse)
+    monkeypatch.setattr(payment, "complete_payment", refuse)
     response = press(client, order, token)
     assert response.status_code == 302
     assert response.location.endswith(f"/orders/{order.id}")

@@ -14,14 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from orders.models import (
-    Attribution,
-    OrderStatus,
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
-)
-from orders.shop import services as shop
+from orders.ledger.models import Attribution, OrderStatus
+from orders.shop.checkout import place_order
+from orders.shop.models import Payment, PaymentEvent, PaymentStatus
 from vendors import stock
 
 from ..factories import UserFactory
@@ -68,7 +63,7 @@ def deliver(client, payload: bytes, signature: str | None = None):
 def intent_order(stripe_config):
     """An order waiting for the PaymentIntent pi_unit_1 (as start_payment would record)."""
     product = stocked_product(5, price=2000)
-    order = shop.place_order(UserFactory(), {product.id: 2}, address(), token="wh-1")
+    order = place_order(UserFactory(), {product.id: 2}, address(), token="wh-1")
     db.session.add(
         Payment(order_id=order.id, provider="stripe", reference="pi_unit_1", amount=4000)
     )

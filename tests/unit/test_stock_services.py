@@ -381,7 +381,7 @@ def run_products(runner, tmp_path, content):
 
 def test_products_import_stock_sets_on_hand_through_adjustments(runner, tmp_path):
     from catalog.models import Product
-    from catalog.services import seed_categories
+    from catalog.products import seed_categories
 
     seed_categories()
     vendor_org = OrgFactory(code="V001")
@@ -410,7 +410,7 @@ def test_products_import_stock_sets_on_hand_through_adjustments(runner, tmp_path
 
 def test_products_import_stock_below_reserved_is_a_row_error(runner, tmp_path):
     from catalog.models import Product
-    from catalog.services import seed_categories
+    from catalog.products import seed_categories
 
     seed_categories()
     OrgFactory(code="V001")

@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 
 from marketplace import tabular
 from marketplace.models import OrgKind, Role
+from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, record_paid_sale
-from orders.models import Channel
 from vendors import stock
 from vendors.stock import Goods, Ref
 

@@ -3,7 +3,7 @@
 ``StripeGateway`` talks to Stripe (or, in tests, to localstripe at STRIPE_API_BASE) with
 the official client; ``TestGateway`` is the clearly marked local gateway used when no
 Stripe keys are set, so the embedded default works offline. Both end in the same
-``orders.shop.services.complete_payment`` service.
+``orders.shop.payment.complete_payment`` service.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import stripe
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from orders.models import Order
+from orders.ledger.models import Order
 
 # the metadata field of a Stripe refund holding our refund's idempotency key
 REFUND_KEY = "refund_key"

@@ -1,0 +1,238 @@
+"""The online shop's own tables: pick-up points, carts, each vendor's part of an order
+(shipments), payment attempts and gateway events.
+
+The shop declares its links to the ledger's orders here, as backrefs, so the ledger's
+models name no channel: ``order.shipments``, ``order.payments`` and
+``order.pickup_point`` exist once the mappers are configured (on first use)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+
+from catalog.models import Product
+from marketplace.extensions import db
+from marketplace.models import BigId, Organization, enum_values, utcnow
+from marketplace.unit_of_work import transition
+from orders.ledger.models import Order
+
+
+class DeliveryMethod(enum.StrEnum):
+    ADDRESS = "address"
+    PICKUP = "pickup"
+
+
+class PickupKind(enum.StrEnum):
+    VILLAGE_STATION = "village_station"  # 村级电商服务站
+    TOWN_CENTRE = "town_centre"  # 镇级电商服务中心
+
+
+class PickupPoint(db.Model):
+    """A village e-commerce station or town e-commerce service centre where buyers can
+    collect online orders; the bureau keeps the list."""
+
+    __tablename__ = "pickup_points"
+    __table_args__ = (CheckConstraint(f"kind IN ({enum_values(PickupKind)})", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    district: Mapped[str] = mapped_column(String(50))
+    town: Mapped[str] = mapped_column(String(50))
+    village: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # the orders collected here; declares ``order.pickup_point`` (read-only use)
+    orders: Mapped[list[Order]] = relationship(backref="pickup_point")
+
+
+class CartItem(db.Model):
+    """A logged-in buyer's cart line (visitors keep theirs in the session)."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship()
+
+
+class ShipmentStatus(enum.StrEnum):
+    PENDING = "pending"  # paid, waiting for the vendor to ship
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class Shipment(db.Model):
+    """One vendor's part of an online order: each vendor ships its own lines."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("order_id", "vendor_id"),
+        CheckConstraint(f"status IN ({enum_values(ShipmentStatus)})", name="status"),
+        Index("ix_shipments_vendor_status", "vendor_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(20), default=ShipmentStatus.PENDING)
+    carrier: Mapped[str | None] = mapped_column(String(50))
+    tracking_no: Mapped[str | None] = mapped_column(String(60))
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(
+        backref=backref("shipments", cascade="all, delete-orphan", order_by="Shipment.id")
+    )
+    vendor: Mapped[Organization] = relationship()
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting in the vendor's warehouse: it may still ship or be cancelled."""
+        return self.status == ShipmentStatus.PENDING
+
+    @property
+    def is_in_transit(self) -> bool:
+        """Shipped, not received yet."""
+        return self.status == ShipmentStatus.SHIPPED
+
+    @property
+    def is_received(self) -> bool:
+        return self.status == ShipmentStatus.RECEIVED
+
+    @property
+    def has_shipped(self) -> bool:
+        """Left the warehouse (on its way or received): its goods are with the buyer."""
+        return self.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED)
+
+    @property
+    def is_open(self) -> bool:
+        """Something is still to happen to it (shipping or receiving)."""
+        return self.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == ShipmentStatus.CANCELLED
+
+    # The steps below are guarded changes (``transition``: one conditional UPDATE in the
+    # caller's transaction, the row re-read after it). Each returns False, changing
+    # nothing, when the part is no longer in the state the step starts from: a request
+    # that got there first (the vendor shipping while the buyer cancels) wins, and the
+    # caller tells the loser.
+
+    def cancel(self, reason: str | None, now: datetime) -> bool:
+        """A part waiting to ship is cancelled, with its reason and time."""
+        return transition(
+            self,
+            ShipmentStatus.PENDING,
+            status=ShipmentStatus.CANCELLED,
+            cancelled_at=now,
+            cancel_reason=reason,
+        )
+
+    def ship(self, carrier: str, tracking_no: str, now: datetime) -> bool:
+        """A part waiting to ship leaves with its carrier and tracking number."""
+        return transition(
+            self,
+            ShipmentStatus.PENDING,
+            status=ShipmentStatus.SHIPPED,
+            carrier=carrier[:50],
+            tracking_no=tracking_no[:60],
+            shipped_at=now,
+        )
+
+    def receive(self, now: datetime) -> bool:
+        """A part on its way is received (by the buyer, or when the auto-complete period
+        has passed)."""
+        return transition(
+            self, ShipmentStatus.SHIPPED, status=ShipmentStatus.RECEIVED, received_at=now
+        )
+
+    def reopen(self) -> bool:
+        """A cancelled part waits to ship again (a late payment reserved its goods again),
+        its cancellation forgotten."""
+        return transition(
+            self,
+            ShipmentStatus.CANCELLED,
+            status=ShipmentStatus.PENDING,
+            cancelled_at=None,
+            cancel_reason=None,
+        )
+
+
+class PaymentStatus(enum.StrEnum):
+    CREATED = "created"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class Payment(db.Model):
+    """One payment attempt through a gateway (a Stripe PaymentIntent, or the local test
+    gateway's signed token)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("provider", "reference"),
+        CheckConstraint(f"status IN ({enum_values(PaymentStatus)})", name="status"),
+        CheckConstraint("amount >= 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))  # "stripe" or "test"
+    reference: Mapped[str] = mapped_column(String(100))  # e.g. the PaymentIntent id
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen
+    currency: Mapped[str] = mapped_column(String(3), default="cny")
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.CREATED)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    order: Mapped[Order] = relationship(
+        backref=backref("payments", cascade="all, delete-orphan", order_by="Payment.id")
+    )
+
+
+class PaymentEvent(db.Model):
+    """A gateway event (e.g. a Stripe event id), recorded in the same transaction that
+    acts on it, so each event is processed exactly once however often it is delivered."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(60))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
