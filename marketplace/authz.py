@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     # agencies (budget units)
     "procurement.order": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.BUYER})},
     "procurement.approve": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.APPROVER})},
+    "procurement.quota": {OrgKind.AGENCY: frozenset({Role.ADMIN})},
+    "procurement.oversee": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     # fairs and counters
     "fairs.organize": {OrgKind.FAIR_ORGANIZER: frozenset({Role.ADMIN, Role.STAFF})},
     "counters.sell": {OrgKind.RETAILER: frozenset({Role.ADMIN, Role.STAFF})},

@@ -433,3 +433,14 @@ class PaymentEvent(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     outcome: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# each channel's room that has its own tables; imported so the metadata sees them
+from orders.procurement.models import (  # noqa: E402, F401
+    AgencyQuota,
+    BasketItem,
+    ProcurementEvent,
+    ProcurementLine,
+    ProcurementOrder,
+    QuotaSetting,
+)
