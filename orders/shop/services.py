@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from catalog import pricing
 from catalog.models import Product
 from catalog.services import (
     NotCertified,
@@ -102,7 +103,7 @@ def cart_lines(items: Mapping[int, int], today: date | None = None) -> list[Cart
                     if exc.available
                     else _("已售罄")
                 )
-        lines.append(CartLine(product, quantity, product.price, problem))
+        lines.append(CartLine(product, quantity, pricing.unit_price(product, quantity), problem))
     return sorted(lines, key=lambda line: (line.product.vendor_id, line.product.id))
 
 
@@ -212,7 +213,7 @@ def place_order(buyer: User, items: Mapping[int, int], delivery: Delivery, token
             order = ledger.create_order(
                 Channel.ONLINE,
                 [
-                    ledger.SaleItem(products[pid], qty, products[pid].price)
+                    ledger.SaleItem(products[pid], qty, pricing.unit_price(products[pid], qty))
                     for pid, qty in sorted(items.items())
                 ],
                 status=OrderStatus.PENDING_PAYMENT,
