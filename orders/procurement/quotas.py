@@ -61,7 +61,7 @@ def set_minimum_ratio(actor: User, bureau: Organization, year: int, ratio_bp: in
     require(actor, "procurement.oversee", bureau)
     _year(year)
     if not 0 < ratio_bp <= RATIO_SCALE:
-        raise ValidationError(_("比例必须大于 0%% 且不超过 100%%"))
+        raise ValidationError(_("比例必须大于 0% 且不超过 100%"))
     with unit_of_work():
         setting = db.session.get(QuotaSetting, year)
         old = setting.min_ratio_bp if setting else None
