@@ -133,3 +133,26 @@ def test_behind_schedule_is_pro_rata_for_the_date():
     assert quotas.expected_by(36500, 2025, date(2025, 12, 31)) == 36500
     assert quotas.expected_by(36500, 2024, date(2025, 3, 1)) == 36500
     assert quotas.expected_by(36500, 2026, date(2025, 3, 1)) == 0
+
+
+def test_the_demo_has_two_agencies_orders_in_every_state_and_loads_once(runner):
+    from catalog.demo import load_catalog_demo
+    from marketplace.demo import KERNEL_STEPS
+    from orders.procurement.demo import load_procurement_demo
+    from orders.procurement.models import ProcurementOrder
+    from vendors.demo import load_stock_demo
+
+    for step in [*KERNEL_STEPS, load_catalog_demo, load_stock_demo]:
+        step()
+    assert load_procurement_demo() is True
+    assert load_procurement_demo() is False
+    states = set(db.session.scalars(select(ProcurementOrder.status)))
+    assert states == {
+        "draft", "submitted", "approved", "confirmed", "shipped", "accepted",
+        "invoiced", "paid", "declined", "cancelled",
+    }  # fmt: skip
+    data = json.loads(runner.invoke(args=["report", "quotas", "--format", "json"]).output)
+    rows = {row["name"]: row for row in data["agencies"]}
+    assert rows["海口市教育局"]["reserved"] == "120000.00"
+    assert rows["海口市教育局"]["percent_paid"] > 0
+    assert rows["海口市卫生健康委员会"]["no_canteen"] is True
