@@ -132,6 +132,10 @@ def procurement_basket():
         except DomainError as exc:
             flash(exc.message, "danger")
         return redirect(url_for("orders.procurement_basket"))
+    return _basket_page()
+
+
+def _basket_page(errors=(), code: int = 200):
     lines = basket.basket(current_user, g.org)
     return render_template(
         "orders/procurement/basket.html",
@@ -139,8 +143,8 @@ def procurement_basket():
         total=sum(line.amount for line in lines),
         days=services.DELIVERY_CHOICES,
         org=g.org,
-        errors=[],
-    )
+        errors=errors,
+    ), code
 
 
 @bp.route("/procurement/basket/upload", methods=["POST"])
@@ -154,15 +158,7 @@ def procurement_basket_upload():
         count = basket.upload(current_user, g.org, upload.filename, upload.read())
     except ImportFailed as exc:
         flash(exc.message, "danger")
-        lines = basket.basket(current_user, g.org)
-        return render_template(
-            "orders/procurement/basket.html",
-            lines=lines,
-            total=sum(line.amount for line in lines),
-            days=services.DELIVERY_CHOICES,
-            org=g.org,
-            errors=exc.errors,
-        ), 400
+        return _basket_page(exc.errors, 400)
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
