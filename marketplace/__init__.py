@@ -148,6 +148,7 @@ def register_registries(app: Flask) -> None:
     from catalog.views import featured_section
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import FairsImport, SalesImport
+    from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section
     from orders.shop.demo import load_shop_demo
     from orders.shop.notify import OrderNotifier
@@ -175,7 +176,14 @@ def register_registries(app: Flask) -> None:
     # Demo steps, in order; each loads its part once.
     registries.demo_steps.fill(
         app,
-        [*KERNEL_STEPS, load_catalog_demo, load_stock_demo, load_orders_demo, load_shop_demo],
+        [
+            *KERNEL_STEPS,
+            load_catalog_demo,
+            load_stock_demo,
+            load_orders_demo,
+            load_shop_demo,
+            load_procurement_demo,
+        ],
     )
     # Sections of the home page, in order.
     registries.home_sections.fill(app, [impact_section, featured_section])

@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     # agencies (budget units)
     "procurement.order": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.BUYER})},
     "procurement.approve": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.APPROVER})},
+    "procurement.quota": {OrgKind.AGENCY: frozenset({Role.ADMIN})},
+    "procurement.oversee": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     # fairs and counters
     "fairs.organize": {OrgKind.FAIR_ORGANIZER: frozenset({Role.ADMIN, Role.STAFF})},
     "counters.sell": {OrgKind.RETAILER: frozenset({Role.ADMIN, Role.STAFF})},
@@ -69,9 +71,15 @@ def can(user: User | None, action: str, org: Organization | None) -> bool:
     return membership.role in PERMISSIONS[action].get(org.kind, frozenset())
 
 
-def require(actor: User | None, action: str, org: Organization | None) -> None:
+def require(
+    actor: User | None, action: str, org: Organization | None, *, unless: str | None = None
+) -> None:
     """Raise ``Forbidden`` unless ``actor`` may do ``action`` in ``org``: the one check
-    services make before acting (the app answers it with a 403 page)."""
+    services make before acting (the app answers it with a 403 page). ``unless`` is a
+    rule beyond roles that the caller found broken (the submitter of a procurement order
+    approving it): refused with that message whatever the role."""
+    if unless is not None:
+        raise Forbidden(unless)
     if not can(actor, action, org):
         raise Forbidden(_("您没有权限执行此操作。"))
 

@@ -48,3 +48,63 @@ def format_fen_grouped(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     whole, part = divmod(abs(fen), 100)
     return f"{sign}{whole:,}.{part:02d}"
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ("仟", "佰", "拾", "")
+_BIG_UNITS = ("", "万", "亿", "万亿")
+
+
+def _four_digits(number: int) -> str:
+    """0 < number < 10000 in capitals, with one 零 for each run of inner zeros."""
+    out, zero = "", False
+    for digit, unit in zip(f"{number:04d}", _SMALL_UNITS, strict=True):
+        if digit == "0":
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += _DIGITS[int(digit)] + unit
+    return out
+
+
+def _yuan_capitals(yuan: int) -> str:
+    groups = []
+    while yuan:
+        yuan, group = divmod(yuan, 10000)
+        groups.append(group)
+    out, zero = "", False
+    for index in reversed(range(len(groups))):
+        group = groups[index]
+        if group == 0:
+            zero = bool(out)
+            continue
+        if out and (zero or group < 1000):
+            out += "零"
+        out += _four_digits(group) + _BIG_UNITS[index]
+        zero = False
+    return out
+
+
+def capitals(fen: int) -> str:
+    """An amount in Chinese financial capitals (大写), as on invoices and contracts:
+    100001050 fen -> 壹佰万零壹拾元伍角整, 5 -> 伍分, 0 -> 零元整. Exact integer
+    arithmetic on fen; never negative, at most ``MAX_FEN``."""
+    fen = int(fen)
+    if fen < 0 or fen > MAX_FEN:
+        raise MoneyError(_l("金额超出范围"))
+    yuan, rest = divmod(fen, 100)
+    jiao, cents = divmod(rest, 10)
+    if fen == 0:
+        return "零元整"
+    out = _yuan_capitals(yuan) + "元" if yuan else ""
+    if jiao:
+        out += _DIGITS[jiao] + "角"
+    elif cents and yuan:
+        out += "零"
+    if cents:
+        out += _DIGITS[cents] + "分"
+    else:
+        out += "整"
+    return out

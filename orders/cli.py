@@ -102,3 +102,42 @@ def expire_command() -> None:
         f"expired {expired} unpaid order(s); auto-received {completed} shipment(s); "
         f"refunded {settled} pending refund(s), {pending} still pending"
     )
+
+
+@report_cli.command("quotas")
+@click.option("--year", type=click.IntRange(2000, 2100), help="Year (default: this year).")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+def quotas_command(year: int | None, format_: str) -> None:
+    """Each agency's reserved procurement share for a year and how much of it is paid."""
+    from marketplace.clock import local_today
+    from orders.procurement.quotas import quota_report
+
+    today = local_today()
+    report = quota_report(year or today.year, today)
+    if format_ == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    lines = [
+        f"预留份额 / Reserved procurement shares  {report.year}",
+        "",
+        f"{'单位 agency':<24}{'预留 reserved':>16}{'已下单 ordered':>16}"
+        f"{'已验收 accepted':>16}{'已付款 paid':>16}{'%':>9}",
+    ]
+    for row in report.rows:
+        percent = "-" if row.percent_paid is None else f"{row.percent_paid}"
+        name = row.agency.name + (" (无食堂 no canteen)" if row.no_canteen else "")
+        lines.append(
+            f"{name:<24}{format_fen_grouped(row.reserved):>16}{format_fen_grouped(row.ordered):>16}"
+            f"{format_fen_grouped(row.accepted):>16}{format_fen_grouped(row.paid):>16}{percent:>9}"
+        )
+    lines.append(
+        f"{'合计 total':<24}{format_fen_grouped(report.total_reserved):>16}{'':>16}{'':>16}"
+        f"{format_fen_grouped(report.total_paid):>16}"
+    )
+    click.echo("\n".join(lines))

@@ -46,3 +46,14 @@ class Fair(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=FairStatus.PLANNED)
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# each channel's room that has its own tables; imported so the metadata sees them
+from orders.procurement.models import (  # noqa: E402, F401
+    AgencyQuota,
+    BasketItem,
+    ProcurementEvent,
+    ProcurementLine,
+    ProcurementOrder,
+    QuotaSetting,
+)

@@ -10,6 +10,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from catalog import pricing
 from catalog.models import Product
 from catalog.sellability import ensure_sellable, unsellable_reason
 from marketplace.clock import local_today
@@ -60,7 +61,7 @@ def cart_lines(items: Mapping[int, int], today: date | None = None) -> list[Cart
                     if exc.available
                     else _("已售罄")
                 )
-        lines.append(CartLine(product, quantity, product.price, problem))
+        lines.append(CartLine(product, quantity, pricing.unit_price(product, quantity), problem))
     return sorted(lines, key=lambda line: (line.product.vendor_id, line.product.id))
 
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from catalog import pricing
 from catalog.models import Product
 from catalog.sellability import NotCertified
 from marketplace import audit
@@ -108,7 +109,7 @@ def _reserved_order(
     order = ledger.create_order(
         Channel.ONLINE,
         [
-            ledger.SaleItem(products[pid], qty, products[pid].price)
+            ledger.SaleItem(products[pid], qty, pricing.unit_price(products[pid], qty))
             for pid, qty in sorted(items.items())
         ],
         status=OrderStatus.PENDING_PAYMENT,
