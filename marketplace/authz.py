@@ -41,7 +41,11 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "procurement.order": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.BUYER})},
     "procurement.approve": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.APPROVER})},
     # fairs and counters
-    "fairs.organize": {OrgKind.FAIR_ORGANIZER: frozenset({Role.ADMIN, Role.STAFF})},
+    "fairs.organize": {
+        OrgKind.FAIR_ORGANIZER: frozenset({Role.ADMIN, Role.STAFF}),
+        OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF}),
+    },
+    "fairs.sell": _SELLERS,  # apply for stalls, move stock to them, record stall sales
     "counters.sell": {OrgKind.RETAILER: frozenset({Role.ADMIN, Role.STAFF})},
 }
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from catalog.models import Product
 from marketplace.extensions import db
 from marketplace.models import Household, Organization, User, enum_values, utcnow
+from orders.fairs.models import Fair, FairStatus  # noqa: F401  (the fairs room's tables)
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -53,34 +54,6 @@ class PaymentMethod(enum.StrEnum):
     ALIPAY = "alipay"
     CARD = "card"
     BANK_TRANSFER = "bank_transfer"
-
-
-class FairStatus(enum.StrEnum):
-    PLANNED = "planned"
-    OPEN = "open"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-class Fair(db.Model):
-    """A consumption poverty-relief market fair (爱心扶贫集市)."""
-
-    __tablename__ = "fairs"
-    __table_args__ = (
-        CheckConstraint(f"status IN ({enum_values(FairStatus)})", name="status"),
-        Index("ix_fairs_date", "date"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(50), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    date: Mapped[date] = mapped_column(Date)
-    venue: Mapped[str] = mapped_column(String(200))
-    district: Mapped[str] = mapped_column(String(50))
-    community: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default=FairStatus.PLANNED)
-    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Order(db.Model):

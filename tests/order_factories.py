@@ -18,8 +18,9 @@ from datetime import date
 
 import factory
 
+from orders.fairs.models import Fair, FairStatus
 from orders.ledger import services as ledger
-from orders.models import Channel, DeliveryMethod, Fair, FairStatus, Order, PaymentMethod
+from orders.models import Channel, DeliveryMethod, Order, PaymentMethod
 from orders.shop import services as shop
 
 from .factories import Base, UserFactory

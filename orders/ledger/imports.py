@@ -39,8 +39,9 @@ from marketplace.importing import (
 )
 from marketplace.models import Organization, utcnow
 from marketplace.money import MAX_FEN
+from orders.fairs.models import Fair, FairStatus
 from orders.ledger.services import STOCK_ON_HAND, PaidSale, record_paid
-from orders.models import Channel, Fair, FairStatus, Order, OrderLine, OrderStatus, PaymentMethod
+from orders.models import Channel, Order, OrderLine, OrderStatus, PaymentMethod
 from vendors import stock
 from vendors.stock import REF_ID_MAX, OutOfStock, Place
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
@@ -26,7 +27,6 @@ from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_
 from orders.models import (
     Attribution,
     Channel,
-    Fair,
     Order,
     OrderLine,
     OrderStatus,
@@ -36,6 +36,9 @@ from orders.models import (
 )
 from vendors import stock
 from vendors.stock import WAREHOUSE, Goods, OutOfStock, Place, Ref
+
+if TYPE_CHECKING:
+    from orders.fairs.models import Fair  # the data-level link of orders.fair_id
 
 NUMBER_PREFIX = {
     Channel.ONLINE: "ON",

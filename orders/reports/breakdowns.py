@@ -29,7 +29,8 @@ from marketplace.extensions import db
 from marketplace.models import District, Household, Organization, Town, Village
 from marketplace.pagination import Page, paginate
 from marketplace.publication import Aggregate, Counts, publish, publish_tables
-from orders.models import Attribution, Channel, Fair, Order
+from orders.fairs.models import Fair
+from orders.models import Attribution, Channel, Order
 from orders.reports.summary import CHANNELS, period_clause
 
 # an export never holds more rows than this

@@ -31,7 +31,8 @@ from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Household
 from marketplace.money import format_fen
-from orders.models import PAID_STATUSES, Attribution, Channel, Fair, FairStatus, Order, OrderLine
+from orders.fairs.models import Fair, FairStatus
+from orders.models import PAID_STATUSES, Attribution, Channel, Order, OrderLine
 
 CHANNELS = [Channel.ONLINE, Channel.FAIR, Channel.PROCUREMENT, Channel.COUNTER]
 

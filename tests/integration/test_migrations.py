@@ -132,8 +132,9 @@ def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates
 
     from sqlalchemy import select, update
 
+    from orders.fairs.models import Fair
     from orders.ledger.services import SaleItem, record_paid_sale, refund
-    from orders.models import Attribution, Channel, Fair, Order
+    from orders.models import Attribution, Channel, Order
 
     from ..catalog_factories import BenefitLinkFactory, CertificationFactory
 
