@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, tuple_, update
 
 from catalog.models import Product
+from marketplace.clock import local_date
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import User
@@ -385,6 +387,30 @@ def holdings(vendor_id: int, place: Place) -> dict[int, int]:
         )
         if units > 0
     }
+
+
+def vendors_at(place: Place) -> list[int]:
+    """The vendors holding goods (or having held them) at a fair or a store counter."""
+    return list(
+        db.session.scalars(
+            select(StockLocation.vendor_id)
+            .where(StockLocation.kind == place.kind, StockLocation.place_ref == place.ref_id)
+            .order_by(StockLocation.vendor_id)
+        )
+    )
+
+
+def first_arrival(vendor_id: int, place: Place) -> date | None:
+    """The local date the vendor's first goods reached ``place`` (None: never)."""
+    location_id = find([_key(vendor_id, place)]).get(_key(vendor_id, place))
+    if location_id is None:
+        return None
+    first = db.session.scalar(
+        select(func.min(StockMovement.created_at)).where(
+            StockMovement.location_id == location_id, StockMovement.on_hand_delta > 0
+        )
+    )
+    return None if first is None else local_date(first)
 
 
 def available(product_id: int, place: Place = WAREHOUSE) -> int:
