@@ -380,6 +380,12 @@ def _price(product: Product, unit_price: int | None) -> int:
     return unit_price
 
 
+@dataclass(frozen=True)
+class Recorded:
+    sale: StallSale
+    repeat: bool  # the token had been recorded before: nothing new was written
+
+
 def record_stall_sale(
     actor: User,
     vendor: Organization,
@@ -388,7 +394,7 @@ def record_stall_sale(
     lines: Sequence[SaleLine],
     payment_method: str,
     made_at: datetime | None = None,
-) -> StallSale:
+) -> Recorded:
     """A sale at the vendor's stall, paid on the spot (cash, WeChat or Alipay collected
     in person): recorded once per client ``token`` (a repeat returns the first), only
     while the fair is open (or, for a sale made offline before the close, within
@@ -400,7 +406,7 @@ def record_stall_sale(
         raise ValidationError(_("销售凭证号无效"))
     existing = sale_by_token(token)
     if existing is not None:
-        return _mine(existing, vendor)
+        return Recorded(_mine(existing, vendor), True)
     if payment_method not in STALL_PAYMENTS:
         raise ValidationError(_("请选择收款方式"), {"payment_method": _("请选择收款方式")})
     if not lines or len(lines) > MAX_SALE_LINES:
@@ -479,8 +485,8 @@ def record_stall_sale(
         existing = sale_by_token(token)
         if existing is None:
             raise
-        return _mine(existing, vendor)
-    return sale
+        return Recorded(_mine(existing, vendor), True)
+    return Recorded(sale, False)
 
 
 def void_stall_sale(actor: User, vendor: Organization, sale_id: int, reason: str) -> StallSale:

@@ -450,8 +450,7 @@ def stall_sale(fair_id: int):
                 )
             )
         token = data.get("token")
-        already = fairs.sale_by_token(token) if isinstance(token, str) else None
-        sale = fairs.record_stall_sale(
+        recorded = fairs.record_stall_sale(
             current_user,
             g.org,
             fair_id,
@@ -466,8 +465,8 @@ def stall_sale(fair_id: int):
         return _json_error(exc.message, 409)
     except DomainError as exc:
         return _json_error(exc.message, 422)
-    return jsonify({"sale": _sale_json(sale), "duplicate": already is not None}), (
-        200 if already is not None else 201
+    return jsonify({"sale": _sale_json(recorded.sale), "duplicate": recorded.repeat}), (
+        200 if recorded.repeat else 201
     )
 
 
