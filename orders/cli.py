@@ -1,4 +1,5 @@
-"""`flask report summary [--from DATE] [--to DATE] [--format table|json]` (docs/formats.md);
+"""`flask report summary [--from DATE] [--to DATE] [--format table|json]`, `flask report fairs`
+(same options) (docs/formats.md);
 `flask orders expire` (run it from cron every 5 minutes)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.money import format_fen_grouped
+from orders.reports.fairs import FairSeason, fair_season
 from orders.reports.summary import CHANNELS, Summary, summary
 from orders.shop import services as shop
 
@@ -84,6 +86,45 @@ def summary_table(result: Summary) -> str:
     ]
     for label, value in rows:
         lines.append(f"{label:<40}{value:>14}")
+    return "\n".join(lines)
+
+
+@report_cli.command("fairs")
+@click.option("--from", "date_from", callback=_date, help="First date, YYYY-MM-DD.")
+@click.option("--to", "date_to", callback=_date, help="Last date, YYYY-MM-DD.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+def fairs_command(date_from: date | None, date_to: date | None, format_: str) -> None:
+    """The fair season: fairs held, fair sales and households driven, fair by fair."""
+    if date_from and date_to and date_from > date_to:
+        raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
+    result = fair_season(date_from, date_to)
+    if format_ == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        click.echo(fairs_table(result))
+
+
+def fairs_table(result: FairSeason) -> str:
+    data = result.to_json()
+    lines = [
+        f"爱心扶贫集市 / Fairs  {data['from'] or '-'} ~ {data['to'] or '-'}",
+        f"{result.fairs_held:,} fairs held, {format_fen_grouped(result.amount)} yuan sold, "
+        f"{result.households_driven:,} households driven",
+        "",
+        f"{'日期 date':<12}{'编号 code':<22}{'状态 status':<12}{'订单 orders':>12}"
+        f"{'金额 amount (元)':>20}  名称 name",
+    ]
+    for fair in result.fairs:
+        lines.append(
+            f"{fair.date.isoformat():<12}{fair.code:<22}{fair.status:<12}{fair.orders:>12,}"
+            f"{format_fen_grouped(fair.amount):>20}  {fair.name}"
+        )
     return "\n".join(lines)
 
 
