@@ -146,8 +146,9 @@ def register_registries(app: Flask) -> None:
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
     from catalog.views import featured_section
+    from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
-    from orders.ledger.imports import FairsImport, SalesImport
+    from orders.ledger.imports import SalesImport
     from orders.reports.views import impact_section
     from orders.shop.demo import load_shop_demo
     from orders.shop.notify import OrderNotifier
