@@ -146,6 +146,7 @@ def register_registries(app: Flask) -> None:
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
     from catalog.views import featured_section
+    from orders.fairs.demo import load_fairs_demo
     from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
@@ -176,7 +177,14 @@ def register_registries(app: Flask) -> None:
     # Demo steps, in order; each loads its part once.
     registries.demo_steps.fill(
         app,
-        [*KERNEL_STEPS, load_catalog_demo, load_stock_demo, load_orders_demo, load_shop_demo],
+        [
+            *KERNEL_STEPS,
+            load_catalog_demo,
+            load_stock_demo,
+            load_orders_demo,
+            load_shop_demo,
+            load_fairs_demo,
+        ],
     )
     # Sections of the home page, in order.
     registries.home_sections.fill(app, [impact_section, featured_section])
