@@ -8,8 +8,10 @@ error for the stall's scripts)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import (
+    Response,
     current_app,
     flash,
     g,
@@ -17,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -488,10 +489,12 @@ def stall_void(fair_id: int, sale_id: int):
 def stall_service_worker():
     """The stall's service worker, served under /vendor/fairs/ so its scope covers the
     stall pages."""
-    response = send_from_directory(current_app.static_folder, "js/stall-sw.js")
-    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    script = Path(current_app.static_folder, "js", "stall-sw.js").read_bytes()
+    return Response(
+        script,
+        content_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 # ---------------------------------------------------------------- counters
