@@ -36,25 +36,28 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
-@report_cli.command("summary")
-@click.option("--from", "date_from", callback=_date, help="First sale date, YYYY-MM-DD.")
-@click.option("--to", "date_to", callback=_date, help="Last sale date, YYYY-MM-DD.")
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
-def summary_command(date_from: date | None, date_to: date | None, format_: str) -> None:
-    """Headline figures for a period (default: everything), net of refunds."""
-    if date_from and date_to and date_from > date_to:
-        raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
-    result = summary(date_from, date_to)
-    if format_ == "json":
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        click.echo(summary_table(result))
+def period_report(name: str, compute, table, help_: str) -> None:
+    """A `report NAME [--from DATE] [--to DATE] [--format table|json]` command: the
+    period's result as JSON (the contract) or as a table for people."""
+
+    @report_cli.command(name, help=help_)
+    @click.option("--from", "date_from", callback=_date, help="First date, YYYY-MM-DD.")
+    @click.option("--to", "date_to", callback=_date, help="Last date, YYYY-MM-DD.")
+    @click.option(
+        "--format",
+        "format_",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+    )
+    def command(date_from: date | None, date_to: date | None, format_: str) -> None:
+        if date_from and date_to and date_from > date_to:
+            raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
+        result = compute(date_from, date_to)
+        if format_ == "json":
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            click.echo(table(result))
 
 
 def summary_table(result: Summary) -> str:
@@ -89,27 +92,6 @@ def summary_table(result: Summary) -> str:
     return "\n".join(lines)
 
 
-@report_cli.command("fairs")
-@click.option("--from", "date_from", callback=_date, help="First date, YYYY-MM-DD.")
-@click.option("--to", "date_to", callback=_date, help="Last date, YYYY-MM-DD.")
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
-def fairs_command(date_from: date | None, date_to: date | None, format_: str) -> None:
-    """The fair season: fairs held, fair sales and households driven, fair by fair."""
-    if date_from and date_to and date_from > date_to:
-        raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
-    result = fair_season(date_from, date_to)
-    if format_ == "json":
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        click.echo(fairs_table(result))
-
-
 def fairs_table(result: FairSeason) -> str:
     data = result.to_json()
     lines = [
@@ -127,6 +109,19 @@ def fairs_table(result: FairSeason) -> str:
         )
     return "\n".join(lines)
 
+
+period_report(
+    "summary",
+    summary,
+    summary_table,
+    "Headline figures for a period (default: everything), net of refunds.",
+)
+period_report(
+    "fairs",
+    fair_season,
+    fairs_table,
+    "The fair season: fairs held, fair sales and households driven, fair by fair.",
+)
 
 orders_cli = AppGroup("orders", help="Online orders.")
 

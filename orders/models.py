@@ -1,6 +1,7 @@
 """The sales ledger: one set of orders and lines for every channel (online, procurement,
 fair, counter), the household attribution rows written when a sale is paid, refunds,
-and the market fairs sales can belong to."""
+and the online shop's tables. The market fairs sales can belong to live in the fairs
+room (orders/fairs/models.py), imported here so the metadata sees them."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from marketplace.importing import Column, Importer, RowError, integer, parse_row
 from marketplace.models import Organization, User
 from marketplace.unit_of_work import unit_of_work
 from orders.fairs.models import CounterReport, Store
+from orders.fairs.services import own_product
 from orders.ledger import services as ledger
 from orders.ledger.services import STOCK_ON_HAND, SaleItem
 from orders.models import Channel, OrderLine
@@ -101,37 +102,35 @@ def stores_of_vendor(vendor_id: int) -> list[tuple[Store, dict[int, int]]]:
 # ---------------------------------------------------------------- goods at the counter
 
 
-def _own_product(vendor: Organization, product_id: int | None) -> Product:
-    product = db.session.get(Product, product_id) if product_id else None
-    if product is None or product.vendor_id != vendor.id:
-        raise NotFound()
-    return product
-
-
 def place_at_counter(
     actor: User, vendor: Organization, store_id: int, product_id: int, quantity: int
 ) -> None:
     """The vendor's goods from its warehouse to a store's counter."""
-    require(actor, "stock.manage", vendor)
-    with unit_of_work():
-        store = any_store(store_id)
-        product = _own_product(vendor, product_id)
-        stock.transfer(
-            product.id, quantity, WAREHOUSE, counter_place(store), Ref("store", store.id, actor)
-        )
+    _move(actor, vendor, store_id, product_id, quantity, to_counter=True)
 
 
 def take_back_from_counter(
     actor: User, vendor: Organization, store_id: int, product_id: int, quantity: int
 ) -> None:
     """Goods back from the counter to the vendor's warehouse."""
+    _move(actor, vendor, store_id, product_id, quantity, to_counter=False)
+
+
+def _move(
+    actor: User,
+    vendor: Organization,
+    store_id: int,
+    product_id: int,
+    quantity: int,
+    to_counter: bool,
+) -> None:
     require(actor, "stock.manage", vendor)
     with unit_of_work():
         store = any_store(store_id)
-        product = _own_product(vendor, product_id)
-        stock.transfer(
-            product.id, quantity, counter_place(store), WAREHOUSE, Ref("store", store.id, actor)
-        )
+        product = own_product(vendor, product_id)
+        places = (WAREHOUSE, counter_place(store))
+        source, target = places if to_counter else places[::-1]
+        stock.transfer(product.id, quantity, source, target, Ref("store", store.id, actor))
 
 
 # ---------------------------------------------------------------- sales reports

@@ -268,7 +268,8 @@ def refuse_stall(actor: User, org: Organization, stall_id: int, reason: str) -> 
 # ---------------------------------------------------------------- stall stock
 
 
-def _own_product(vendor: Organization, product_id: int | None) -> Product:
+def own_product(vendor: Organization, product_id: int | None) -> Product:
+    """One of the vendor's products, else ``NotFound``."""
     product = db.session.get(Product, product_id) if product_id else None
     if product is None or product.vendor_id != vendor.id:
         raise NotFound()
@@ -289,24 +290,25 @@ def move_to_stall(
     actor: User, vendor: Organization, fair_id: int, product_id: int, quantity: int
 ) -> None:
     """Goods from the vendor's warehouse to its stall, before or during the fair."""
-    with unit_of_work():
-        stall = _stock_stall(actor, vendor, fair_id)
-        product = _own_product(vendor, product_id)
-        stock.transfer(
-            product.id, quantity, WAREHOUSE, stall_place(stall), Ref("fair", stall.fair_id, actor)
-        )
+    _move(actor, vendor, fair_id, product_id, quantity, to_stall=True)
 
 
 def move_from_stall(
     actor: User, vendor: Organization, fair_id: int, product_id: int, quantity: int
 ) -> None:
     """Goods back from the stall to the warehouse during the fair."""
+    _move(actor, vendor, fair_id, product_id, quantity, to_stall=False)
+
+
+def _move(
+    actor: User, vendor: Organization, fair_id: int, product_id: int, quantity: int, to_stall: bool
+) -> None:
     with unit_of_work():
         stall = _stock_stall(actor, vendor, fair_id)
-        product = _own_product(vendor, product_id)
-        stock.transfer(
-            product.id, quantity, stall_place(stall), WAREHOUSE, Ref("fair", stall.fair_id, actor)
-        )
+        product = own_product(vendor, product_id)
+        places = (WAREHOUSE, stall_place(stall))
+        source, target = places if to_stall else places[::-1]
+        stock.transfer(product.id, quantity, source, target, Ref("fair", stall.fair_id, actor))
 
 
 WRITE_OFF_REASONS = (AdjustmentReason.SPOILED, AdjustmentReason.DAMAGED)
@@ -326,7 +328,7 @@ def write_off_at_stall(
         raise ValidationError(_("请选择调整原因"), {"reason": _("请选择调整原因")})
     with unit_of_work():
         stall = _stock_stall(actor, vendor, fair_id)
-        product = _own_product(vendor, product_id)
+        product = own_product(vendor, product_id)
         stock.write_off(
             [Goods(product.id, quantity, stall_place(stall))],
             reason,
@@ -453,7 +455,7 @@ def record_stall_sale(
             db.session.flush()
             items = []
             for line in lines:
-                product = _own_product(vendor, line.product_id)
+                product = own_product(vendor, line.product_id)
                 # certification on the fair's date is checked by the ledger
                 items.append(SaleItem(product, line.quantity, _price(product, line.unit_price)))
             place = stall_place(stall)
