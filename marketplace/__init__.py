@@ -146,8 +146,10 @@ def register_registries(app: Flask) -> None:
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
     from catalog.views import featured_section
+    from orders.fairs.demo import load_fairs_demo
+    from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
-    from orders.ledger.imports import FairsImport, SalesImport
+    from orders.ledger.imports import SalesImport
     from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section
     from orders.shop.demo import load_shop_demo
@@ -183,6 +185,7 @@ def register_registries(app: Flask) -> None:
             load_orders_demo,
             load_shop_demo,
             load_procurement_demo,
+            load_fairs_demo,
         ],
     )
     # Sections of the home page, in order.

@@ -46,7 +46,11 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "procurement.quota": {OrgKind.AGENCY: frozenset({Role.ADMIN})},
     "procurement.oversee": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     # fairs and counters
-    "fairs.organize": {OrgKind.FAIR_ORGANIZER: frozenset({Role.ADMIN, Role.STAFF})},
+    "fairs.organize": {
+        OrgKind.FAIR_ORGANIZER: frozenset({Role.ADMIN, Role.STAFF}),
+        OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF}),
+    },
+    "fairs.sell": _SELLERS,  # apply for stalls, move stock to them, record stall sales
     "counters.sell": {OrgKind.RETAILER: frozenset({Role.ADMIN, Role.STAFF})},
 }
 

@@ -1,4 +1,5 @@
-"""`flask report summary [--from DATE] [--to DATE] [--format table|json]` (docs/formats.md);
+"""`flask report summary [--from DATE] [--to DATE] [--format table|json]`, `flask report fairs`
+(same options) (docs/formats.md);
 `flask orders expire` (run it from cron every 5 minutes)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.money import format_fen_grouped
+from orders.reports.fairs import FairSeason, fair_season
 from orders.reports.summary import CHANNELS, SummaryFigures, summary
 from orders.shop.expiry import expire_orders
 from orders.shop.refunds import settle_refunds
@@ -35,25 +37,28 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
-@report_cli.command("summary")
-@click.option("--from", "date_from", callback=_date, help="First sale date, YYYY-MM-DD.")
-@click.option("--to", "date_to", callback=_date, help="Last sale date, YYYY-MM-DD.")
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
-def summary_command(date_from: date | None, date_to: date | None, format_: str) -> None:
-    """Headline figures for a period (default: everything), net of refunds."""
-    if date_from and date_to and date_from > date_to:
-        raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
-    result = summary(date_from, date_to)
-    if format_ == "json":
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        click.echo(summary_table(result))
+def period_report(name: str, compute, table, help_: str) -> None:
+    """A `report NAME [--from DATE] [--to DATE] [--format table|json]` command: the
+    period's result as JSON (the contract) or as a table for people."""
+
+    @report_cli.command(name, help=help_)
+    @click.option("--from", "date_from", callback=_date, help="First date, YYYY-MM-DD.")
+    @click.option("--to", "date_to", callback=_date, help="Last date, YYYY-MM-DD.")
+    @click.option(
+        "--format",
+        "format_",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+    )
+    def command(date_from: date | None, date_to: date | None, format_: str) -> None:
+        if date_from and date_to and date_from > date_to:
+            raise click.BadParameter("--from must not be after --to", param_hint="'--from'")
+        result = compute(date_from, date_to)
+        if format_ == "json":
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            click.echo(table(result))
 
 
 def summary_table(result: SummaryFigures) -> str:
@@ -87,6 +92,37 @@ def summary_table(result: SummaryFigures) -> str:
         lines.append(f"{label:<40}{value:>14}")
     return "\n".join(lines)
 
+
+def fairs_table(result: FairSeason) -> str:
+    data = result.to_json()
+    lines = [
+        f"爱心扶贫集市 / Fairs  {data['from'] or '-'} ~ {data['to'] or '-'}",
+        f"{result.fairs_held:,} fairs held, {format_fen_grouped(result.amount)} yuan sold, "
+        f"{result.households_driven:,} households driven",
+        "",
+        f"{'日期 date':<12}{'编号 code':<22}{'状态 status':<12}{'订单 orders':>12}"
+        f"{'金额 amount (元)':>20}  名称 name",
+    ]
+    for fair in result.fairs:
+        lines.append(
+            f"{fair.date.isoformat():<12}{fair.code:<22}{fair.status:<12}{fair.orders:>12,}"
+            f"{format_fen_grouped(fair.amount):>20}  {fair.name}"
+        )
+    return "\n".join(lines)
+
+
+period_report(
+    "summary",
+    summary,
+    summary_table,
+    "Headline figures for a period (default: everything), net of refunds.",
+)
+period_report(
+    "fairs",
+    fair_season,
+    fairs_table,
+    "The fair season: fairs held, fair sales and households driven, fair by fair.",
+)
 
 orders_cli = AppGroup("orders", help="Online orders.")
 

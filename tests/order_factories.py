@@ -18,9 +18,9 @@ from datetime import date
 
 import factory
 
+from orders.fairs.models import Fair, FairStatus
 from orders.ledger import services as ledger
 from orders.ledger.models import Channel, Order, PaymentMethod
-from orders.models import Fair, FairStatus
 from orders.shop.checkout import Delivery, place_order
 from orders.shop.models import DeliveryMethod
 from orders.shop.payment import complete_payment, start_payment

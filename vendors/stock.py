@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, tuple_, update
 
 from catalog.models import Product
+from marketplace.clock import local_date
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import User
@@ -72,7 +74,7 @@ class Place:
     it is first used, so it takes no part in equality."""
 
     kind: str = LocationKind.WAREHOUSE  # "warehouse" | "fair" | "counter"
-    ref_id: int | None = None  # the fair's id, or the store organization's id
+    ref_id: int | None = None  # the fair's id, or the store's id
     name: str | None = field(default=None, compare=False)  # the location's name when first used
 
     def __post_init__(self) -> None:
@@ -348,6 +350,67 @@ def transfer(
             _apply(out, MovementKind.TRANSFER_OUT, -quantity, 0, [_free >= quantity], ref),
             _apply(into, MovementKind.TRANSFER_IN, quantity, 0, [], ref),
         )
+
+
+def write_off(goods: Sequence[Goods], reason: str, ref: Ref) -> list[StockMovement]:
+    """Units lost at their place (spoiled or damaged at a fair stall, say), with a reason:
+    an adjustment out of what is available there, refused (``OutOfStock``) beyond it."""
+    if reason not in set(AdjustmentReason):
+        raise ValidationError(_("请选择调整原因"), {"reason": _("请选择调整原因")})
+    with unit_of_work():
+        return [
+            _apply(
+                i,
+                MovementKind.ADJUSTMENT,
+                -i.quantity,
+                0,
+                [_free >= i.quantity],
+                ref,
+                reason=reason,
+            )
+            for i in _resolve(goods)
+        ]
+
+
+def holdings(vendor_id: int, place: Place) -> dict[int, int]:
+    """``{product id: units available}`` of a vendor's goods at ``place`` (its stall at
+    a fair, its goods at a counter), products with none left out."""
+    location_id = find([_key(vendor_id, place)]).get(_key(vendor_id, place))
+    if location_id is None:
+        return {}
+    return {
+        product_id: units
+        for product_id, units in db.session.execute(
+            select(StockLevel.product_id, _free)
+            .where(StockLevel.location_id == location_id)
+            .order_by(StockLevel.product_id)
+        )
+        if units > 0
+    }
+
+
+def vendors_at(place: Place) -> list[int]:
+    """The vendors holding goods (or having held them) at a fair or a store counter."""
+    return list(
+        db.session.scalars(
+            select(StockLocation.vendor_id)
+            .where(StockLocation.kind == place.kind, StockLocation.place_ref == place.ref_id)
+            .order_by(StockLocation.vendor_id)
+        )
+    )
+
+
+def first_arrival(vendor_id: int, place: Place) -> date | None:
+    """The local date the vendor's first goods reached ``place`` (None: never)."""
+    location_id = find([_key(vendor_id, place)]).get(_key(vendor_id, place))
+    if location_id is None:
+        return None
+    first = db.session.scalar(
+        select(func.min(StockMovement.created_at)).where(
+            StockMovement.location_id == location_id, StockMovement.on_hand_delta > 0
+        )
+    )
+    return None if first is None else local_date(first)
 
 
 def available(product_id: int, place: Place = WAREHOUSE) -> int:

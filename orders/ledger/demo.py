@@ -20,7 +20,8 @@ from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.money import format_fen
-from orders.ledger.imports import FairsImport, SalesImport
+from orders.fairs.imports import FairsImport
+from orders.ledger.imports import SalesImport
 from orders.ledger.models import Order
 from orders.ledger.services import refund
 

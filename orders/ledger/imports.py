@@ -1,4 +1,4 @@
-"""`import fairs` and `import sales` (docs/formats.md).
+"""`import sales` (docs/formats.md); `import fairs` lives with the fairs (orders/fairs/imports.py).
 
 The sales import is set-based: a handful of bulk lookups, orders and lines written with
 bulk INSERTs, then made paid by the ledger's paid-sale core (``record_paid``: certified
@@ -17,11 +17,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from catalog.models import Product
 from marketplace.bulk import allocate_ids, bulk_insert, chunks
-from marketplace.clock import day_start_utc, local_today
+from marketplace.clock import day_start_utc
 from marketplace.extensions import db
 from marketplace.importing import (
     Column,
@@ -38,9 +38,9 @@ from marketplace.importing import (
 )
 from marketplace.models import Organization, utcnow
 from marketplace.money import MAX_FEN
+from orders.fairs.models import Fair
 from orders.ledger.models import Channel, Order, OrderLine, OrderStatus, PaymentMethod
 from orders.ledger.services import STOCK_ON_HAND, PaidSale, record_paid
-from orders.models import Fair, FairStatus
 from vendors import stock
 from vendors.stock import REF_ID_MAX, OutOfStock, Place
 
@@ -52,50 +52,6 @@ STOCK_REF_MAX = REF_ID_MAX  # a sale_ref becomes the stock movements' ref id
 def import_order_number(sale_ref: str) -> str:
     """A stable order number for an imported sale: "I" + 15 hex digits of its sha1."""
     return "I" + hashlib.sha1(sale_ref.encode("utf-8")).hexdigest()[:15].upper()
-
-
-class FairsImport(Importer):
-    name = "fairs"
-    title = _l("爱心扶贫集市")
-    key = "fair_code"
-    columns = [
-        Column("fair_code", parse=text(50)),
-        Column("name", parse=text(200)),
-        Column("date", parse=iso_date),
-        Column("venue", parse=text(200)),
-        Column("district", parse=text(50)),
-        Column("community", required=False, parse=text(100)),
-    ]
-
-    def write(self, rows: list[Row]) -> ImportSummary:
-        existing = self.lookup(Fair.code, (r["fair_code"] for r in rows), Fair.id)
-        keep_community = not self.has_column("community")
-        today = local_today()
-        now = utcnow()
-        inserts, updates = [], []
-        for row in rows:
-            values = {
-                "code": row["fair_code"],
-                "name": row["name"],
-                "date": row["date"],
-                "venue": row["venue"],
-                "district": row["district"],
-                "community": row["community"],
-            }
-            found = existing.get(row["fair_code"])
-            if found is None:
-                # a fair already past when it is imported is history: held and closed
-                status = FairStatus.CLOSED if row["date"] < today else FairStatus.PLANNED
-                inserts.append({**values, "status": status, "created_at": now})
-            else:
-                if keep_community:
-                    values.pop("community")
-                updates.append({"id": found.id, **values})
-        if inserts:
-            db.session.execute(insert(Fair), inserts)
-        if updates:
-            db.session.execute(update(Fair), updates)
-        return ImportSummary("fairs", {"created": len(inserts), "updated": len(updates)})
 
 
 @dataclass

@@ -33,7 +33,7 @@ from marketplace.extensions import db
 from marketplace.models import BigId, Household, Organization, User, enum_values, utcnow
 
 if TYPE_CHECKING:
-    from orders.models import Fair
+    from orders.fairs.models import Fair
 
 
 class Channel(enum.StrEnum):

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
@@ -23,6 +24,7 @@ from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
+from orders.fairs.models import Fair
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
 from orders.ledger.models import (
     Attribution,
@@ -34,9 +36,11 @@ from orders.ledger.models import (
     Refund,
     RefundLine,
 )
-from orders.models import Fair
 from vendors import stock
 from vendors.stock import WAREHOUSE, Goods, OutOfStock, Place, Ref
+
+if TYPE_CHECKING:
+    from orders.fairs.models import Fair  # the data-level link of orders.fair_id
 
 NUMBER_PREFIX = {
     Channel.ONLINE: "ON",

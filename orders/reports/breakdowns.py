@@ -29,8 +29,8 @@ from marketplace.extensions import db
 from marketplace.models import District, Household, Organization, Town, Village
 from marketplace.pagination import Page, paginate
 from marketplace.publication import Aggregate, Counts, publish, publish_tables
+from orders.fairs.models import Fair
 from orders.ledger.models import Attribution, Channel, Order
-from orders.models import Fair
 from orders.reports.summary import CHANNELS, period_clause
 
 # an export never holds more rows than this
@@ -235,6 +235,12 @@ def _buyer_key():
     return func.coalesce(BuyerOrg.name, Order.buyer_name, literal_column("''"))
 
 
+def _store_key():
+    # a counter sale's buyer is a store: its name (a retailer has several stores), else
+    # the organization's
+    return func.coalesce(Order.buyer_name, BuyerOrg.name, literal_column("''"))
+
+
 DIMENSIONS: dict[str, Dimension] = {
     "vendor": Dimension("vendor", lambda: Attribution.vendor_id),
     "product": Dimension("product", lambda: Attribution.product_id),
@@ -250,7 +256,7 @@ DIMENSIONS: dict[str, Dimension] = {
     ),
     "counter": Dimension(
         "counter",
-        _buyer_key,
+        _store_key,
         (Attribution.channel == Channel.COUNTER,),
         join_order=True,
         buyer=True,

@@ -32,8 +32,8 @@ from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Household
 from marketplace.money import format_fen
+from orders.fairs.models import Fair, FairStatus
 from orders.ledger.models import PAID_STATUSES, Attribution, Channel, Order, OrderLine
-from orders.models import Fair, FairStatus
 
 CHANNELS = [Channel.ONLINE, Channel.FAIR, Channel.PROCUREMENT, Channel.COUNTER]
 

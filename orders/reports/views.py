@@ -24,6 +24,7 @@ from marketplace.web import id_arg, page_arg, page_size
 from orders import bp
 from orders.reports import breakdowns, charts, exports
 from orders.reports.breakdowns import DIMENSIONS, Period
+from orders.reports.fairs import fair_season
 from orders.reports.summary import summary
 
 DASHBOARD_TOP = 10
@@ -147,6 +148,7 @@ def reports_dashboard():
         **_context(
             period,
             summary=s,
+            season=fair_season(period.date_from, period.date_to, s, list_fairs=False),
             summary_table=exports.summary_table(s),
             channels_table=exports.channels_table(s),
             channels_chart=charts.channels_chart(s),

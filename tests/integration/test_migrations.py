@@ -129,12 +129,13 @@ def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates
     local midnight move to the local date (with their attribution rows, refunds too);
     imported sales and sales recorded with an explicit date keep theirs."""
     from datetime import date, datetime
+    from types import SimpleNamespace
 
-    from sqlalchemy import select, update
+    from sqlalchemy import insert, select, update
 
+    from orders.fairs.models import Fair
     from orders.ledger.models import Attribution, Channel, Order
     from orders.ledger.services import SaleItem, record_paid_sale, refund
-    from orders.models import Fair
 
     from ..catalog_factories import BenefitLinkFactory, CertificationFactory
 
@@ -143,9 +144,14 @@ def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates
     ).product
     BenefitLinkFactory(product=product)
     BenefitLinkFactory(product=product)
-    fair = Fair(code="F1", name="集市", date=date(2026, 11, 30), venue="广场", district="秀英区")
-    db.session.add(fair)
+    # the fairs table as it was then (without the columns fairs gained later)
+    fair_id = db.session.execute(
+        insert(Fair.__table__)
+        .values(code="F1", name="集市", date=date(2026, 11, 30), venue="广场", district="秀英区")
+        .returning(Fair.__table__.c.id)
+    ).scalar_one()
     db.session.commit()
+    fair = SimpleNamespace(id=fair_id)
     november, december = date(2026, 11, 30), date(2026, 12, 1)
     after_midnight = datetime(2026, 11, 30, 19, 48)  # 03:48 on 1 December in Beijing
     evening = datetime(2026, 11, 30, 10, 0)  # 18:00 on 30 November in Beijing

@@ -88,8 +88,8 @@ KERNEL_HELPERS = {
     "IN list by hand": (re.compile(r"\brange\(0, len\("), "marketplace/bulk.py"),
     # a shipment changes state through its own guarded steps, on the model
     "shipment steps": (
-        re.compile(r"\bstatus=ShipmentStatus\.|\bcancel_reason="),
-        ("orders/models.py", "orders/shop/models.py"),
+        re.compile(r"\bstatus=ShipmentStatus\."),
+        ("orders/shop/models.py",),
     ),
 }
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Household, OrgKind
+from orders.fairs.models import Fair, FairStatus
 from orders.ledger.imports import import_order_number
 from orders.ledger.models import Attribution, Order, OrderLine
-from orders.models import Fair, FairStatus
 from vendors import stock
 from vendors.models import StockLevel, StockLocation, StockMovement
 from vendors.stock import Goods, Ref, fair_stall

@@ -14,9 +14,9 @@ from sqlalchemy import distinct, func, select
 from catalog.models import CertStatus
 from marketplace.extensions import db
 from marketplace.models import Household
+from orders.fairs.models import Fair, FairStatus
 from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, cancel_unpaid, create_order, record_paid_sale, refund
-from orders.models import Fair, FairStatus
 from orders.reports.summary import households_driven_query, summary
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory

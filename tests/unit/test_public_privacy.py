@@ -12,9 +12,9 @@ from itertools import combinations
 import pytest
 
 from marketplace.extensions import db
+from orders.fairs.models import Fair
 from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, record_paid_sale
-from orders.models import Fair
 from tests.catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
 from tests.factories import HouseholdFactory, VillageFactory
 

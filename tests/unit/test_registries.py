@@ -29,12 +29,13 @@ def test_the_factory_fills_every_registry(app):
         "sales",
     ]
     steps = [step.__name__ for step in registries.demo_steps.get()]
-    assert steps[-5:] == [
+    assert steps[-6:] == [
         "load_catalog_demo",
         "load_stock_demo",
         "load_orders_demo",
         "load_shop_demo",
         "load_procurement_demo",
+        "load_fairs_demo",
     ]
     assert [s.__name__ for s in registries.home_sections.get()] == [
         "impact_section",

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from marketplace.extensions import db
 from marketplace.models import OrgKind
+from orders.fairs.models import Fair
 from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, record_paid_sale, refund
-from orders.models import Fair
 from orders.reports import breakdowns
 from orders.reports.breakdowns import Period
 from orders.reports.summary import CHANNELS, summary

@@ -1,0 +1,614 @@
+"""Fairs and counters pages: the public fair pages, the organizer's, the vendor's stall
+(a phone page that also works offline, its sales posted as JSON) and the counters.
+
+Views are thin: parse, call one service of ``orders.fairs.services`` or
+``orders.fairs.counters``, and turn a domain error into a flashed message (or a JSON
+error for the stall's scripts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, select
+from wtforms import SelectChoice
+
+from catalog.models import Product, ProductStatus
+from marketplace.authz import org_required
+from marketplace.clock import local_today, to_local
+from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
+from marketplace.extensions import db
+from marketplace.models import Organization
+from marketplace.money import format_fen
+from marketplace.publication import Counts, publish
+from marketplace.web import to_id
+from orders import bp
+from orders.fairs import counters
+from orders.fairs import services as fairs
+from orders.fairs.forms import (
+    ApplyForm,
+    CounterReportForm,
+    FairReasonForm,
+    PlaceGoodsForm,
+    PlanFairForm,
+    StallStockForm,
+    StoreForm,
+)
+from orders.fairs.models import Fair, FairStall, FairStatus, StallSale, StallStatus, Store
+from orders.ledger.models import Attribution, Order
+from vendors.stock import OutOfStock
+
+FAIR_STATUS_LABELS = {
+    FairStatus.PLANNED: (_l("计划中"), "info text-dark"),
+    FairStatus.OPEN: (_l("开市中"), "success"),
+    FairStatus.CLOSED: (_l("已闭市"), "secondary"),
+    FairStatus.CANCELLED: (_l("已取消"), "danger"),
+}
+STALL_STATUS_LABELS = {
+    StallStatus.APPLIED: (_l("待审核"), "warning text-dark"),
+    StallStatus.ADMITTED: (_l("已入场"), "success"),
+    StallStatus.REFUSED: (_l("未通过"), "secondary"),
+}
+PAYMENT_LABELS = {"cash": _l("现金"), "wechat": _l("微信"), "alipay": _l("支付宝")}
+
+
+@bp.context_processor
+def fair_labels() -> dict:
+    return {
+        "FAIR_STATUS": FAIR_STATUS_LABELS,
+        "STALL_STATUS": STALL_STATUS_LABELS,
+        "STALL_PAYMENTS": PAYMENT_LABELS,
+    }
+
+
+def _form_error(form) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "danger")
+            return
+
+
+# ---------------------------------------------------------------- public pages
+
+
+def households_driven(fair_ids) -> dict[int, int]:
+    """Distinct households with positive net attribution from each fair's sales."""
+    if not fair_ids:
+        return {}
+    per_household = (
+        select(Order.fair_id.label("fair_id"), Attribution.household_id)
+        .join(Order, Order.id == Attribution.order_id)
+        .where(Order.fair_id.in_(list(fair_ids)), Attribution.household_id.is_not(None))
+        .group_by(Order.fair_id, Attribution.household_id)
+        .having(func.sum(Attribution.amount) > 0)
+        .subquery()
+    )
+    return dict(
+        db.session.execute(
+            select(per_household.c.fair_id, func.count()).group_by(per_household.c.fair_id)
+        ).all()
+    )
+
+
+def _fair_amounts(fair_ids) -> dict[int, int]:
+    if not fair_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Order.fair_id, func.sum(Order.total - Order.refunded))
+            .where(Order.fair_id.in_(list(fair_ids)), Order.status.in_(["paid", "completed"]))
+            .group_by(Order.fair_id)
+        ).all()
+    )
+
+
+def _public_vendors(fair: Fair) -> list[tuple[FairStall, list[Product]]]:
+    stalls = [s for s in fair.stalls if s.status == StallStatus.ADMITTED]
+    vendor_ids = [s.vendor_id for s in stalls]
+    products: dict[int, list[Product]] = {}
+    if vendor_ids:
+        for product in db.session.scalars(
+            select(Product)
+            .where(Product.vendor_id.in_(vendor_ids), Product.status == ProductStatus.ACTIVE)
+            .order_by(Product.name)
+        ):
+            products.setdefault(product.vendor_id, []).append(product)
+    return [(s, products.get(s.vendor_id, [])[:12]) for s in stalls]
+
+
+@bp.route("/fairs")
+def fairs_public():
+    today = local_today()
+    upcoming = list(
+        db.session.scalars(
+            select(Fair)
+            .where(Fair.status.in_([FairStatus.PLANNED, FairStatus.OPEN]), Fair.date >= today)
+            .order_by(Fair.date, Fair.id)
+            .limit(30)
+        )
+    )
+    past = list(
+        db.session.scalars(
+            select(Fair)
+            .where(Fair.status == FairStatus.CLOSED)
+            .order_by(Fair.date.desc(), Fair.id.desc())
+            .limit(30)
+        )
+    )
+    ids = [f.id for f in past]
+    amounts, driven = _fair_amounts(ids), households_driven(ids)
+    shown = {f.id: publish(Counts(driven.get(f.id, 0), int(amounts.get(f.id) or 0))) for f in past}
+    return render_template(
+        "orders/fairs/public_list.html",
+        upcoming=[(f, _public_vendors(f)) for f in upcoming],
+        past=past,
+        amounts=amounts,
+        shown=shown,
+    )
+
+
+@bp.route("/fairs/<int:fair_id>")
+def fair_public(fair_id: int):
+    fair = db.session.get(Fair, fair_id)
+    if fair is None or fair.status == FairStatus.CANCELLED:
+        raise NotFound()
+    amount = int(_fair_amounts([fair.id]).get(fair.id) or 0)
+    shown = publish(Counts(households_driven([fair.id]).get(fair.id, 0), amount))
+    return render_template(
+        "orders/fairs/public_fair.html", fair=fair, vendors=_public_vendors(fair), shown=shown
+    )
+
+
+# ---------------------------------------------------------------- the organizer
+
+
+def _scoped_fairs(org: Organization):
+    stmt = select(Fair)
+    if not fairs.organizes_all(org):
+        stmt = stmt.where(Fair.organizer_id == org.id)
+    return stmt
+
+
+@bp.route("/organizer/fairs", methods=["GET", "POST"])
+@org_required("fairs.organize")
+def organizer_fairs():
+    form = PlanFairForm()
+    if form.validate_on_submit():
+        plan = fairs.FairPlan(
+            form.name.data,
+            form.date.data,
+            form.venue.data,
+            form.district.data,
+            form.community.data,
+            form.starts_at.data,
+            form.ends_at.data,
+            form.expected_stalls.data,
+        )
+        try:
+            fair = fairs.plan_fair(current_user, g.org, plan)
+        except ValidationError as exc:
+            flash(exc.message, "danger")
+        else:
+            flash(_("集市已创建：%(name)s", name=fair.name), "success")
+            return redirect(url_for("orders.organizer_fair", fair_id=fair.id))
+    elif request.method == "POST":
+        _form_error(form)
+    listed = list(
+        db.session.scalars(
+            _scoped_fairs(g.org).order_by(Fair.date.desc(), Fair.id.desc()).limit(100)
+        )
+    )
+    return render_template("orders/fairs/organizer_list.html", fairs=listed, form=form)
+
+
+@bp.route("/organizer/fairs/<int:fair_id>")
+@org_required("fairs.organize")
+def organizer_fair(fair_id: int):
+    fair = fairs.organizer_fair(g.org, fair_id)
+    return render_template(
+        "orders/fairs/organizer_fair.html",
+        fair=fair,
+        totals=fairs.fair_totals(fair.id),
+        late=db.session.scalar(
+            select(func.count(StallSale.id)).where(StallSale.fair_id == fair.id, StallSale.late)
+        ),
+        reason_form=FairReasonForm(),
+    )
+
+
+@bp.route("/organizer/fairs/<int:fair_id>/<any(open, close, cancel):action>", methods=["POST"])
+@org_required("fairs.organize")
+def organizer_fair_action(fair_id: int, action: str):
+    form = FairReasonForm()
+    try:
+        if action == "open":
+            fairs.open_fair(current_user, g.org, fair_id)
+            flash(_("集市已开市"), "success")
+        elif action == "close":
+            moved = fairs.close_fair(current_user, g.org, fair_id)
+            flash(_("集市已闭市，%(n)d 项未售出库存已退回仓库", n=moved), "success")
+        else:
+            fairs.cancel_fair(current_user, g.org, fair_id, form.reason.data or "")
+            flash(_("集市已取消"), "success")
+    except (IllegalTransition, ValidationError) as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("orders.organizer_fair", fair_id=fair_id))
+
+
+@bp.route("/organizer/stalls/<int:stall_id>/<any(admit, refuse):action>", methods=["POST"])
+@org_required("fairs.organize")
+def organizer_stall_decide(stall_id: int, action: str):
+    form = FairReasonForm()
+    stall = db.session.get(FairStall, stall_id)
+    if stall is None:
+        raise NotFound()
+    fair_id = stall.fair_id
+    try:
+        if action == "admit":
+            fairs.admit_stall(current_user, g.org, stall_id)
+            flash(_("已同意入场"), "success")
+        else:
+            fairs.refuse_stall(current_user, g.org, stall_id, form.reason.data or "")
+            flash(_("已拒绝该申请"), "success")
+    except (IllegalTransition, ValidationError) as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("orders.organizer_fair", fair_id=fair_id))
+
+
+# ---------------------------------------------------------------- the vendor
+
+
+@bp.route("/vendor/fairs")
+@org_required("fairs.sell")
+def vendor_fairs():
+    mine = {
+        s.fair_id: s
+        for s in db.session.scalars(select(FairStall).where(FairStall.vendor_id == g.org.id))
+    }
+    open_for_applications = list(
+        db.session.scalars(
+            select(Fair)
+            .where(
+                Fair.status.in_([FairStatus.PLANNED, FairStatus.OPEN]),
+                Fair.date >= local_today(),
+            )
+            .order_by(Fair.date, Fair.id)
+            .limit(50)
+        )
+    )
+    past_mine = [s for s in mine.values() if s.fair not in open_for_applications]
+    past_mine.sort(key=lambda s: s.fair.date, reverse=True)
+    return render_template(
+        "orders/fairs/vendor_list.html",
+        fairs=open_for_applications,
+        mine=mine,
+        past=past_mine[:50],
+        form=ApplyForm(),
+    )
+
+
+@bp.route("/vendor/fairs/<int:fair_id>/apply", methods=["POST"])
+@org_required("fairs.sell")
+def vendor_fair_apply(fair_id: int):
+    form = ApplyForm()
+    if form.validate_on_submit():
+        try:
+            fairs.apply_for_stall(current_user, g.org, fair_id, form.name.data, form.note.data)
+            flash(_("已提交摊位申请"), "success")
+        except (IllegalTransition, ValidationError) as exc:
+            flash(exc.message, "danger")
+    else:
+        _form_error(form)
+    return redirect(url_for("orders.vendor_fairs"))
+
+
+@bp.route("/vendor/fairs/<int:fair_id>/stock", methods=["GET", "POST"])
+@org_required("fairs.sell")
+def vendor_stall_stock(fair_id: int):
+    stall = fairs.vendor_stall(g.org, fair_id)
+    form = StallStockForm()
+    products = fairs.stall_products(stall)
+    form.product_id.choices = [SelectChoice(p.product.id, p.product.name) for p in products]
+    if form.validate_on_submit():
+        args = (current_user, g.org, fair_id, form.product_id.data, form.quantity.data)
+        try:
+            if form.action.data == "to":
+                fairs.move_to_stall(*args)
+            elif form.action.data == "from":
+                fairs.move_from_stall(*args)
+            else:
+                fairs.write_off_at_stall(*args, form.action.data, form.note.data or "")
+            flash(_("库存已更新"), "success")
+            return redirect(url_for("orders.vendor_stall_stock", fair_id=fair_id))
+        except (IllegalTransition, ValidationError, OutOfStock) as exc:
+            flash(exc.message, "danger")
+    elif request.method == "POST":
+        _form_error(form)
+    return render_template(
+        "orders/fairs/vendor_stock.html", stall=stall, products=products, form=form
+    )
+
+
+@bp.route("/vendor/fairs/<int:fair_id>/stall")
+@org_required("fairs.sell")
+def stall_page(fair_id: int):
+    stall = fairs.vendor_stall(g.org, fair_id)
+    return render_template("orders/fairs/stall.html", stall=stall, fair=stall.fair)
+
+
+def _sale_json(sale: StallSale) -> dict:
+    order = sale.order
+    return {
+        "id": sale.id,
+        "token": sale.token,
+        "number": order.number if order else "",
+        "total": format_fen(order.total) if order else "0.00",
+        "payment_method": order.payment_method if order else "",
+        "made_at": to_local(sale.made_at).strftime("%H:%M:%S"),
+        "late": sale.late,
+        "voided": sale.voided_at is not None,
+        "lines": [
+            {"name": line.product_name, "quantity": line.quantity, "unit": line.unit}
+            for line in (order.lines if order else [])
+        ],
+    }
+
+
+@bp.route("/vendor/fairs/<int:fair_id>/stall/data.json")
+@org_required("fairs.sell")
+def stall_data(fair_id: int):
+    stall = fairs.vendor_stall(g.org, fair_id)
+    totals = fairs.fair_totals(fair_id, stall)
+    return jsonify(
+        {
+            "csrf_token": generate_csrf(),
+            "fair": {
+                "id": stall.fair.id,
+                "name": stall.fair.name,
+                "status": stall.fair.status,
+                "stall_status": stall.status,
+            },
+            "products": [
+                {
+                    "id": p.product.id,
+                    "name": p.product.name,
+                    "unit": p.product.unit,
+                    "price": format_fen(p.product.price),
+                    "min_price": format_fen(-(-p.product.price * fairs.MIN_PRICE_PERCENT // 100)),
+                    "available": p.available,
+                }
+                for p in fairs.stall_products(stall)
+                if p.sellable and p.available > 0
+            ],
+            "sales": [_sale_json(s) for s in fairs.recent_sales(stall)],
+            "totals": {
+                "orders": totals.orders,
+                "amount": format_fen(totals.amount),
+                "by_payment": {m: format_fen(fen) for m, _n, fen in totals.by_payment},
+            },
+        }
+    )
+
+
+def _json_error(message: str, status: int):
+    return jsonify({"error": message, "status": status}), status
+
+
+def _made_at(value) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _fen(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**12:
+        return value
+    raise ValidationError(_("单价无效"))
+
+
+@bp.route("/vendor/fairs/<int:fair_id>/stall/sales", methods=["POST"])
+@org_required("fairs.sell")
+def stall_sale(fair_id: int):
+    """A sale as JSON: ``{"token", "payment_method", "made_at" (ISO, with zone),
+    "lines": [{"product_id", "quantity", "unit_price" (fen, optional)}]}``."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
+        return _json_error(_("请求有误，请检查后重试。"), 400)
+    try:
+        lines = []
+        for line in data["lines"][: fairs.MAX_SALE_LINES + 1]:
+            if not isinstance(line, dict):
+                raise ValidationError(_("请求有误，请检查后重试。"))
+            quantity = line.get("quantity")
+            if not isinstance(quantity, int) or isinstance(quantity, bool):
+                raise ValidationError(_("数量必须大于零"))
+            lines.append(
+                fairs.SaleLine(
+                    to_id(line.get("product_id")) or 0, quantity, _fen(line.get("unit_price"))
+                )
+            )
+        token = data.get("token")
+        recorded = fairs.record_stall_sale(
+            current_user,
+            g.org,
+            fair_id,
+            token,
+            lines,
+            data.get("payment_method"),
+            made_at=_made_at(data.get("made_at")),
+        )
+    except (IllegalTransition, OutOfStock) as exc:
+        return _json_error(exc.message, 409)
+    except DomainError as exc:
+        return _json_error(exc.message, 422)
+    return jsonify({"sale": _sale_json(recorded.sale), "duplicate": recorded.repeat}), (
+        200 if recorded.repeat else 201
+    )
+
+
+@bp.route("/vendor/fairs/<int:fair_id>/stall/sales/<bigint:sale_id>/void", methods=["POST"])
+@org_required("fairs.sell")
+def stall_void(fair_id: int, sale_id: int):
+    data = request.get_json(silent=True) or {}
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
+    try:
+        sale = fairs.void_stall_sale(current_user, g.org, sale_id, reason[:500])
+    except (IllegalTransition, ValidationError) as exc:
+        return _json_error(exc.message, 409 if isinstance(exc, IllegalTransition) else 422)
+    return jsonify({"sale": _sale_json(sale)})
+
+
+@bp.route("/vendor/fairs/sw.js")
+def stall_service_worker():
+    """The stall's service worker, served under /vendor/fairs/ so its scope covers the
+    stall pages."""
+    script = Path(current_app.static_folder, "js", "stall-sw.js").read_bytes()
+    return Response(
+        script,
+        content_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+# ---------------------------------------------------------------- counters
+
+
+def _counter_page(store: Store, vendor_id: int | None, endpoint: str):
+    form = CounterReportForm()
+    if vendor_id is None:
+        vendor_ids = counters.vendors_of_store(store)
+        vendor_choices = [
+            SelectChoice(v.id, v.name)
+            for v in db.session.scalars(
+                select(Organization)
+                .where(Organization.id.in_(vendor_ids))
+                .order_by(Organization.name)
+            )
+        ]
+    else:
+        vendor_choices = [SelectChoice(g.org.id, g.org.name)]
+    form.vendor_id.choices = vendor_choices
+    chosen_vendors = [c.value for c in vendor_choices]
+    form.product_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(p.id, f"{p.name} ({p.sku})")
+        for p in db.session.scalars(
+            select(Product).where(Product.vendor_id.in_(chosen_vendors)).order_by(Product.name)
+        )
+    ]
+    if form.validate_on_submit():
+        try:
+            if form.file.data:
+                upload = form.file.data
+                lines = counters.lines_from_file(
+                    form.vendor_id.data, upload.filename or "", upload.read(5_000_000)
+                )
+            elif form.product_id.data and form.quantity.data and form.amount.data:
+                lines = [
+                    counters.ReportLine(form.product_id.data, form.quantity.data, form.amount.fen)
+                ]
+            else:
+                raise ValidationError(_("请填写产品、数量和金额，或上传文件"))
+            counters.report_counter_sales(
+                current_user,
+                g.org,
+                store.id,
+                form.vendor_id.data,
+                form.period_start.data,
+                form.period_end.data,
+                lines,
+            )
+            flash(_("销售已报告"), "success")
+            return redirect(url_for(endpoint, store_id=store.id))
+        except (ValidationError, IllegalTransition, OutOfStock) as exc:
+            flash(exc.message, "danger")
+    elif request.method == "POST":
+        _form_error(form)
+    return render_template(
+        "orders/fairs/counter.html",
+        store=store,
+        view=counters.counter_view(store, vendor_id),
+        form=form,
+    )
+
+
+@bp.route("/retailer/stores", methods=["GET", "POST"])
+@org_required("counters.sell")
+def retailer_stores():
+    form = StoreForm()
+    if form.validate_on_submit():
+        try:
+            counters.register_store(
+                current_user, g.org, form.name.data, form.address.data, form.district.data
+            )
+            flash(_("门店已登记"), "success")
+            return redirect(url_for("orders.retailer_stores"))
+        except ValidationError as exc:
+            flash(exc.message, "danger")
+    elif request.method == "POST":
+        _form_error(form)
+    return render_template("orders/fairs/stores.html", stores=counters.stores(g.org), form=form)
+
+
+@bp.route("/retailer/stores/<int:store_id>", methods=["GET", "POST"])
+@org_required("counters.sell")
+def retailer_store(store_id: int):
+    store = counters.retailer_store(g.org, store_id)
+    return _counter_page(store, None, "orders.retailer_store")
+
+
+@bp.route("/vendor/counters", methods=["GET", "POST"])
+@org_required("stock.manage")
+def vendor_counters():
+    form = PlaceGoodsForm()
+    form.store_id.choices = [SelectChoice(s.id, s.name) for s in counters.stores()]
+    form.product_id.choices = [
+        SelectChoice(p.id, f"{p.name} ({p.sku})")
+        for p in db.session.scalars(
+            select(Product).where(Product.vendor_id == g.org.id).order_by(Product.name)
+        )
+    ]
+    if form.validate_on_submit():
+        args = (current_user, g.org, form.store_id.data, form.product_id.data, form.quantity.data)
+        try:
+            if form.action.data == "from":
+                counters.take_back_from_counter(*args)
+            else:
+                counters.place_at_counter(*args)
+            flash(_("库存已更新"), "success")
+            return redirect(url_for("orders.vendor_counters"))
+        except (ValidationError, OutOfStock) as exc:
+            flash(exc.message, "danger")
+    elif request.method == "POST":
+        _form_error(form)
+    mine = counters.stores_of_vendor(g.org.id)
+    return render_template("orders/fairs/vendor_counters.html", form=form, stores=mine)
+
+
+@bp.route("/vendor/counters/<int:store_id>", methods=["GET", "POST"])
+@org_required("stock.manage")
+def vendor_counter(store_id: int):
+    store = counters.any_store(store_id)
+    return _counter_page(store, g.org.id, "orders.vendor_counter")
