@@ -196,8 +196,11 @@ class ProductsImport(Importer):
         stocked = [r for r in rows if r["stock"] is not None]
         if stock and stocked:
             ids = self.lookup(Product.sku, (r["sku"] for r in stocked), Product.id)
-            for row in stocked:
-                stock.set_on_hand(ids[row["sku"]].id, row["stock"], self.actor or "cli", self.name)
+            stock.set_on_hand_many(
+                {ids[row["sku"]].id: row["stock"] for row in stocked},
+                self.actor or "cli",
+                self.name,
+            )
         summary = Summary("products", {"created": len(inserts), "updated": len(updates)})
         summary.details.append(f"certifications: {created_certs} created, {updated_certs} updated")
         if new_categories:

@@ -9,6 +9,7 @@ from sqlalchemy import Table, func, insert, select, text
 from .extensions import db
 
 CHUNK = 5000
+WRITTEN_KEY = "tables_written"  # session.info: a set collecting the tables written, if any
 
 
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
@@ -26,6 +27,11 @@ def bulk_insert(table: Table, rows: Sequence[dict]) -> None:
         for chunk in _chunks(rows):
             db.session.execute(insert(table), list(chunk))
         return
+    # COPY runs on the driver's cursor, out of SQLAlchemy's sight: name the table to an
+    # import collecting the tables it wrote (marketplace.importing analyzes them)
+    written = db.session.info.get(WRITTEN_KEY)
+    if written is not None:
+        written.add(table.name)
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
     with (
