@@ -101,11 +101,16 @@ def notices():
 
 
 def featured_section() -> Markup:
-    """The home page's featured products section."""
-    return Markup(
-        render_template(
+    """The home page's featured products section, the same for everyone: cached per
+    language and day, dropped with the list when a product, certificate or vendor
+    changes."""
+    day = sellability.today()
+    return fragment(
+        "catalog",
+        f"featured:{select_locale()}:{day.isoformat()}",
+        lambda: render_template(
             "catalog/_featured.html",
-            products=public.featured_products(sellability.today()),
+            products=public.featured_products(day),
             categories=products.categories(),
-        )
+        ),
     )

@@ -20,6 +20,7 @@ from marketplace import audit
 from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
+from marketplace.fragments import bump_after_commit
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
@@ -137,6 +138,7 @@ class PaidSale:
     place: Place = WAREHOUSE  # where the goods leave from, when stock moves
 
 
+SALES_AREA = "sales"  # cached figures computed from paid sales (marketplace.fragments)
 STOCK_RESERVED = "reserved"  # reserved units leave as sold (the shop's checkout reserved them)
 STOCK_ON_HAND = "on_hand"  # units leave as sold without a reservation (stalls, imports)
 
@@ -195,6 +197,7 @@ def record_paid(
         write_attribution(lines, certified)
         _take_stock(sales, lines, actor)
         _audit_paid(sales, dates, lines, actor, event)
+        bump_after_commit(db.session(), SALES_AREA)  # /impact and the home counter
     db.session.expire_all()  # ORM instances loaded before now see the new state
     return ids
 
@@ -428,6 +431,7 @@ def refund(
         locked = lock_row(Order, order.id)
         if not locked.is_paid:
             raise IllegalTransition(_("只有已付款的订单可以退款"))
+        bump_after_commit(db.session(), SALES_AREA)  # /impact and the home counter
         lines = {
             line.id: line
             for line in db.session.scalars(
