@@ -300,11 +300,19 @@ def chart_css():
 def impact():
     """Public: aggregates only, published through the kernel (no group of fewer than
     three households, not even by subtraction), no names."""
-    figures = cached(SALES_AREA, f"impact:{local_today().isoformat()}", breakdowns.impact)
+
+    def compute():
+        figures = breakdowns.impact()
+        return figures, charts.impact_chart(figures.years)
+
+    # the same for everyone: the figures and their chart, until a sale or refund commits
+    figures, chart = cached(
+        SALES_AREA, f"impact:{select_locale()}:{local_today().isoformat()}", compute
+    )
     return render_template(
         "orders/reports/impact.html",
         impact=figures,
-        chart=charts.impact_chart(figures.years),
+        chart=chart,
         channel_label=exports.channel_label,
         min_group=MIN_GROUP,
     )

@@ -76,3 +76,15 @@ def test_each_language_has_its_own_body(cached_app):
     client.post("/lang/en")
     page = listed(client)
     assert "文昌鸡" in page and "搜索产品、销售主体或村名" not in page
+
+
+def test_parameters_the_list_does_not_read_share_one_cache_entry(cached_app):
+    product = CertificationFactory(product__name="桂味荔枝").product
+    client = cached_app.test_client()
+    assert "桂味荔枝" in listed(client, "?from=wechat-123")
+    product.name = "悄悄改名"  # behind the services' back: no invalidation
+    db.session.commit()
+    page = listed(client, "?from=share-456&utm_source=x")
+    assert "桂味荔枝" in page  # the same entry: a share's tracking parameters
+    assert "wechat-123" not in page  # nothing of the first visitor's link shows
+    assert "悄悄改名" in listed(client, "?sort=price_asc")  # a parameter it reads: new entry
