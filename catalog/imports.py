@@ -27,7 +27,7 @@ from marketplace.importing import (
 )
 from marketplace.models import Household, Organization, utcnow
 
-from .links import replace_link_version
+from .links import replace_link_versions
 from .models import ALWAYS, Category, Certification, CertStatus, Product, ProductStatus
 
 _SIX = Decimal("0.000001")
@@ -250,10 +250,8 @@ class BenefitLinksImport(Importer):
                 .distinct()
             )
         }
-        replaced = 0
-        for (product_id, valid_from), weights in versions.items():
-            replaced += (product_id, valid_from) in existing
-            replace_link_version(product_id, valid_from, weights)
+        replaced = sum(key in existing for key in versions)
+        replace_link_versions(versions)
         return Summary(
             "benefit-links",
             {
