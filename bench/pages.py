@@ -28,7 +28,6 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,15 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.catalog import PREFIXES, PRODUCT_WORDS, UNITS, Result, _ms, recreate_database, serve  # noqa: E402
+from bench.catalog import (  # noqa: E402
+    PREFIXES,
+    PRODUCT_WORDS,
+    UNITS,
+    Result,
+    load_wrk,
+    recreate_database,
+    serve,
+)
 from bench.imports import households_csv, vendors_csv  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/mp_bench_pages"
@@ -262,35 +269,13 @@ def wrk(base: str, paths: list[str], args, cookie: str | None = None) -> Result:
                 urllib.request.urlopen(request, timeout=20).read()
             except OSError as exc:
                 _log(f"    warm-up {path}: {exc}")
-        output = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.connections}",
-                f"-d{args.duration}s",
-                "--timeout",
-                "10s",
-                "--latency",
-                "-s",
-                str(script),
-                *headers,
-                base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+        return load_wrk(
+            base,
+            args.duration,
+            args.connections,
+            ["--timeout", "10s", "-s", str(script), *headers],
             env=dict(os.environ, BENCH_PATHS=str(listing)),
-        ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", output)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors:.*", output)
-    if socket_errors:
-        _log("    wrk: " + socket_errors.group(0))
-    return Result(
-        rps, _ms(*p50.groups()), _ms(*p99.groups()), int(errors.group(1)) if errors else 0
-    )
+        )
 
 
 def first_request(base: str, path: str) -> float:

@@ -3,32 +3,14 @@ and day, and dropped at once when a product, certification or seller changes."""
 
 from datetime import timedelta
 
-import pytest
-
 from catalog import certification, sellability
 from catalog.models import CertStatus
-from marketplace import create_app
 from marketplace.clock import local_today
-from marketplace.extensions import cache, db
+from marketplace.extensions import db
 from marketplace.models import OrgKind
 
 from ..catalog_factories import CertificationFactory
-from ..conftest import fresh_request_state, make_test_config
 from ..factories import member_of
-
-
-@pytest.fixture
-def cached_app(database_url, tmp_path):
-    config = make_test_config(database_url, tmp_path)
-    config.update({"CACHE_TYPE": "SimpleCache"})
-    app = create_app(config)
-    fresh_request_state(app)
-    with app.app_context():
-        cache.clear()
-        yield app
-        cache.clear()
-        db.session.remove()
-        db.engine.dispose()  # its own engine: close its connections, don't leave them to GC
 
 
 def listed(client, query: str = "") -> str:

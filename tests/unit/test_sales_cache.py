@@ -6,31 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace import create_app
 from marketplace.clock import local_today
-from marketplace.extensions import cache, db
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.services import SaleItem, record_paid_sale
 from orders.reports import breakdowns
 
-from ..conftest import fresh_request_state, make_test_config
 from ..vendor_factories import SellableProductFactory
 
 AMOUNT = "12,345.67"
-
-
-@pytest.fixture
-def cached_app(database_url, tmp_path):
-    config = make_test_config(database_url, tmp_path)
-    config.update({"CACHE_TYPE": "SimpleCache"})
-    app = create_app(config)
-    fresh_request_state(app)
-    with app.app_context():
-        cache.clear()
-        yield app
-        cache.clear()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def sale(product):
