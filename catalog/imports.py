@@ -27,7 +27,7 @@ from marketplace.importing import (
 )
 from marketplace.models import Household, Organization, utcnow
 
-from .links import replace_link_version
+from .links import replace_link_versions
 from .models import ALWAYS, Category, Certification, CertStatus, Product, ProductStatus
 
 _SIX = Decimal("0.000001")
@@ -196,8 +196,11 @@ class ProductsImport(Importer):
         stocked = [r for r in rows if r["stock"] is not None]
         if stock and stocked:
             ids = self.lookup(Product.sku, (r["sku"] for r in stocked), Product.id)
-            for row in stocked:
-                stock.set_on_hand(ids[row["sku"]].id, row["stock"], self.actor or "cli", self.name)
+            stock.set_on_hand_many(
+                {ids[row["sku"]].id: row["stock"] for row in stocked},
+                self.actor or "cli",
+                self.name,
+            )
         summary = ImportSummary("products", {"created": len(inserts), "updated": len(updates)})
         summary.details.append(f"certifications: {created_certs} created, {updated_certs} updated")
         if new_categories:
@@ -247,10 +250,8 @@ class BenefitLinksImport(Importer):
                 .distinct()
             )
         }
-        replaced = 0
-        for (product_id, valid_from), weights in versions.items():
-            replaced += (product_id, valid_from) in existing
-            replace_link_version(product_id, valid_from, weights)
+        replaced = sum(key in existing for key in versions)
+        replace_link_versions(versions)
         return ImportSummary(
             "benefit-links",
             {

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import joinedload
 
+from marketplace.bulk import bulk_insert, chunks
 from marketplace.extensions import db
 from marketplace.models import utcnow
 
@@ -32,6 +33,38 @@ def links_in_force(product_id: int, day: date) -> list[BenefitLink]:
             .where(BenefitLink.product_id == product_id, BenefitLink.valid_from == version)
             .order_by(BenefitLink.household_id)
         )
+    )
+
+
+VERSION_CHUNK = 1000  # (product, valid_from) pairs per DELETE: 2,000 parameters
+
+
+def replace_link_versions(versions: dict[tuple[int, date], Sequence[tuple[int, Decimal]]]) -> None:
+    """``replace_link_version`` for many (product id, valid_from) versions at once, set
+    based (an import's): one DELETE per chunk of versions, then every link in one bulk
+    insert. Runs in the caller's transaction."""
+    keys = sorted(versions)
+    for chunk in chunks(keys, VERSION_CHUNK):
+        db.session.execute(
+            delete(BenefitLink).where(
+                tuple_(BenefitLink.product_id, BenefitLink.valid_from).in_(chunk)
+            )
+        )
+    now = utcnow()
+    bulk_insert(
+        BenefitLink.__table__,
+        [
+            {
+                "product_id": product_id,
+                "household_id": household_id,
+                "weight": weight,
+                "valid_from": valid_from,
+                "certification_id": None,
+                "created_at": now,
+            }
+            for (product_id, valid_from), weights in versions.items()
+            for household_id, weight in weights
+        ],
     )
 
 

@@ -42,18 +42,28 @@ def _filters() -> CatalogFilters:
     )
 
 
+# the query parameters the list reads; anything else in a link (a share's tracking
+# parameters) neither changes the page nor splits its cache entry
+LIST_PARAMS = ("q", "category", "district", "village", "sort", "page")
+
+
+def _list_args() -> dict[str, str]:
+    return {k: request.args[k][:MAX_QUERY] for k in LIST_PARAMS if request.args.get(k)}
+
+
 @bp.route("/products")
 def product_list():
-    """The public list. Its body is cached per query, language and day for a minute,
-    and dropped at once when a product, certification or vendor changes."""
+    """The public list. Its body is cached per query (the parameters it reads), language
+    and day for a minute, and dropped at once when a product, certification or vendor
+    changes."""
     day = sellability.today()
-    query = urlencode(sorted(request.args.items(multi=True)))[:500]
-    key = f"list:{select_locale()}:{day.isoformat()}:{query}"
-    body = fragment("catalog", key, lambda: _product_list_body(day))
+    args = _list_args()
+    key = f"list:{select_locale()}:{day.isoformat()}:{urlencode(sorted(args.items()))}"
+    body = fragment("catalog", key, lambda: _product_list_body(day, args))
     return render_template("catalog/products.html", body=body)
 
 
-def _product_list_body(day) -> str:
+def _product_list_body(day, list_args: dict[str, str]) -> str:
     filters = _filters()
     places = public.filter_places(filters.district_id, filters.village_id)
     if filters.village_id not in {v.id for v in places.villages}:
@@ -63,6 +73,7 @@ def _product_list_body(day) -> str:
         "catalog/_product_list.html",
         page=page,
         filters=filters,
+        list_args=list_args,
         categories=products.categories(),
         places=places,
         sort_labels=SORT_LABELS,
@@ -101,11 +112,16 @@ def notices():
 
 
 def featured_section() -> Markup:
-    """The home page's featured products section."""
-    return Markup(
-        render_template(
+    """The home page's featured products section, the same for everyone: cached per
+    language and day, dropped with the list when a product, certificate or vendor
+    changes."""
+    day = sellability.today()
+    return fragment(
+        "catalog",
+        f"featured:{select_locale()}:{day.isoformat()}",
+        lambda: render_template(
             "catalog/_featured.html",
-            products=public.featured_products(sellability.today()),
+            products=public.featured_products(day),
             categories=products.categories(),
-        )
+        ),
     )

@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 KEYS_PER_QUERY = 2000  # keys per IN (...) list: well under every database's parameter limit
 ROWS_PER_INSERT = 5000  # rows per executemany
+WRITTEN_KEY = "tables_written"  # session.info: a set collecting the tables written, if any
 
 
 def chunks(items: Sequence[T], size: int = KEYS_PER_QUERY) -> Iterator[Sequence[T]]:
@@ -32,6 +33,11 @@ def bulk_insert(table: Table, rows: Sequence[dict]) -> None:
         for chunk in chunks(rows, ROWS_PER_INSERT):
             db.session.execute(insert(table), list(chunk))
         return
+    # COPY runs on the driver's cursor, out of SQLAlchemy's sight: name the table to an
+    # import collecting the tables it wrote (marketplace.importing analyzes them)
+    written = db.session.info.get(WRITTEN_KEY)
+    if written is not None:
+        written.add(table.name)
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
     with (

@@ -9,12 +9,16 @@ any path that forgets to bump can show.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .extensions import cache
 
 TIMEOUT = 60  # seconds
+T = TypeVar("T")
 
 
 def generation(area: str) -> int:
@@ -35,6 +39,27 @@ def bump(area: str) -> None:
         logging.getLogger(__name__).exception("cache bump of %s failed", area)
 
 
+_PENDING = "fragments_bump_after_commit"  # session.info: areas to bump when it commits
+
+
+def bump_after_commit(session: Session, area: str) -> None:
+    """``bump(area)`` once ``session``'s transaction commits (nothing if it rolls back):
+    for a change made inside a caller's transaction, such as a paid sale, so no reader
+    can cache the old figures again between the bump and the commit."""
+    session.info.setdefault(_PENDING, set()).add(area)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_pending(session: Session) -> None:
+    for area in sorted(session.info.pop(_PENDING, ())):
+        bump(area)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
 def fragment(area: str, key: str, render: Callable[[], str], timeout: int = TIMEOUT) -> Markup:
     """The cached HTML for ``key`` in ``area``, rendering and storing it when missing."""
     full_key = f"frag:{area}:{generation(area)}:{key}"
@@ -43,3 +68,14 @@ def fragment(area: str, key: str, render: Callable[[], str], timeout: int = TIME
         html = str(render())
         cache.set(full_key, html, timeout=timeout)
     return Markup(html)
+
+
+def cached(area: str, key: str, compute: Callable[[], T], timeout: int = TIMEOUT) -> T:
+    """``fragment`` for a value (figures a page renders, the same for every visitor):
+    computed when missing, invalidated with its area."""
+    full_key = f"value:{area}:{generation(area)}:{key}"
+    found = cache.get(full_key)
+    if found is None:
+        found = compute()
+        cache.set(full_key, found, timeout=timeout)
+    return found

@@ -13,16 +13,18 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy import text as text_
 
 from . import audit
-from .bulk import chunks
+from .bulk import WRITTEN_KEY, chunks
 from .errors import DomainError
 from .extensions import db
 from .money import MoneyError, parse_yuan
@@ -328,8 +330,9 @@ def run_import(
         raise ImportFailed(errors)
     if not rows:
         raise ImportFailed([RowError(0, "-", _("文件中没有数据行"))])
+    written: set[str] = set()
     try:
-        with unit_of_work():
+        with unit_of_work(), _tables_written(written):
             summary = importer.write(rows)
             audit.record(
                 importer.actor or "cli",
@@ -343,5 +346,48 @@ def run_import(
                 raise _DryRunRollback(summary)
     except _DryRunRollback as rollback:
         return rollback.summary
+    analyze(written)
     importer.committed()
     return summary
+
+
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+class _tables_written:
+    """Collects the name of every table the session's connection writes to (INSERT,
+    UPDATE, DELETE, COPY) while the block runs."""
+
+    def __init__(self, into: set[str]):
+        self.into = into
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        match = _WRITE.match(statement)
+        if match:
+            self.into.add(match.group(1))
+
+    def __enter__(self) -> None:
+        self.connection = db.session.connection()
+        event.listen(self.connection, "before_cursor_execute", self._seen)
+        db.session.info[WRITTEN_KEY] = self.into  # bulk_insert's COPY names its table here
+
+    def __exit__(self, exc_type, *exc) -> None:
+        try:
+            if exc_type is None:
+                db.session.flush()  # what is still pending is written while we listen
+        finally:
+            event.remove(self.connection, "before_cursor_execute", self._seen)
+            db.session.info.pop(WRITTEN_KEY, None)
+
+
+def analyze(tables: Iterable[str]) -> None:
+    """Refresh the planner's statistics of ``tables`` on PostgreSQL, once an import has
+    committed: right after a bulk load the autovacuum daemon has not looked at them yet,
+    and a plan made on empty-table statistics turns a 20 ms page into seconds. Other
+    databases: nothing."""
+    tables = sorted(set(tables))
+    if not tables or db.engine.dialect.name != "postgresql":
+        return
+    quote = db.engine.dialect.identifier_preparer.quote
+    db.session.execute(text_("ANALYZE " + ", ".join(quote(t) for t in tables)))
+    db.session.commit()

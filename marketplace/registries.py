@@ -59,8 +59,9 @@ class StockPort(Protocol):
         """Units reserved per product (a new on-hand may not go below them)."""
         ...
 
-    def set_on_hand(self, product_id: int, quantity: int, actor: Any, import_name: str) -> None:
-        """Set on-hand through a recorded count correction, in the caller's transaction."""
+    def set_on_hand_many(self, targets: dict[int, int], actor: Any, import_name: str) -> None:
+        """Set on-hand (``{product id: units}``) through recorded count corrections, in
+        the caller's transaction, set-based."""
         ...
 
 

@@ -33,6 +33,14 @@ def insert_ignore(model, values: dict, keys: list[str] | None = None) -> None:
     db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
+def insert_ignore_many(model, rows: list[dict], keys: list[str]) -> None:
+    """``insert_ignore`` for many rows (one executemany per chunk)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for chunk in chunks(rows):
+        db.session.execute(insert(model).on_conflict_do_nothing(index_elements=keys), chunk)
+
+
 def vendors_of(product_ids: Iterable[int]) -> dict[int, int]:
     """``{product id: vendor id}`` in one query per chunk; an unknown product is NotFound."""
     ids = sorted(set(product_ids))

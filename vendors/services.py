@@ -20,7 +20,7 @@ from marketplace.extensions import db
 from marketplace.models import Organization, User
 from marketplace.unit_of_work import unit_of_work
 
-from .locations import chunks, vendors_of, warehouse
+from .locations import chunks, warehouse
 from .models import (
     AdjustmentReason,
     LocationKind,
@@ -30,7 +30,7 @@ from .models import (
     StockMovement,
     StockSetting,
 )
-from .stock import Ref, adjust_at, available, receive_at, set_on_hand_at
+from .stock import Ref, adjust_at, available, receive_at, set_on_hand_at, set_on_hand_many
 
 # ---------------------------------------------------------------- the vendor's stock pages
 
@@ -340,13 +340,10 @@ class WarehouseStock:
     def reserved(self, product_ids: Sequence[int]) -> dict[int, int]:
         return warehouse_reserved(product_ids)
 
-    def set_on_hand(self, product_id: int, quantity: int, actor, import_name: str) -> None:
-        """On-hand at the product's warehouse through a recorded count correction, in the
-        import's transaction."""
-        location = warehouse(vendors_of([product_id])[product_id])
-        set_on_hand_at(
-            product_id, location.id, quantity, Ref(type="import", id=import_name, actor=actor)
-        )
+    def set_on_hand_many(self, targets: dict[int, int], actor, import_name: str) -> None:
+        """On-hand at each product's warehouse through recorded count corrections, in the
+        import's transaction, set-based (``vendors.stock.set_on_hand_many``)."""
+        set_on_hand_many(targets, Ref(type="import", id=import_name, actor=actor))
 
 
 # ---------------------------------------------------------------- checks

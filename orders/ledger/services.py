@@ -22,6 +22,7 @@ from marketplace.bulk import ROWS_PER_INSERT, chunks
 from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
+from marketplace.fragments import bump_after_commit
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.fairs.models import Fair
@@ -142,6 +143,7 @@ class PaidSale:
     place: Place = WAREHOUSE  # where the goods leave from, when stock moves
 
 
+SALES_AREA = "sales"  # cached figures computed from paid sales (marketplace.fragments)
 STOCK_RESERVED = "reserved"  # reserved units leave as sold (the shop's checkout reserved them)
 STOCK_ON_HAND = "on_hand"  # units leave as sold without a reservation (stalls, imports)
 
@@ -200,6 +202,7 @@ def record_paid(
         write_attribution(lines, certified)
         _take_stock(sales, lines, actor)
         _audit_paid(sales, dates, lines, actor, event)
+        bump_after_commit(db.session(), SALES_AREA)  # /impact and the home counter
     db.session.expire_all()  # ORM instances loaded before now see the new state
     return ids
 
@@ -428,6 +431,7 @@ def refund(
         locked = lock_row(Order, order.id)
         if not locked.is_paid:
             raise IllegalTransition(_("只有已付款的订单可以退款"))
+        bump_after_commit(db.session(), SALES_AREA)  # /impact and the home counter
         lines = {
             line.id: line
             for line in db.session.scalars(

@@ -18,10 +18,13 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.clock import local_today
 from marketplace.extensions import db
+from marketplace.fragments import cached, fragment
+from marketplace.i18n import select_locale
 from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
 from marketplace.web import id_arg, page_arg, page_size
 from orders import bp
+from orders.ledger.services import SALES_AREA
 from orders.reports import breakdowns, charts, exports
 from orders.reports.breakdowns import DIMENSIONS, Period
 from orders.reports.fairs import fair_season
@@ -299,11 +302,19 @@ def chart_css():
 def impact():
     """Public: aggregates only, published through the kernel (no group of fewer than
     three households, not even by subtraction), no names."""
-    figures = breakdowns.impact()
+
+    def compute():
+        figures = breakdowns.impact()
+        return figures, charts.impact_chart(figures.years)
+
+    # the same for everyone: the figures and their chart, until a sale or refund commits
+    figures, chart = cached(
+        SALES_AREA, f"impact:{select_locale()}:{local_today().isoformat()}", compute
+    )
     return render_template(
         "orders/reports/impact.html",
         impact=figures,
-        chart=charts.impact_chart(figures.years),
+        chart=chart,
         channel_label=exports.channel_label,
         min_group=MIN_GROUP,
     )
@@ -311,4 +322,8 @@ def impact():
 
 def impact_section() -> Markup:
     """The home page's impact counter."""
-    return Markup(render_template("orders/_impact.html", figures=breakdowns.headline()))
+    return fragment(
+        SALES_AREA,
+        f"headline:{select_locale()}:{local_today().isoformat()}",
+        lambda: render_template("orders/_impact.html", figures=breakdowns.headline()),
+    )

@@ -3,32 +3,14 @@ and day, and dropped at once when a product, certification or seller changes."""
 
 from datetime import timedelta
 
-import pytest
-
 from catalog import certification, sellability
 from catalog.models import CertStatus
-from marketplace import create_app
 from marketplace.clock import local_today
-from marketplace.extensions import cache, db
+from marketplace.extensions import db
 from marketplace.models import OrgKind
 
 from ..catalog_factories import CertificationFactory
-from ..conftest import fresh_request_state, make_test_config
 from ..factories import member_of
-
-
-@pytest.fixture
-def cached_app(database_url, tmp_path):
-    config = make_test_config(database_url, tmp_path)
-    config.update({"CACHE_TYPE": "SimpleCache"})
-    app = create_app(config)
-    fresh_request_state(app)
-    with app.app_context():
-        cache.clear()
-        yield app
-        cache.clear()
-        db.session.remove()
-        db.engine.dispose()  # its own engine: close its connections, don't leave them to GC
 
 
 def listed(client, query: str = "") -> str:
@@ -76,3 +58,15 @@ def test_each_language_has_its_own_body(cached_app):
     client.post("/lang/en")
     page = listed(client)
     assert "文昌鸡" in page and "搜索产品、销售主体或村名" not in page
+
+
+def test_parameters_the_list_does_not_read_share_one_cache_entry(cached_app):
+    product = CertificationFactory(product__name="桂味荔枝").product
+    client = cached_app.test_client()
+    assert "桂味荔枝" in listed(client, "?from=wechat-123")
+    product.name = "悄悄改名"  # behind the services' back: no invalidation
+    db.session.commit()
+    page = listed(client, "?from=share-456&utm_source=x")
+    assert "桂味荔枝" in page  # the same entry: a share's tracking parameters
+    assert "wechat-123" not in page  # nothing of the first visitor's link shows
+    assert "悄悄改名" in listed(client, "?sort=price_asc")  # a parameter it reads: new entry

@@ -68,8 +68,8 @@ class RecordingStock:
         self.calls.append(("reserved", sorted(product_ids)))
         return {}
 
-    def set_on_hand(self, product_id, quantity, actor, import_name):
-        self.calls.append(("set_on_hand", product_id, quantity, import_name))
+    def set_on_hand_many(self, targets, actor, import_name):
+        self.calls.append(("set_on_hand_many", targets, import_name))
 
 
 def test_the_products_import_sets_stock_through_the_stock_registry(app, runner, tmp_path):
@@ -92,8 +92,8 @@ def test_the_products_import_sets_stock_through_the_stock_registry(app, runner, 
         registries.stock.fill(app, real)
     product_id = db.session.scalar(select(Product.id).where(Product.sku == "LZ-1"))
     assert port.calls == [
-        ("set_on_hand", product_id, 40, "products"),
+        ("set_on_hand_many", {product_id: 40}, "products"),
         ("reserved", [product_id]),
-        ("set_on_hand", product_id, 25, "products"),
+        ("set_on_hand_many", {product_id: 25}, "products"),
     ]
     assert db.session.scalar(select(func.count(StockMovement.id))) == 0  # vendors untouched
