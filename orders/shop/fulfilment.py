@@ -18,7 +18,7 @@ from marketplace.extensions import db
 from marketplace.models import User, utcnow
 from marketplace.unit_of_work import transition, unit_of_work
 from orders.ledger import services as ledger
-from orders.ledger.models import Channel, Order, OrderStatus
+from orders.ledger.models import Channel, Order, OrderStatus, Refund
 from orders.shop.models import Shipment, ShipmentStatus
 from orders.shop.notify import notify
 from orders.shop.parts import (
@@ -190,14 +190,22 @@ def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
 
 
 def after_sales_refund(
-    actor: User, bureau, order_id: int, quantities: Mapping[int, int], reason: str
+    actor: User,
+    bureau,
+    order_id: int,
+    quantities: Mapping[int, int],
+    reason: str,
+    *,
+    token: str | None = None,
 ) -> Order:
     """Bureau staff refund (part of) a paid online order with a reason (售后), e.g. goods
     that arrived damaged. Never more than was paid for a line (the ledger refuses).
     Goods already shipped stay with the buyer; lines of a part not shipped yet go back
     on hand, and that part is cancelled once nothing of it is left to ship. Which parts
     are still in the warehouse is read under the lock (a vendor shipping at the same
-    moment waits, or has shipped and nothing comes back on hand)."""
+    moment waits, or has shipped and nothing comes back on hand). ``token`` is the
+    form's one-time token: a form submitted twice refunds once (the second submission
+    is refused, under the order's lock, and by the refund key's unique constraint)."""
     require(actor, "orders.refund", bureau)
     if not (reason or "").strip():
         raise ValidationError(_("请填写退款原因"), {"reason": _("请填写退款原因")})
@@ -211,6 +219,9 @@ def after_sales_refund(
         raise NotFound()
     with unit_of_work():
         order = lock_order(order.id)
+        key = f"after-sales-{token}" if token else f"after-sales-{order.number}"
+        if token and db.session.scalar(select(Refund.id).where(Refund.idempotency_key == key)):
+            raise IllegalTransition(_("这张退款单已经提交过，没有重复退款"))
         pending = {s.vendor_id for s in order.shipments if s.status == ShipmentStatus.PENDING}
         in_warehouse = {line.id for line in order.lines if line.vendor_id in pending}
         refund = refund_lines(
@@ -218,8 +229,9 @@ def after_sales_refund(
             quantities,
             reason,
             actor,
-            f"after-sales-{order.number}",
+            key,
             restock_lines=in_warehouse,
+            exact_key=bool(token),
         )
         now = utcnow()
         for shipment in order.shipments:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from orders.shop.models import PickupKind, ShipmentStatus
@@ -57,6 +57,8 @@ class RefundForm(FlaskForm):
         validators=[DataRequired(_l("请填写退款原因")), Length(max=500)],
         description=_l("例如：买家反映到货时部分果实腐烂，附照片核实。"),
     )
+    # one refund per rendered form: a second submission of the same form refunds nothing
+    token = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
 
 
 class PickupPointForm(FlaskForm):

@@ -9,6 +9,8 @@ always looked up within the acting vendor's own parts (another vendor's is 404).
 
 from __future__ import annotations
 
+import secrets
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -157,10 +159,16 @@ def _bureau_order_page(order_id: int, form: RefundForm | None = None, code: int 
         "orders/bureau/order.html",
         order=order,
         refunds=queries.order_refunds(order),
-        form=form or RefundForm(),
+        form=form or _fresh_refund_form(),
         asked=_asked_quantities(order) if form is not None else {},
         **_labels(),
     ), code
+
+
+def _fresh_refund_form() -> RefundForm:
+    form = RefundForm()
+    form.token.data = secrets.token_urlsafe(24)  # one refund per rendered form
+    return form
 
 
 def _asked_quantities(order: Order) -> dict[int, int]:
@@ -192,7 +200,12 @@ def bureau_refund(order_id: int):
         return _bureau_order_page(order.id, form, 400)
     try:
         fulfilment.after_sales_refund(
-            current_user, g.org, order.id, _asked_quantities(order), form.reason.data
+            current_user,
+            g.org,
+            order.id,
+            _asked_quantities(order),
+            form.reason.data,
+            token=form.token.data,
         )
     except ValidationError as exc:
         _form_errors(form, exc)
