@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.money import format_fen_grouped
 from orders.ledger.models import Order, OrderStatus
-from orders.shop.models import PickupKind, ShipmentStatus
+from orders.shop.models import CancelledBy, PickupKind, ShipmentStatus
 
 ORDER_STATUS_LABELS = {
     OrderStatus.PENDING_PAYMENT: (_l("待付款"), "warning text-dark"),
@@ -42,9 +42,35 @@ def order_badge(order: Order) -> tuple[str, str]:
     return ORDER_STATUS_LABELS.get(order.status, (order.status, "secondary"))
 
 
+CANCELLED_BY_LABELS = {
+    CancelledBy.VENDOR: _l("商家取消发货"),
+    CancelledBy.BUREAU: _l("售后取消"),
+}
+
+
+def fully_refunded(order: Order) -> bool:
+    return bool(order.refunded) and order.refunded >= order.total
+
+
+def buyer_can_cancel(order: Order) -> bool:
+    """Whether the page offers 取消订单: an unpaid order, or a paid one nothing of which
+    has shipped and something of which is still waiting to ship (never a refunded one)."""
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        return True
+    if not order.is_paid or fully_refunded(order):
+        return False
+    statuses = {s.status for s in order.shipments}
+    return ShipmentStatus.PENDING in statuses and not statuses & {
+        ShipmentStatus.SHIPPED,
+        ShipmentStatus.RECEIVED,
+    }
+
+
 def order_timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
-    """(when, what, detail) of each step of the order, oldest first."""
+    """(when, what, detail) of each step of the order, oldest first. A cancellation
+    names who made it; the buyer cancelling several parts at once is one step."""
     events: list[tuple[datetime, str, str]] = [(order.created_at, _("下单"), order.number)]
+    buyer_cancelled = []
     if order.paid_at:
         method = PAYMENT_METHOD_LABELS.get(order.payment_method or "", "")
         events.append((order.paid_at, _("付款成功"), str(method)))
@@ -56,7 +82,20 @@ def order_timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
         if shipment.received_at:
             events.append((shipment.received_at, _("确认收货"), vendor))
         if shipment.cancelled_at and order.paid_at:
-            events.append((shipment.cancelled_at, _("商家部分取消"), vendor))
+            if shipment.cancelled_by == CancelledBy.BUYER:
+                buyer_cancelled.append(shipment)
+            else:
+                label = CANCELLED_BY_LABELS.get(shipment.cancelled_by, _l("部分取消"))
+                events.append((shipment.cancelled_at, str(label), vendor))
+    if buyer_cancelled:
+        whole = len(buyer_cancelled) == len(order.shipments)
+        events.append(
+            (
+                min(s.cancelled_at for s in buyer_cancelled),
+                _("买家取消订单") if whole else _("买家取消部分商品"),
+                buyer_cancelled[0].cancel_reason or "",
+            )
+        )
     for refund in refunds:
         events.append(
             (

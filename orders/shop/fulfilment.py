@@ -19,7 +19,7 @@ from marketplace.models import User, utcnow
 from marketplace.unit_of_work import transition, unit_of_work
 from orders.ledger import services as ledger
 from orders.ledger.models import Channel, Order, OrderStatus, Refund
-from orders.shop.models import Shipment, ShipmentStatus
+from orders.shop.models import CancelledBy, Shipment, ShipmentStatus
 from orders.shop.notify import notify
 from orders.shop.parts import (
     cancel_pending_part,
@@ -49,7 +49,7 @@ def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
             with unit_of_work():
                 ledger.cancel_unpaid(order, reason=reason, actor=buyer)
                 stock.release(warehouse_goods(order), Ref("order", order.number, buyer))
-                cancel_pending_parts(order, utcnow(), reason)
+                cancel_pending_parts(order, utcnow(), reason, CancelledBy.BUYER)
             return order
         except IllegalTransition:
             if order.status == OrderStatus.CANCELLED:  # a second click, or expired
@@ -69,7 +69,7 @@ def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
             raise IllegalTransition(_("订单已取消，无需重复操作"))
         now = utcnow()
         for shipment in pending:
-            if not cancel_pending_part(shipment, now, reason):
+            if not cancel_pending_part(shipment, now, reason, CancelledBy.BUYER):
                 # shipped meanwhile (SQLite; on PostgreSQL the lock above saw it)
                 raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
         quantities = _remaining(order, {s.vendor_id for s in pending})
@@ -169,7 +169,7 @@ def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
         shipment = vendor_shipment(actor, org, order_id)
         order = lock_order(shipment.order_id)
         now = utcnow()
-        if not cancel_pending_part(shipment, now, reason):
+        if not cancel_pending_part(shipment, now, reason, CancelledBy.VENDOR):
             raise IllegalTransition(_("该包裹当前状态不能取消"))
         refund = refund_lines(
             order,
@@ -239,7 +239,7 @@ def after_sales_refund(
             if shipment.status == ShipmentStatus.PENDING and all(
                 line.refunded_quantity >= line.quantity for line in lines
             ):
-                cancel_pending_part(shipment, now, reason.strip())
+                cancel_pending_part(shipment, now, reason.strip(), CancelledBy.BUREAU)
         complete_if_done(order, now)
         refund_id = refund.id if refund is not None else None
     if refund_id is not None:

@@ -87,6 +87,15 @@ class ShipmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class CancelledBy(enum.StrEnum):
+    """Who cancelled a part: the buyer's timeline names the right one."""
+
+    BUYER = "buyer"
+    VENDOR = "vendor"
+    BUREAU = "bureau"  # after-sales staff
+    SYSTEM = "system"  # an unpaid reservation that expired
+
+
 class Shipment(db.Model):
     """One vendor's part of an online order: each vendor ships its own lines."""
 
@@ -94,6 +103,7 @@ class Shipment(db.Model):
     __table_args__ = (
         UniqueConstraint("order_id", "vendor_id"),
         CheckConstraint(f"status IN ({enum_values(ShipmentStatus)})", name="status"),
+        CheckConstraint(f"cancelled_by IN ({enum_values(CancelledBy)})", name="cancelled_by"),
         Index("ix_shipments_vendor_status", "vendor_id", "status"),
     )
 
@@ -107,6 +117,7 @@ class Shipment(db.Model):
     received_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_by: Mapped[str | None] = mapped_column(String(10))
 
     order: Mapped[Order] = relationship(
         backref=backref("shipments", cascade="all, delete-orphan", order_by="Shipment.id")

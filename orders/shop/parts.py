@@ -13,7 +13,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.unit_of_work import lock_row, transition
 from orders.ledger.models import Order, OrderLine, OrderStatus
-from orders.shop.models import Shipment, ShipmentStatus
+from orders.shop.models import CancelledBy, Shipment, ShipmentStatus
 from vendors.stock import Goods
 
 
@@ -49,23 +49,26 @@ def lock_order(order_id: int) -> Order:
     return order
 
 
-def cancel_pending_part(shipment: Shipment, now: datetime, reason: str | None = None) -> bool:
-    """A part waiting to ship is cancelled: a guarded change, False when it is not
-    pending any more (shipped, or cancelled, by a request that got there first)."""
+def cancel_pending_part(
+    shipment: Shipment, now: datetime, reason: str | None, by: CancelledBy
+) -> bool:
+    """A part waiting to ship is cancelled by ``by``: a guarded change, False when it is
+    not pending any more (shipped, or cancelled, by a request that got there first)."""
     return transition(
         shipment,
         ShipmentStatus.PENDING,
         status=ShipmentStatus.CANCELLED,
         cancelled_at=now,
         cancel_reason=reason,
+        cancelled_by=by,
     )
 
 
-def cancel_pending_parts(order: Order, now: datetime, reason: str | None = None) -> None:
+def cancel_pending_parts(order: Order, now: datetime, reason: str | None, by: CancelledBy) -> None:
     """Cancel the order's parts still waiting to ship."""
     for shipment in order.shipments:
         if shipment.status == ShipmentStatus.PENDING:
-            cancel_pending_part(shipment, now, reason)
+            cancel_pending_part(shipment, now, reason, by)
 
 
 def complete_if_done(order: Order, now: datetime) -> None:

@@ -210,7 +210,12 @@ def _reserve_again_or_refund(order: Order, payment: Payment) -> Refund | None:
             db.session.execute(
                 update(Shipment)
                 .where(Shipment.order_id == order.id, Shipment.status == ShipmentStatus.CANCELLED)
-                .values(status=ShipmentStatus.PENDING, cancelled_at=None, cancel_reason=None)
+                .values(
+                    status=ShipmentStatus.PENDING,
+                    cancelled_at=None,
+                    cancel_reason=None,
+                    cancelled_by=None,
+                )
             )
         return None
     except OutOfStock as exc:

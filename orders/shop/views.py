@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +35,7 @@ from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size, safe_next
 from orders import bp
 from orders.ledger.models import Order, OrderStatus
+from orders.shop import cart as cart_service
 from orders.shop import fulfilment
 from orders.shop import payment as payment_service
 from orders.shop.cart import (
@@ -49,6 +51,8 @@ from orders.shop.display import (
     PAYMENT_METHOD_LABELS,
     PICKUP_KIND_LABELS,
     SHIPMENT_LABELS,
+    buyer_can_cancel,
+    fully_refunded,
     order_badge,
     order_timeline,
 )
@@ -71,7 +75,15 @@ from orders.shop.models import (
 )
 from orders.shop.payment import Outcome, confirm_test_payment, current_payment, sync_payment
 from orders.shop.pickup import active_pickup_points
-from orders.shop.queries import buyer_order, buyer_orders, order_impact, order_refunds
+from orders.shop.queries import (
+    ORDER_TABS,
+    buyer_order,
+    buyer_orders,
+    buyer_tab_counts,
+    line_thumbnails,
+    order_impact,
+    order_refunds,
+)
 
 CART_KEY = "cart"
 VISITOR_CART_LINES = 50
@@ -443,14 +455,54 @@ def payment_return(order_id: int):
 # ---------------------------------------------------------------- my orders
 
 
+ORDER_TAB_LABELS = {
+    "unpaid": _l("待付款"),
+    "to_ship": _l("待发货"),
+    "to_receive": _l("待收货"),
+    "completed": _l("已完成"),
+    "after_sales": _l("售后"),
+}
+
+
 @bp.route("/orders")
 @login_required
 def my_orders():
-    page = paginate(buyer_orders(current_user), page_arg(), page_size())
+    tab = request.args.get("tab", "")
+    tab = tab if tab in ORDER_TABS else ""
     now = utcnow()
+    page = paginate(buyer_orders(current_user, tab, now), page_arg(), page_size())
     for order in page.items:  # expired reservations are expired when seen
         expire_if_due(order, now)
-    return render_template("orders/shop/orders.html", page=page)
+    return render_template(
+        "orders/shop/orders.html",
+        page=page,
+        tab=tab,
+        tabs=ORDER_TAB_LABELS,
+        counts=buyer_tab_counts(current_user, now),
+        thumbs=line_thumbnails(page.items),
+        again_form=FlaskForm(),
+        now=now,
+    )
+
+
+@bp.route("/orders/<bigint:order_id>/again", methods=["POST"])
+@login_required
+def buy_again(order_id: int):
+    """再次购买: the order's products back in the cart, then the cart."""
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    try:
+        order = buyer_order(current_user, order_id)
+    except NotFound:
+        abort(404)
+    added, left_out = cart_service.buy_again(
+        current_user, [(line.product_id, line.quantity, line.product_name) for line in order.lines]
+    )
+    if added:
+        flash(_("已加入购物车：%(names)s", names="、".join(added)), "success")
+    if left_out:
+        flash(_("以下商品暂时无法购买：%(names)s", names="、".join(left_out)), "warning")
+    return redirect(url_for("orders.cart"))
 
 
 @bp.route("/orders/<bigint:order_id>")
@@ -458,15 +510,13 @@ def my_orders():
 def order_detail(order_id: int):
     order = buyer_order(current_user, order_id)
     refunds = order_refunds(order)
-    shipped = any(
-        s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED) for s in order.shipments
-    )
     return render_template(
         "orders/shop/order.html",
         order=order,
         timeline=order_timeline(order, refunds),
-        impact=order_impact(order) if order.is_paid else None,
-        can_cancel=order.status == OrderStatus.PENDING_PAYMENT or (order.is_paid and not shipped),
+        impact=order_impact(order) if order.paid_at else None,
+        refunded_in_full=fully_refunded(order),
+        can_cancel=buyer_can_cancel(order),
         can_receive=any(s.status == ShipmentStatus.SHIPPED for s in order.shipments),
         lines_by_vendor={
             vendor_id: list(lines)

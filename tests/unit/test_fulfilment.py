@@ -53,6 +53,10 @@ def attributed(order: Order, vendor_id: int | None = None) -> int:
 
 @pytest.fixture
 def market():
+    return two_vendor_market()
+
+
+def two_vendor_market() -> dict:
     """Two vendors with stock, a buyer with a paid order holding one product of each,
     and staff of each vendor."""
     apples = stocked_product(10, price=1000)  # vendor A
