@@ -21,6 +21,7 @@ REFUNDED_LABEL = (_l("已退款"), "danger")
 SHIPMENT_LABELS = {
     ShipmentStatus.PENDING: _l("待发货"),
     ShipmentStatus.SHIPPED: _l("已发货"),
+    ShipmentStatus.AT_STATION: _l("到站待取"),
     ShipmentStatus.RECEIVED: _l("已收货"),
     ShipmentStatus.CANCELLED: _l("已取消"),
 }
@@ -62,8 +63,21 @@ def buyer_can_cancel(order: Order) -> bool:
     statuses = {s.status for s in order.shipments}
     return ShipmentStatus.PENDING in statuses and not statuses & {
         ShipmentStatus.SHIPPED,
+        ShipmentStatus.AT_STATION,
         ShipmentStatus.RECEIVED,
     }
+
+
+def pickup_code(order: Order) -> str | None:
+    """The code the buyer collects a paid pick-up order with, while anything of it is
+    still to be collected."""
+    if not order.is_paid:
+        return None
+    open_parts = (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION)
+    return next(
+        (s.pickup_code for s in order.shipments if s.pickup_code and s.status in open_parts),
+        None,
+    )
 
 
 def order_timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
@@ -79,8 +93,11 @@ def order_timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
         if shipment.shipped_at:
             detail = f"{vendor} · {shipment.carrier or ''} {shipment.tracking_no or ''}"
             events.append((shipment.shipped_at, _("商家发货"), detail.strip()))
+        if shipment.arrived_at:
+            events.append((shipment.arrived_at, _("到站待取"), vendor))
         if shipment.received_at:
-            events.append((shipment.received_at, _("确认收货"), vendor))
+            label = _("已取件") if shipment.arrived_at else _("确认收货")
+            events.append((shipment.received_at, label, vendor))
         if shipment.cancelled_at and order.paid_at:
             if shipment.cancelled_by == CancelledBy.BUYER:
                 buyer_cancelled.append(shipment)

@@ -72,6 +72,11 @@ class CheckoutForm(FlaskForm):
     pickup_point_id = SelectField(
         _l("自提点"), coerce=id_or_zero, choices=[], validate_choice=False, default=0
     )
+    pickup_phone = StringField(
+        _l("取货人手机号"),
+        validators=[Optional(), cn_mobile()],
+        description=_l("服务站凭手机号和取件码交货"),
+    )
 
     NEW_ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")
 
@@ -89,9 +94,16 @@ class CheckoutForm(FlaskForm):
                 if not (field.data or "").strip():
                     field.errors = [*field.errors, _l("请填写此项")]
                     ok = False
-        if self.delivery_method.data == DeliveryMethod.PICKUP and not self.pickup_point_id.data:
-            self.pickup_point_id.errors = [*self.pickup_point_id.errors, _l("请选择自提点")]
-            ok = False
+        if self.delivery_method.data == DeliveryMethod.PICKUP:
+            if not self.pickup_point_id.data:
+                self.pickup_point_id.errors = [*self.pickup_point_id.errors, _l("请选择自提点")]
+                ok = False
+            if not (self.pickup_phone.data or "").strip():
+                self.pickup_phone.errors = [
+                    *self.pickup_phone.errors,
+                    _l("自提需要填写取货人手机号"),
+                ]
+                ok = False
         return ok
 
 

@@ -19,7 +19,7 @@ from marketplace.models import User, utcnow
 from marketplace.unit_of_work import transition, unit_of_work
 from orders.ledger import services as ledger
 from orders.ledger.models import Channel, Order, OrderStatus, Refund
-from orders.shop.models import CancelledBy, Shipment, ShipmentStatus
+from orders.shop.models import CancelledBy, DeliveryMethod, Shipment, ShipmentStatus
 from orders.shop.notify import notify
 from orders.shop.parts import (
     cancel_pending_part,
@@ -61,7 +61,7 @@ def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
         order = lock_order(order.id)
         if not order.is_paid:
             raise IllegalTransition(_("订单当前状态不能取消"))
-        shipped = (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED)
+        shipped = (ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION, ShipmentStatus.RECEIVED)
         if any(s.status in shipped for s in order.shipments):
             raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
         pending = [s for s in order.shipments if s.status == ShipmentStatus.PENDING]
@@ -133,16 +133,24 @@ def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -
     (or the vendor cancelling, or a second click) at the same moment either wins before
     it, and this is refused with a clear message, or loses after it."""
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
-    if not carrier or not tracking_no:
-        raise ValidationError(_("请填写快递公司和运单号"))
     with unit_of_work():
         shipment = vendor_shipment(actor, org, order_id)
+        if shipment.order.delivery_method == DeliveryMethod.PICKUP:
+            # delivered to the station by the vendor or a local run: no courier number
+            carrier = carrier or _("商家自送到服务站")
+        elif not carrier or not tracking_no:
+            errors = {}
+            if not carrier:
+                errors["carrier"] = _("请填写快递公司")
+            if not tracking_no:
+                errors["tracking_no"] = _("请填写运单号")
+            raise ValidationError(_("请填写快递公司和运单号"), errors)
         if not transition(
             shipment,
             ShipmentStatus.PENDING,
             status=ShipmentStatus.SHIPPED,
             carrier=carrier[:50],
-            tracking_no=tracking_no[:60],
+            tracking_no=tracking_no[:60] or None,
             shipped_at=utcnow(),
         ):
             raise IllegalTransition(_("该包裹当前状态不能发货"))

@@ -14,6 +14,7 @@ from orders.shop.models import PickupKind, ShipmentStatus
 SHIPMENT_FILTERS = {
     ShipmentStatus.PENDING.value: _l("待发货"),
     ShipmentStatus.SHIPPED.value: _l("已发货"),
+    ShipmentStatus.AT_STATION.value: _l("到站待取"),
     ShipmentStatus.RECEIVED.value: _l("已收货"),
     ShipmentStatus.CANCELLED.value: _l("已取消"),
 }
@@ -35,12 +36,10 @@ CARRIERS = [
 
 
 class ShipForm(FlaskForm):
-    carrier = StringField(
-        _l("快递公司"), validators=[DataRequired(_l("请填写快递公司")), Length(max=50)]
-    )
-    tracking_no = StringField(
-        _l("运单号"), validators=[DataRequired(_l("请填写运单号")), Length(max=60)]
-    )
+    # both checked by the service: a pick-up order delivered to the station needs neither
+    carrier = StringField(_l("快递公司"), validators=[Optional(), Length(max=50)])
+    # not needed when the vendor delivers a pick-up order to the station itself
+    tracking_no = StringField(_l("运单号"), validators=[Optional(), Length(max=60)])
 
 
 class CancelPartForm(FlaskForm):
@@ -79,3 +78,17 @@ class PickupPointForm(FlaskForm):
         _l("详细地址"), validators=[DataRequired(_l("请填写此项")), Length(max=300)]
     )
     phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=30)])
+
+
+class CollectForm(FlaskForm):
+    code = StringField(
+        _l("取件码"),
+        validators=[DataRequired(_l("请输入取件码")), Length(max=20)],
+        description=_l("扫描或输入买家出示的 6 位取件码"),
+    )
+
+
+class StaffForm(FlaskForm):
+    email = StringField(
+        _l("工作人员邮箱"), validators=[DataRequired(_l("请填写此项")), Length(max=254)]
+    )

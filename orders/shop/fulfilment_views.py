@@ -292,6 +292,7 @@ def shipment_status_class(status: str) -> str:
     return {
         ShipmentStatus.PENDING: "warning text-dark",
         ShipmentStatus.SHIPPED: "info text-dark",
+        ShipmentStatus.AT_STATION: "primary",
         ShipmentStatus.RECEIVED: "success",
         ShipmentStatus.CANCELLED: "secondary",
     }.get(status, "secondary")

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from catalog.models import Product
 from marketplace.extensions import db
-from marketplace.models import Organization, enum_values, utcnow
+from marketplace.models import Organization, User, enum_values, utcnow
 from orders.ledger.models import BigId, Order
 
 
@@ -80,10 +80,29 @@ class CartItem(db.Model):
     product: Mapped[Product] = relationship()
 
 
+class PickupPointStaff(db.Model):
+    """A person who works at a pick-up point: records parts arriving (到站待取) and
+    hands them over against the buyer's pick-up code (已取件). The bureau assigns them."""
+
+    __tablename__ = "pickup_point_staff"
+    __table_args__ = (UniqueConstraint("pickup_point_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pickup_point_id: Mapped[int] = mapped_column(
+        ForeignKey("pickup_points.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    pickup_point: Mapped[PickupPoint] = relationship()
+    user: Mapped[User] = relationship()
+
+
 class ShipmentStatus(enum.StrEnum):
     PENDING = "pending"  # paid, waiting for the vendor to ship
     SHIPPED = "shipped"
-    RECEIVED = "received"
+    AT_STATION = "at_station"  # a pick-up part arrived at the station (到站待取)
+    RECEIVED = "received"  # delivered, or collected at the station (已取件)
     CANCELLED = "cancelled"
 
 
@@ -118,6 +137,10 @@ class Shipment(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     cancelled_by: Mapped[str | None] = mapped_column(String(10))
+    # pick-up orders: the buyer's code (the same on every part of the order), and when
+    # the station recorded the part's arrival
+    pickup_code: Mapped[str | None] = mapped_column(String(8))
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     order: Mapped[Order] = relationship(
         backref=backref("shipments", cascade="all, delete-orphan", order_by="Shipment.id")

@@ -75,7 +75,9 @@ def complete_if_done(order: Order, now: datetime) -> None:
     """A paid order whose every part was received (or cancelled, with at least one
     received) becomes completed; call with the order locked and read afresh."""
     open_parts = [
-        s for s in order.shipments if s.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED)
+        s
+        for s in order.shipments
+        if s.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION)
     ]
     received = [s for s in order.shipments if s.status == ShipmentStatus.RECEIVED]
     if order.status == OrderStatus.PAID and not open_parts and received:

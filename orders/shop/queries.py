@@ -19,7 +19,7 @@ from orders.shop.expiry import expire_if_due
 from orders.shop.models import Shipment, ShipmentStatus
 
 # parts the buyer is waiting to receive
-RECEIVABLE = (ShipmentStatus.SHIPPED,)
+RECEIVABLE = (ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION)
 
 # ---------------------------------------------------------------- the buyer's orders
 

@@ -36,7 +36,7 @@ from marketplace.web import page_arg, page_size, safe_next
 from orders import bp
 from orders.ledger.models import Order, OrderStatus
 from orders.shop import cart as cart_service
-from orders.shop import fulfilment
+from orders.shop import fulfilment, station
 from orders.shop import payment as payment_service
 from orders.shop.cart import (
     CartLine,
@@ -55,6 +55,7 @@ from orders.shop.display import (
     fully_refunded,
     order_badge,
     order_timeline,
+    pickup_code,
 )
 from orders.shop.expiry import expire_if_due
 from orders.shop.forms import (
@@ -93,6 +94,7 @@ VISITOR_CART_LINES = 50
 def shop_helpers() -> dict:
     return {
         "cart_count": cart_count,
+        "is_station_staff": is_station_staff,
         "order_badge": order_badge,
         "SHIPMENT_LABELS": SHIPMENT_LABELS,
         "PICKUP_KIND_LABELS": PICKUP_KIND_LABELS,
@@ -122,6 +124,14 @@ def current_cart() -> dict[int, int]:
     if current_user.is_authenticated:
         return stored_cart(current_user)
     return _visitor_cart()
+
+
+def is_station_staff() -> bool:
+    """Whether the signed-in person works at a pick-up point (the menu's 服务站工作台)."""
+    try:
+        return current_user.is_authenticated and station.works_at_a_point(current_user)
+    except SQLAlchemyError:
+        return False
 
 
 def cart_count() -> int:
@@ -265,7 +275,12 @@ def _checkout_choices(form: CheckoutForm) -> list[PickupPoint]:
 
 def _delivery(form: CheckoutForm) -> Delivery:
     if form.delivery_method.data == DeliveryMethod.PICKUP:
-        return Delivery(DeliveryMethod.PICKUP, pickup_point_id=form.pickup_point_id.data)
+        return Delivery(
+            DeliveryMethod.PICKUP,
+            recipient=current_user.name or "",
+            phone=(form.pickup_phone.data or "").strip(),
+            pickup_point_id=form.pickup_point_id.data,
+        )
     if form.address_id.data != NEW_ADDRESS:
         address = accounts.own_address(current_user, form.address_id.data)
         return Delivery(
@@ -302,6 +317,7 @@ def checkout():
         default = next((a for a in current_user.addresses if a.is_default), None)
         if default is not None:
             form.address_id.data = default.id
+        form.pickup_phone.data = current_user.phone or ""
         form.token.data = secrets.token_urlsafe(24)  # one order per rendered form
     elif form.validate_on_submit():
         try:
@@ -517,7 +533,9 @@ def order_detail(order_id: int):
         impact=order_impact(order) if order.paid_at else None,
         refunded_in_full=fully_refunded(order),
         can_cancel=buyer_can_cancel(order),
-        can_receive=any(s.status == ShipmentStatus.SHIPPED for s in order.shipments),
+        can_receive=order.delivery_method != DeliveryMethod.PICKUP
+        and any(s.status == ShipmentStatus.SHIPPED for s in order.shipments),
+        pickup_code=pickup_code(order),
         lines_by_vendor={
             vendor_id: list(lines)
             for vendor_id, lines in groupby(

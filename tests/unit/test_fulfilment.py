@@ -523,7 +523,7 @@ def test_checkout_refuses_an_inactive_pickup_point():
     product = stocked_product(3)
     buyer = UserFactory()
     set_pickup_point_active(staff, bureau, point.id, False)
-    pickup = Delivery("pickup", pickup_point_id=point.id)
+    pickup = Delivery("pickup", phone="13800000000", pickup_point_id=point.id)
 
     with pytest.raises(ValidationError) as refused:
         place_order(buyer, {product.id: 1}, pickup, "t-pickup-1")
@@ -542,7 +542,10 @@ def test_a_vendor_sees_the_pickup_point_and_buyer_of_a_pickup_order(client, auth
     product = stocked_product(3)
     buyer = UserFactory(name="王阿姨", phone="13976540000")
     order = paid_order(
-        buyer, {product: 1}, "t-pickup", Delivery("pickup", pickup_point_id=point.id)
+        buyer,
+        {product: 1},
+        "t-pickup",
+        Delivery("pickup", phone="13976540000", pickup_point_id=point.id),
     )
     auth.login(staff_of(product.vendor).email)
     page = client.get(f"/vendor/orders/{order.id}").get_data(as_text=True)
