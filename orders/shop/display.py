@@ -9,7 +9,13 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.money import format_fen_grouped
 from orders.ledger.models import Order, OrderStatus
-from orders.shop.models import CancelledBy, PickupKind, ShipmentStatus
+from orders.shop.models import (
+    AfterSalesKind,
+    AfterSalesStatus,
+    CancelledBy,
+    PickupKind,
+    ShipmentStatus,
+)
 
 ORDER_STATUS_LABELS = {
     OrderStatus.PENDING_PAYMENT: (_l("待付款"), "warning text-dark"),
@@ -43,6 +49,19 @@ def order_badge(order: Order) -> tuple[str, str]:
     return ORDER_STATUS_LABELS.get(order.status, (order.status, "secondary"))
 
 
+AFTER_SALES_KIND_LABELS = {
+    AfterSalesKind.REFUND: _l("仅退款"),
+    AfterSalesKind.RETURN: _l("退货退款"),
+}
+AFTER_SALES_STATUS_LABELS = {
+    AfterSalesStatus.OPEN: _l("待商家处理"),
+    AfterSalesStatus.ACCEPTED: _l("商家已同意，待买家退货"),
+    AfterSalesStatus.RETURNED: _l("买家已退货，待商家收货"),
+    AfterSalesStatus.REFUSED: _l("商家已拒绝"),
+    AfterSalesStatus.DISPUTED: _l("平台介入处理中"),
+    AfterSalesStatus.REFUNDED: _l("已退款"),
+    AfterSalesStatus.CLOSED: _l("已关闭"),
+}
 CANCELLED_BY_LABELS = {
     CancelledBy.VENDOR: _l("商家取消发货"),
     CancelledBy.BUREAU: _l("售后取消"),
@@ -113,6 +132,21 @@ def order_timeline(order: Order, refunds) -> list[tuple[datetime, str, str]]:
                 buyer_cancelled[0].cancel_reason or "",
             )
         )
+    for request in getattr(order, "after_sales", []):
+        vendor = request.shipment.vendor.name
+        kind = str(AFTER_SALES_KIND_LABELS.get(request.kind, request.kind))
+        events.append((request.created_at, _("申请售后：%(k)s", k=kind), request.reason))
+        if request.decided_at and request.refuse_reason:
+            events.append((request.decided_at, _("商家拒绝售后"), request.refuse_reason))
+        elif request.decided_at:
+            events.append((request.decided_at, _("商家同意售后"), vendor))
+        if request.returned_at:
+            detail = f"{request.return_carrier or ''} {request.return_tracking or ''}".strip()
+            events.append((request.returned_at, _("买家已退货"), detail))
+        if request.escalated_at:
+            events.append((request.escalated_at, _("申请平台介入"), vendor))
+        if request.bureau_note and request.closed_at:
+            events.append((request.closed_at, _("平台处理结果"), request.bureau_note))
     for refund in refunds:
         events.append(
             (

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -19,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.web import cn_mobile, id_field_range, id_or_zero
 from orders.shop.cart import MAX_QUANTITY
-from orders.shop.models import DeliveryMethod
+from orders.shop.models import AfterSalesKind, DeliveryMethod
 
 NEW_ADDRESS = 0  # the address choice "enter a new address"
 
@@ -113,3 +114,51 @@ class CancelOrderForm(FlaskForm):
 
 class TestPaymentForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=1000)])
+
+
+class AfterSalesForm(FlaskForm):
+    """A buyer's request about a shipped part; quantities are ``qty-<line id>``."""
+
+    kind = RadioField(
+        _l("售后类型"),
+        choices=[
+            SelectChoice(AfterSalesKind.REFUND.value, _l("仅退款（不退货）")),
+            SelectChoice(AfterSalesKind.RETURN.value, _l("退货退款")),
+        ],
+        default=AfterSalesKind.REFUND.value,
+        validators=[InputRequired()],
+    )
+    reason = TextAreaField(
+        _l("售后原因"), validators=[DataRequired(_l("请填写售后原因")), Length(max=1000)]
+    )
+    photos = MultipleFileField(_l("照片（选填，最多 5 张）"))
+
+
+class ReturnShippedForm(FlaskForm):
+    carrier = StringField(_l("快递公司"), validators=[DataRequired(), Length(max=50)])
+    tracking_no = StringField(_l("运单号"), validators=[DataRequired(), Length(max=60)])
+
+
+class AcceptForm(FlaskForm):
+    return_address = StringField(
+        _l("退货地址"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("退货退款时必填：收件人、电话和地址"),
+    )
+
+
+class RefuseForm(FlaskForm):
+    refuse_reason = TextAreaField(
+        _l("拒绝原因"), validators=[DataRequired(_l("请填写拒绝原因")), Length(max=1000)]
+    )
+
+
+class ArbitrateForm(FlaskForm):
+    decision = RadioField(
+        _l("处理结果"),
+        choices=[SelectChoice("refund", _l("支持退款")), SelectChoice("close", _l("驳回申请"))],
+        validators=[InputRequired()],
+    )
+    note = TextAreaField(
+        _l("处理意见"), validators=[DataRequired(_l("请填写处理意见")), Length(max=1000)]
+    )

@@ -22,7 +22,8 @@ from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
 from orders import bp
 from orders.ledger.models import Order
-from orders.shop import fulfilment, pickup, queries
+from orders.shop import aftersales, fulfilment, pickup, queries
+from orders.shop.forms import AcceptForm, RefuseForm
 from orders.shop.fulfilment_forms import (
     CARRIERS,
     PICKUP_KINDS,
@@ -87,6 +88,9 @@ def _vendor_part_page(order_id: int, ship_form=None, cancel_form=None, code: int
         lines=queries.vendor_lines([shipment])[shipment.id],
         ship_form=ship_form or ShipForm(),
         cancel_form=cancel_form or CancelPartForm(),
+        after_sales=aftersales.vendor_requests(current_user, g.org, shipment),
+        accept_form=AcceptForm(),
+        refuse_form=RefuseForm(),
         carriers=CARRIERS,
         **_labels(),
     ), code

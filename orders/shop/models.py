@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -196,3 +197,71 @@ class PaymentEvent(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     outcome: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AfterSalesKind(enum.StrEnum):
+    REFUND = "refund"  # 仅退款: the goods stay with the buyer
+    RETURN = "return"  # 退货退款: the goods go back to the vendor first
+
+
+class AfterSalesStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for the vendor
+    ACCEPTED = "accepted"  # a return accepted: waiting for the buyer to send it back
+    RETURNED = "returned"  # sent back: waiting for the vendor to receive it
+    REFUSED = "refused"  # the vendor said no (the buyer may ask the bureau)
+    DISPUTED = "disputed"  # the bureau arbitrates
+    REFUNDED = "refunded"
+    CLOSED = "closed"  # the bureau refused it
+
+
+# a part has at most one request in these at a time
+OPEN_AFTER_SALES = (
+    AfterSalesStatus.OPEN,
+    AfterSalesStatus.ACCEPTED,
+    AfterSalesStatus.RETURNED,
+    AfterSalesStatus.REFUSED,
+    AfterSalesStatus.DISPUTED,
+)
+
+
+class AfterSalesRequest(db.Model):
+    """A buyer's after-sales request (售后) about one vendor's delivered part: refund only,
+    or return and refund, of some quantities of its lines, with a reason and photos. The
+    vendor accepts (a return with the address to send it to) or refuses with a reason;
+    the bureau arbitrates a refusal or a request left unanswered. The money goes back
+    through the shop's one refund path, once (the refund's key names the request)."""
+
+    __tablename__ = "after_sales_requests"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({enum_values(AfterSalesKind)})", name="kind"),
+        CheckConstraint(f"status IN ({enum_values(AfterSalesStatus)})", name="status"),
+        Index("ix_after_sales_requests_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=AfterSalesStatus.OPEN)
+    reason: Mapped[str] = mapped_column(Text)
+    # {order line id (as text): quantity}
+    quantities: Mapped[dict] = mapped_column(JSON)
+    photos: Mapped[list] = mapped_column(JSON, default=list)  # stored image names
+    return_address: Mapped[str | None] = mapped_column(String(300))
+    return_carrier: Mapped[str | None] = mapped_column(String(50))
+    return_tracking: Mapped[str | None] = mapped_column(String(60))
+    refuse_reason: Mapped[str | None] = mapped_column(Text)
+    bureau_note: Mapped[str | None] = mapped_column(Text)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)  # accepted or refused
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)  # refunded or closed
+
+    order: Mapped[Order] = relationship(
+        backref=backref("after_sales", order_by="AfterSalesRequest.id", viewonly=True)
+    )
+    shipment: Mapped[Shipment] = relationship()

@@ -19,7 +19,7 @@ from orders.ledger.models import Order
 
 log = logging.getLogger(__name__)
 
-KINDS = ("paid", "shipped", "at_station", "refunded")
+KINDS = ("paid", "shipped", "at_station", "after_sales", "refunded")
 
 
 def _subject(kind: str, order: Order) -> str:
@@ -28,6 +28,7 @@ def _subject(kind: str, order: Order) -> str:
         "shipped": _("订单 %(n)s 已发货", n=order.number),
         "at_station": _("订单 %(n)s 已到自提点，请凭取件码取货", n=order.number),
         "refunded": _("订单 %(n)s 已退款", n=order.number),
+        "after_sales": _("订单 %(n)s 的售后申请有新进展", n=order.number),
     }
     return subjects[kind]
 

@@ -16,7 +16,7 @@ from marketplace.models import User, utcnow
 from marketplace.publication import Aggregate, households_reached
 from orders.ledger.models import Attribution, Channel, Order, OrderLine, OrderStatus, Refund
 from orders.shop.expiry import expire_if_due
-from orders.shop.models import Shipment, ShipmentStatus
+from orders.shop.models import OPEN_AFTER_SALES, AfterSalesRequest, Shipment, ShipmentStatus
 
 # parts the buyer is waiting to receive
 RECEIVABLE = (ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION)
@@ -59,7 +59,14 @@ def _tab_condition(tab: str, now: datetime):
         return and_(Order.status == OrderStatus.PAID, _part_in(*RECEIVABLE))
     if tab == "completed":
         return Order.status == OrderStatus.COMPLETED
-    return Order.refunded > 0  # after_sales
+    # after_sales: money given back, or a request under way
+    return or_(
+        Order.refunded > 0,
+        exists().where(
+            AfterSalesRequest.order_id == Order.id,
+            AfterSalesRequest.status.in_(OPEN_AFTER_SALES),
+        ),
+    )
 
 
 def buyer_orders(buyer: User, tab: str | None = None, now: datetime | None = None) -> Select:

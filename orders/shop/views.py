@@ -38,6 +38,7 @@ from orders.ledger.models import Order, OrderStatus
 from orders.shop import cart as cart_service
 from orders.shop import fulfilment, station
 from orders.shop import payment as payment_service
+from orders.shop.aftersales import RESPONSE_DAYS
 from orders.shop.cart import (
     CartLine,
     cart_lines,
@@ -48,6 +49,8 @@ from orders.shop.cart import (
 )
 from orders.shop.checkout import Delivery, place_order, reservation_minutes
 from orders.shop.display import (
+    AFTER_SALES_KIND_LABELS,
+    AFTER_SALES_STATUS_LABELS,
     PAYMENT_METHOD_LABELS,
     PICKUP_KIND_LABELS,
     SHIPMENT_LABELS,
@@ -65,6 +68,7 @@ from orders.shop.forms import (
     CartRemoveForm,
     CartUpdateForm,
     CheckoutForm,
+    ReturnShippedForm,
     TestPaymentForm,
 )
 from orders.shop.gateways import GatewayError, TestGateway
@@ -97,6 +101,8 @@ def shop_helpers() -> dict:
         "is_station_staff": is_station_staff,
         "order_badge": order_badge,
         "SHIPMENT_LABELS": SHIPMENT_LABELS,
+        "AFTER_SALES_KIND_LABELS": AFTER_SALES_KIND_LABELS,
+        "AFTER_SALES_STATUS_LABELS": AFTER_SALES_STATUS_LABELS,
         "PICKUP_KIND_LABELS": PICKUP_KIND_LABELS,
         "PAYMENT_METHOD_LABELS": PAYMENT_METHOD_LABELS,
     }
@@ -526,6 +532,9 @@ def buy_again(order_id: int):
 def order_detail(order_id: int):
     order = buyer_order(current_user, order_id)
     refunds = order_refunds(order)
+    requests_by_part: dict[int, list] = {}
+    for req in order.after_sales:
+        requests_by_part.setdefault(req.shipment_id, []).append(req)
     return render_template(
         "orders/shop/order.html",
         order=order,
@@ -543,6 +552,10 @@ def order_detail(order_id: int):
             )
         },
         cancel_form=CancelOrderForm(),
+        return_form=ReturnShippedForm(),
+        requests_by_part=requests_by_part,
+        escalate_after=RESPONSE_DAYS,
+        now=utcnow(),
     )
 
 
