@@ -25,16 +25,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from flask_wtf import FlaskForm
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectChoice
 
 from marketplace.accounts import services as accounts
 from marketplace.errors import DomainError, NotFound, ValidationError
+from marketplace.extensions import db
 from marketplace.models import utcnow
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size, safe_next
 from orders import bp
-from orders.ledger.models import Order, OrderStatus
+from orders.ledger.models import PAID_STATUSES, Order, OrderLine, OrderStatus
 from orders.shop import cart as cart_service
 from orders.shop import fulfilment, station
 from orders.shop import payment as payment_service
@@ -130,6 +132,18 @@ def current_cart() -> dict[int, int]:
     if current_user.is_authenticated:
         return stored_cart(current_user)
     return _visitor_cart()
+
+
+@bp.app_template_global("sold_units")
+def sold_units(product_id: int) -> int:
+    """已售 N 件 on a product page: units of it in paid orders, net of refunds."""
+    return db.session.scalar(
+        select(
+            func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.product_id == product_id, Order.status.in_(PAID_STATUSES))
+    )
 
 
 def is_station_staff() -> bool:
