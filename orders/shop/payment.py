@@ -137,6 +137,9 @@ def complete_payment(
         # the instance loaded earlier in the request may say pending_payment although a
         # concurrent confirmation has paid it since: lock the row and read it afresh
         order = lock_row(Order, payment.order_id)
+        # and the attempt too, read after the lock: a concurrent confirmation of this
+        # same attempt has set it succeeded (and it is then no second payment to refund)
+        db.session.refresh(payment)
         confirmed_before = payment.status == PaymentStatus.SUCCEEDED
         payment.status = PaymentStatus.SUCCEEDED
         if order.is_paid or order.paid_at is not None:  # sold already (maybe refunded since)

@@ -138,9 +138,7 @@ def current_cart() -> dict[int, int]:
 def sold_units(product_id: int) -> int:
     """已售 N 件 on a product page: units of it in paid orders, net of refunds."""
     return db.session.scalar(
-        select(
-            func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)
-        )
+        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0))
         .join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.product_id == product_id, Order.status.in_(PAID_STATUSES))
     )
