@@ -23,18 +23,8 @@ from orders.shop.forms import (
     RefuseForm,
     ReturnShippedForm,
 )
+from orders.shop.fulfilment_forms import line_quantities
 from orders.shop.queries import buyer_order
-
-
-def _quantities(lines) -> dict[int, int]:
-    asked = {}
-    for line in lines:
-        raw = request.form.get(f"qty-{line.id}", "").strip()
-        try:
-            asked[line.id] = int(raw) if raw else 0
-        except ValueError:
-            asked[line.id] = 0
-    return asked
 
 
 def _back(order_id: int):
@@ -85,7 +75,7 @@ def after_sales_new(order_id: int, shipment_id: int):
                 shipment.id,
                 form.kind.data,
                 form.reason.data,
-                _quantities(lines),
+                line_quantities(request.form, lines),
                 [f.stream for f in photos],
             )
         except ValidationError as exc:

@@ -92,3 +92,16 @@ class StaffForm(FlaskForm):
     email = StringField(
         _l("工作人员邮箱"), validators=[DataRequired(_l("请填写此项")), Length(max=254)]
     )
+
+
+def line_quantities(form_data, lines) -> dict[int, int]:
+    """``qty-<line id>`` of a posted form, for these order lines only; a blank or
+    malformed entry counts as 0 (a negative one is kept, for the service to refuse)."""
+    asked = {}
+    for line in lines:
+        raw = (form_data.get(f"qty-{line.id}") or "").strip()
+        try:
+            asked[line.id] = int(raw) if raw else 0
+        except ValueError:
+            asked[line.id] = 0
+    return asked

@@ -32,6 +32,7 @@ from orders.shop.fulfilment_forms import (
     PickupPointForm,
     RefundForm,
     ShipForm,
+    line_quantities,
 )
 from orders.shop.models import ShipmentStatus
 
@@ -176,16 +177,7 @@ def _fresh_refund_form() -> RefundForm:
 
 
 def _asked_quantities(order: Order) -> dict[int, int]:
-    """``qty-<line id>`` of the posted form, for this order's lines only; a blank or
-    malformed entry counts as 0 (a negative one is kept, for the service to refuse)."""
-    asked = {}
-    for line in order.lines:
-        raw = request.form.get(f"qty-{line.id}", "").strip()
-        try:
-            asked[line.id] = int(raw) if raw else 0
-        except ValueError:
-            asked[line.id] = 0
-    return asked
+    return line_quantities(request.form, order.lines)
 
 
 @bp.route("/bureau/orders/<bigint:order_id>")
