@@ -6,16 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.models import District, Organization, Town, Village
+from marketplace.models import District, Organization, OrgStatus, Town, Village
 from marketplace.publication import Aggregate, households_reached
 
 from .links import links_in_force
-from .models import Product
+from .models import Certification, CertStatus, Product, ProductStatus
 from .sellability import sellable_clause
 
 PUBLIC_SORTS = ("new", "price_asc", "price_desc")
@@ -111,8 +111,24 @@ def public_page(day: date, filters: CatalogFilters, page: int, per_page: int) ->
     )
 
 
-def get_public_product(product_id: int, day: date) -> Product:
-    """A product page: sellable products only; anything else is ``NotFound``."""
+def get_public_product(product_id: int, day: date, *, once_public: bool = False) -> Product:
+    """A product page: sellable products only; anything else is ``NotFound``. With
+    ``once_public``, also a product that was sold here once and is not now (its
+    certification expired or suspended, withdrawn by its vendor), so links shared
+    before still land on a page saying so; a draft, or one never certified, stays 404."""
+    condition = sellable_clause(day)
+    if once_public:
+        condition = and_(
+            Product.status.in_([ProductStatus.ACTIVE, ProductStatus.ARCHIVED]),
+            exists().where(
+                Certification.product_id == Product.id,
+                Certification.status.in_([CertStatus.APPROVED, CertStatus.SUSPENDED]),
+                Certification.certified_on <= day,
+            ),
+            exists().where(
+                Organization.id == Product.vendor_id, Organization.status == OrgStatus.VERIFIED
+            ),
+        )
     product = db.session.scalar(
         select(Product)
         .options(
@@ -123,7 +139,7 @@ def get_public_product(product_id: int, day: date) -> Product:
             selectinload(Product.tiers),
             selectinload(Product.certifications),
         )
-        .where(Product.id == product_id, sellable_clause(day))
+        .where(Product.id == product_id, condition)
     )
     if product is None:
         raise NotFound()

@@ -83,10 +83,12 @@ def _product_list_body(day, list_args: dict[str, str]) -> str:
 @bp.route("/products/<int:product_id>")
 def product_detail(product_id: int):
     day = sellability.today()
-    product = public.get_public_product(product_id, day)
+    product = public.get_public_product(product_id, day, once_public=True)
     return render_template(
         "catalog/product.html",
         product=product,
+        # not for sale today: the page says why (暂停销售) instead of a bare 404
+        suspended=sellability.unsellable_reason(product, day),
         certification=sellability.current_certification(product, day),
         impact=public.product_impact(product.id, day),
     )

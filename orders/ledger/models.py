@@ -152,14 +152,20 @@ class Order(db.Model):
             return True
         return (
             self.status == OrderStatus.PAID
+            and not self.refunded_in_full
             and not self.has_shipped_parts
             and any(s.is_pending for s in self.shipments)
         )
 
     @property
+    def refunded_in_full(self) -> bool:
+        return bool(self.refunded) and self.refunded >= self.total
+
+    @property
     def buyer_can_confirm_receipt(self) -> bool:
-        """Some part is on its way to the buyer."""
-        return any(s.is_in_transit for s in self.shipments)
+        """Some part is on its way to the buyer's address (a pick-up part is handed over at
+        the station against its code instead)."""
+        return self.delivery_method != "pickup" and any(s.is_in_transit for s in self.shipments)
 
     @property
     def ready_to_complete(self) -> bool:

@@ -9,7 +9,8 @@
   bureau's after-sales refunds
 - ``refunds``: refunds recorded with their restock, and settled through the gateway
 - ``queries``: what the buyer's, vendor's and bureau's order pages read
-- ``pickup``: pick-up points
+- ``pickup``: pick-up points; ``station``: pick-up codes, arrival and collection at a
+  station, and who works there
 - ``parts``: the steps these share (an order's vendor parts, its goods, its lock)
 - ``gateways`` (Stripe, the local test gateway), ``webhooks``, ``notify``, ``models``,
-  and the views (``views``, ``display``, ``fulfilment_views``) and forms."""
+  and the views (``views``, ``display``, ``fulfilment_views``, ``station_views``) and forms."""

@@ -14,7 +14,7 @@ from catalog import pricing
 from catalog.models import Product
 from catalog.sellability import ensure_sellable, unsellable_reason
 from marketplace.clock import local_today
-from marketplace.errors import NotFound, ValidationError
+from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import User
 from marketplace.unit_of_work import unit_of_work
@@ -123,3 +123,33 @@ def merge_cart(user: User, visitor_items: Mapping[int, int]) -> None:
                 db.session.add(CartItem(user_id=user.id, product_id=product_id, quantity=total))
             else:
                 item.quantity = total
+
+
+def buy_again(user: User, lines: list[tuple[int, int, str]]) -> tuple[list[str], list[str]]:
+    """再次购买: put the products of a past order back in a logged-in buyer's cart, each
+    in the quantity once bought (added to what the cart holds, capped at what may be
+    ordered). ``lines`` are (product id, quantity, name as bought). Products that cannot
+    be sold today or are out of stock are left out and named; (added, left out)."""
+    added: list[str] = []
+    left_out: list[str] = []
+    with unit_of_work():
+        stored = {
+            item.product_id: item
+            for item in db.session.scalars(select(CartItem).where(CartItem.user_id == user.id))
+        }
+        for product_id, quantity, name in lines:
+            item = stored.get(product_id)
+            total = min(quantity + (item.quantity if item else 0), MAX_QUANTITY)
+            try:
+                check_addable(product_id, total)
+            except (NotFound, DomainError):  # not sellable today, out of stock, gone
+                left_out.append(name)
+                continue
+            if item is None:
+                item = CartItem(user_id=user.id, product_id=product_id, quantity=total)
+                db.session.add(item)
+                stored[product_id] = item
+            else:
+                item.quantity = total
+            added.append(name)
+    return added, left_out

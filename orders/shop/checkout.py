@@ -22,10 +22,12 @@ from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import User, utcnow
 from marketplace.unit_of_work import unit_of_work
+from marketplace.web import CN_MOBILE
 from orders.ledger import services as ledger
 from orders.ledger.models import Channel, Order, OrderStatus
 from orders.shop.models import CartItem, DeliveryMethod, PickupPoint, Shipment
 from orders.shop.parts import warehouse_goods
+from orders.shop.station import new_pickup_code
 from vendors import stock
 from vendors.stock import Ref
 
@@ -85,11 +87,15 @@ def _order_of_token(buyer: User, token: str) -> Order | None:
 
 
 def _check_delivery(delivery: Delivery) -> None:
-    """An active pick-up point, or a complete address."""
+    """An active pick-up point and the phone the station will know the buyer by, or a
+    complete address."""
     if delivery.method == DeliveryMethod.PICKUP:
         point = db.session.get(PickupPoint, delivery.pickup_point_id or 0)
         if point is None or not point.active:
             raise ValidationError(_("请选择自提点"), {"pickup_point_id": _("请选择自提点")})
+        if not CN_MOBILE.fullmatch(delivery.phone or ""):
+            message = _("自提需要填写取货人手机号")
+            raise ValidationError(message, {"pickup_phone": message})
     elif delivery.method == DeliveryMethod.ADDRESS:
         if not (delivery.recipient and delivery.phone and delivery.address):
             raise ValidationError(_("请填写完整的收货地址"))
@@ -126,8 +132,9 @@ def _reserved_order(
     )
     order.expires_at = utcnow() + timedelta(minutes=reservation_minutes())
     stock.reserve(warehouse_goods(order), Ref("order", order.number, buyer))
+    code = new_pickup_code(order.pickup_point_id) if order.pickup_point_id else None
     for vendor_id in sorted({line.vendor_id for line in order.lines}):
-        order.shipments.append(Shipment(vendor_id=vendor_id))
+        order.shipments.append(Shipment(vendor_id=vendor_id, pickup_code=code))
     db.session.execute(
         CartItem.__table__.delete().where(
             CartItem.user_id == buyer.id, CartItem.product_id.in_(list(items))

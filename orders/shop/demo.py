@@ -40,6 +40,7 @@ from orders.shop.fulfilment import (
 from orders.shop.models import DeliveryMethod, PickupPoint
 from orders.shop.payment import complete_payment, start_payment
 from orders.shop.pickup import PICKUP_POINT_FIELDS, create_pickup_point, set_pickup_point_active
+from orders.shop.station import assign_staff, record_arrival
 from vendors import stock
 
 TOKEN = "demo-shop-{}"
@@ -280,8 +281,18 @@ def load_shop_demo() -> bool:
     def ship(placed: Order, vendor: Organization, carrier: str, tracking_no: str) -> None:
         ship_part(shippers[vendor.id], vendor, placed.id, carrier, tracking_no)
 
-    station = Delivery(DeliveryMethod.PICKUP, pickup_point_id=points["建群村电商服务站"].id)
-    centre = Delivery(DeliveryMethod.PICKUP, pickup_point_id=points["三门坡镇电商服务中心"].id)
+    station = Delivery(
+        DeliveryMethod.PICKUP,
+        recipient=li.name,
+        phone=li.phone or "13800000000",
+        pickup_point_id=points["建群村电商服务站"].id,
+    )
+    centre = Delivery(
+        DeliveryMethod.PICKUP,
+        recipient=li.name,
+        phone=li.phone or "13800000000",
+        pickup_point_id=points["三门坡镇电商服务中心"].id,
+    )
     with _quietly():
         # 1. received and completed: both vendors shipped, the buyer confirmed
         done = paid(li, {a1: 2, b1: 1}, "wechat")
@@ -298,7 +309,12 @@ def load_shop_demo() -> bool:
         cancel_part(
             shippers[enterprise.id], enterprise, partly.id, "台风过境，本批椰青受损，无法按时发货"
         )
-        ship(partly, coop, "商家自送到服务站", "ZS-20250601")
+        ship(partly, coop, "商家自送到服务站", "")
+        # ... and the lychees arrived at the town centre (到站待取), recorded by its staff
+        keeper = staff["bureau.staff@demo.cn"]
+        assign_staff(keeper, bureau, centre.pickup_point_id, keeper.email)
+        arrived = next(s for s in partly.shipments if s.vendor_id == coop.id)
+        record_arrival(keeper, centre.pickup_point_id, arrived.id)
         # 5. refunded after sales: delivered, one box arrived damaged
         after = paid(wang, {a2: 2, b2: 1}, "wechat")
         ship(after, coop, "顺丰速运", "SF1400023851377")

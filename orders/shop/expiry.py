@@ -15,7 +15,7 @@ from marketplace.extensions import db
 from marketplace.models import utcnow
 from marketplace.unit_of_work import transition, unit_of_work
 from orders.ledger.models import Order, OrderStatus
-from orders.shop.models import Shipment, ShipmentStatus
+from orders.shop.models import CancelledBy, Shipment, ShipmentStatus
 from orders.shop.parts import cancel_pending_parts, complete_if_done, lock_order, warehouse_goods
 from vendors import stock
 from vendors.stock import Ref
@@ -41,7 +41,7 @@ def expire_if_due(order: Order, now: datetime | None = None) -> bool:
         ):
             return False
         stock.release(warehouse_goods(order), Ref("order", order.number, "expiry"))
-        cancel_pending_parts(order, now)
+        cancel_pending_parts(order, now, None, CancelledBy.SYSTEM)
         audit.record("system", "order.expire", order, object_type="orders")
     return True
 

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -19,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.web import cn_mobile, id_field_range, id_or_zero
 from orders.shop.cart import MAX_QUANTITY
-from orders.shop.models import DeliveryMethod
+from orders.shop.models import AfterSalesKind, DeliveryMethod
 
 NEW_ADDRESS = 0  # the address choice "enter a new address"
 
@@ -72,6 +73,11 @@ class CheckoutForm(FlaskForm):
     pickup_point_id = SelectField(
         _l("自提点"), coerce=id_or_zero, choices=[], validate_choice=False, default=0
     )
+    pickup_phone = StringField(
+        _l("取货人手机号"),
+        validators=[Optional(), cn_mobile()],
+        description=_l("服务站凭手机号和取件码交货"),
+    )
 
     NEW_ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")
 
@@ -89,9 +95,16 @@ class CheckoutForm(FlaskForm):
                 if not (field.data or "").strip():
                     field.errors = [*field.errors, _l("请填写此项")]
                     ok = False
-        if self.delivery_method.data == DeliveryMethod.PICKUP and not self.pickup_point_id.data:
-            self.pickup_point_id.errors = [*self.pickup_point_id.errors, _l("请选择自提点")]
-            ok = False
+        if self.delivery_method.data == DeliveryMethod.PICKUP:
+            if not self.pickup_point_id.data:
+                self.pickup_point_id.errors = [*self.pickup_point_id.errors, _l("请选择自提点")]
+                ok = False
+            if not (self.pickup_phone.data or "").strip():
+                self.pickup_phone.errors = [
+                    *self.pickup_phone.errors,
+                    _l("自提需要填写取货人手机号"),
+                ]
+                ok = False
         return ok
 
 
@@ -101,3 +114,51 @@ class CancelOrderForm(FlaskForm):
 
 class TestPaymentForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=1000)])
+
+
+class AfterSalesForm(FlaskForm):
+    """A buyer's request about a shipped part; quantities are ``qty-<line id>``."""
+
+    kind = RadioField(
+        _l("售后类型"),
+        choices=[
+            SelectChoice(AfterSalesKind.REFUND.value, _l("仅退款（不退货）")),
+            SelectChoice(AfterSalesKind.RETURN.value, _l("退货退款")),
+        ],
+        default=AfterSalesKind.REFUND.value,
+        validators=[InputRequired()],
+    )
+    reason = TextAreaField(
+        _l("售后原因"), validators=[DataRequired(_l("请填写售后原因")), Length(max=1000)]
+    )
+    photos = MultipleFileField(_l("照片（选填，最多 5 张）"))
+
+
+class ReturnShippedForm(FlaskForm):
+    carrier = StringField(_l("快递公司"), validators=[DataRequired(), Length(max=50)])
+    tracking_no = StringField(_l("运单号"), validators=[DataRequired(), Length(max=60)])
+
+
+class AcceptForm(FlaskForm):
+    return_address = StringField(
+        _l("退货地址"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("退货退款时必填：收件人、电话和地址"),
+    )
+
+
+class RefuseForm(FlaskForm):
+    refuse_reason = TextAreaField(
+        _l("拒绝原因"), validators=[DataRequired(_l("请填写拒绝原因")), Length(max=1000)]
+    )
+
+
+class ArbitrateForm(FlaskForm):
+    decision = RadioField(
+        _l("处理结果"),
+        choices=[SelectChoice("refund", _l("支持退款")), SelectChoice("close", _l("驳回申请"))],
+        validators=[InputRequired()],
+    )
+    note = TextAreaField(
+        _l("处理意见"), validators=[DataRequired(_l("请填写处理意见")), Length(max=1000)]
+    )

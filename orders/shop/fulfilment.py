@@ -18,8 +18,8 @@ from marketplace.extensions import db
 from marketplace.models import User, utcnow
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger import services as ledger
-from orders.ledger.models import Channel, Order, OrderStatus
-from orders.shop.models import Shipment
+from orders.ledger.models import Channel, Order, OrderStatus, Refund
+from orders.shop.models import CancelledBy, DeliveryMethod, Shipment
 from orders.shop.notify import notify
 from orders.shop.parts import (
     cancel_pending_parts,
@@ -48,7 +48,7 @@ def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
             with unit_of_work():
                 ledger.cancel_unpaid(order, reason=reason, actor=buyer)
                 stock.release(warehouse_goods(order), Ref("order", order.number, buyer))
-                cancel_pending_parts(order, utcnow(), reason)
+                cancel_pending_parts(order, utcnow(), reason, CancelledBy.BUYER)
             return order
         except IllegalTransition:
             if order.status == OrderStatus.CANCELLED:  # a second click, or expired
@@ -67,7 +67,7 @@ def cancel_by_buyer(buyer: User, order_id: int, reason: str) -> Order:
             raise IllegalTransition(_("订单已取消，无需重复操作"))
         now = utcnow()
         for shipment in pending:
-            if not shipment.cancel(reason, now):
+            if not shipment.cancel(reason, now, CancelledBy.BUYER):
                 # shipped meanwhile (SQLite; on PostgreSQL the lock above saw it)
                 raise IllegalTransition(_("已有商品发货，不能整单取消；请联系客服申请售后"))
         quantities = _remaining(order, {s.vendor_id for s in pending})
@@ -127,10 +127,18 @@ def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -
     (or the vendor cancelling, or a second click) at the same moment either wins before
     it, and this is refused with a clear message, or loses after it."""
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
-    if not carrier or not tracking_no:
-        raise ValidationError(_("请填写快递公司和运单号"))
     with unit_of_work():
         shipment = vendor_shipment(actor, org, order_id)
+        if shipment.order.delivery_method == DeliveryMethod.PICKUP:
+            # delivered to the station by the vendor or a local run: no courier number
+            carrier = carrier or _("商家自送到服务站")
+        elif not carrier or not tracking_no:
+            errors = {}
+            if not carrier:
+                errors["carrier"] = _("请填写快递公司")
+            if not tracking_no:
+                errors["tracking_no"] = _("请填写运单号")
+            raise ValidationError(_("请填写快递公司和运单号"), errors)
         if not shipment.ship(carrier, tracking_no, utcnow()):
             raise IllegalTransition(_("该包裹当前状态不能发货"))
         audit.record(
@@ -156,7 +164,7 @@ def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
         shipment = vendor_shipment(actor, org, order_id)
         order = lock_order(shipment.order_id)
         now = utcnow()
-        if not shipment.cancel(reason, now):
+        if not shipment.cancel(reason, now, CancelledBy.VENDOR):
             raise IllegalTransition(_("该包裹当前状态不能取消"))
         refund = refund_lines(
             order,
@@ -175,14 +183,22 @@ def cancel_part(actor: User, org, order_id: int, reason: str) -> Shipment:
 
 
 def after_sales_refund(
-    actor: User, bureau, order_id: int, quantities: Mapping[int, int], reason: str
+    actor: User,
+    bureau,
+    order_id: int,
+    quantities: Mapping[int, int],
+    reason: str,
+    *,
+    token: str | None = None,
 ) -> Order:
     """Bureau staff refund (part of) a paid online order with a reason (售后), e.g. goods
     that arrived damaged. Never more than was paid for a line (the ledger refuses).
     Goods already shipped stay with the buyer; lines of a part not shipped yet go back
     on hand, and that part is cancelled once nothing of it is left to ship. Which parts
     are still in the warehouse is read under the lock (a vendor shipping at the same
-    moment waits, or has shipped and nothing comes back on hand)."""
+    moment waits, or has shipped and nothing comes back on hand). ``token`` is the
+    form's one-time token: a form submitted twice refunds once (the second submission
+    is refused, under the order's lock, and by the refund key's unique constraint)."""
     require(actor, "orders.refund", bureau)
     if not (reason or "").strip():
         raise ValidationError(_("请填写退款原因"), {"reason": _("请填写退款原因")})
@@ -196,6 +212,9 @@ def after_sales_refund(
         raise NotFound()
     with unit_of_work():
         order = lock_order(order.id)
+        key = f"after-sales-{token}" if token else f"after-sales-{order.number}"
+        if token and db.session.scalar(select(Refund.id).where(Refund.idempotency_key == key)):
+            raise IllegalTransition(_("这张退款单已经提交过，没有重复退款"))
         pending = {s.vendor_id for s in order.parts_to_ship}
         in_warehouse = {line.id for line in order.lines if line.vendor_id in pending}
         refund = refund_lines(
@@ -203,8 +222,9 @@ def after_sales_refund(
             quantities,
             reason,
             actor,
-            f"after-sales-{order.number}",
+            key,
             restock_lines=in_warehouse,
+            exact_key=bool(token),
         )
         now = utcnow()
         for shipment in order.shipments:
@@ -212,7 +232,7 @@ def after_sales_refund(
             if shipment.is_pending and all(
                 line.refunded_quantity >= line.quantity for line in lines
             ):
-                shipment.cancel(reason.strip(), now)
+                shipment.cancel(reason.strip(), now, CancelledBy.BUREAU)
         complete_if_done(order, now)
         refund_id = refund.id if refund is not None else None
     settle_and_tell(order, refund_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from orders.shop.models import PickupKind, ShipmentStatus
@@ -14,6 +14,7 @@ from orders.shop.models import PickupKind, ShipmentStatus
 SHIPMENT_FILTERS = {
     ShipmentStatus.PENDING.value: _l("待发货"),
     ShipmentStatus.SHIPPED.value: _l("已发货"),
+    ShipmentStatus.AT_STATION.value: _l("到站待取"),
     ShipmentStatus.RECEIVED.value: _l("已收货"),
     ShipmentStatus.CANCELLED.value: _l("已取消"),
 }
@@ -35,12 +36,10 @@ CARRIERS = [
 
 
 class ShipForm(FlaskForm):
-    carrier = StringField(
-        _l("快递公司"), validators=[DataRequired(_l("请填写快递公司")), Length(max=50)]
-    )
-    tracking_no = StringField(
-        _l("运单号"), validators=[DataRequired(_l("请填写运单号")), Length(max=60)]
-    )
+    # both checked by the service: a pick-up order delivered to the station needs neither
+    carrier = StringField(_l("快递公司"), validators=[Optional(), Length(max=50)])
+    # not needed when the vendor delivers a pick-up order to the station itself
+    tracking_no = StringField(_l("运单号"), validators=[Optional(), Length(max=60)])
 
 
 class CancelPartForm(FlaskForm):
@@ -57,6 +56,8 @@ class RefundForm(FlaskForm):
         validators=[DataRequired(_l("请填写退款原因")), Length(max=500)],
         description=_l("例如：买家反映到货时部分果实腐烂，附照片核实。"),
     )
+    # one refund per rendered form: a second submission of the same form refunds nothing
+    token = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
 
 
 class PickupPointForm(FlaskForm):
@@ -77,3 +78,30 @@ class PickupPointForm(FlaskForm):
         _l("详细地址"), validators=[DataRequired(_l("请填写此项")), Length(max=300)]
     )
     phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=30)])
+
+
+class CollectForm(FlaskForm):
+    code = StringField(
+        _l("取件码"),
+        validators=[DataRequired(_l("请输入取件码")), Length(max=20)],
+        description=_l("扫描或输入买家出示的 6 位取件码"),
+    )
+
+
+class StaffForm(FlaskForm):
+    email = StringField(
+        _l("工作人员邮箱"), validators=[DataRequired(_l("请填写此项")), Length(max=254)]
+    )
+
+
+def line_quantities(form_data, lines) -> dict[int, int]:
+    """``qty-<line id>`` of a posted form, for these order lines only; a blank or
+    malformed entry counts as 0 (a negative one is kept, for the service to refuse)."""
+    asked = {}
+    for line in lines:
+        raw = (form_data.get(f"qty-{line.id}") or "").strip()
+        try:
+            asked[line.id] = int(raw) if raw else 0
+        except ValueError:
+            asked[line.id] = 0
+    return asked

@@ -9,6 +9,8 @@ always looked up within the acting vendor's own parts (another vendor's is 404).
 
 from __future__ import annotations
 
+import secrets
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,7 +22,8 @@ from marketplace.pagination import paginate
 from marketplace.web import flash_form_errors, form_errors, page_arg, page_size
 from orders import bp
 from orders.ledger.models import Order
-from orders.shop import fulfilment, pickup, queries
+from orders.shop import aftersales, fulfilment, pickup, queries
+from orders.shop.forms import AcceptForm, RefuseForm
 from orders.shop.fulfilment_forms import (
     CARRIERS,
     PICKUP_KINDS,
@@ -29,6 +32,7 @@ from orders.shop.fulfilment_forms import (
     PickupPointForm,
     RefundForm,
     ShipForm,
+    line_quantities,
 )
 from orders.shop.models import ShipmentStatus
 
@@ -71,6 +75,9 @@ def _vendor_part_page(order_id: int, ship_form=None, cancel_form=None, code: int
         lines=queries.vendor_lines([shipment])[shipment.id],
         ship_form=ship_form or ShipForm(),
         cancel_form=cancel_form or CancelPartForm(),
+        after_sales=aftersales.vendor_requests(current_user, g.org, shipment),
+        accept_form=AcceptForm(),
+        refuse_form=RefuseForm(),
         carriers=CARRIERS,
         **_labels(),
     ), code
@@ -139,23 +146,20 @@ def _bureau_order_page(order_id: int, form: RefundForm | None = None, code: int 
         "orders/bureau/order.html",
         order=order,
         refunds=queries.order_refunds(order),
-        form=form or RefundForm(),
+        form=form or _fresh_refund_form(),
         asked=_asked_quantities(order) if form is not None else {},
         **_labels(),
     ), code
 
 
+def _fresh_refund_form() -> RefundForm:
+    form = RefundForm()
+    form.token.data = secrets.token_urlsafe(24)  # one refund per rendered form
+    return form
+
+
 def _asked_quantities(order: Order) -> dict[int, int]:
-    """``qty-<line id>`` of the posted form, for this order's lines only; a blank or
-    malformed entry counts as 0 (a negative one is kept, for the service to refuse)."""
-    asked = {}
-    for line in order.lines:
-        raw = request.form.get(f"qty-{line.id}", "").strip()
-        try:
-            asked[line.id] = int(raw) if raw else 0
-        except ValueError:
-            asked[line.id] = 0
-    return asked
+    return line_quantities(request.form, order.lines)
 
 
 @bp.route("/bureau/orders/<bigint:order_id>")
@@ -174,7 +178,12 @@ def bureau_refund(order_id: int):
         return _bureau_order_page(order.id, form, 400)
     try:
         fulfilment.after_sales_refund(
-            current_user, g.org, order.id, _asked_quantities(order), form.reason.data
+            current_user,
+            g.org,
+            order.id,
+            _asked_quantities(order),
+            form.reason.data,
+            token=form.token.data,
         )
     except ValidationError as exc:
         form_errors(form, exc)
@@ -259,6 +268,7 @@ def shipment_status_class(status: str) -> str:
     return {
         ShipmentStatus.PENDING: "warning text-dark",
         ShipmentStatus.SHIPPED: "info text-dark",
+        ShipmentStatus.AT_STATION: "primary",
         ShipmentStatus.RECEIVED: "success",
         ShipmentStatus.CANCELLED: "secondary",
     }.get(status, "secondary")

@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from catalog.models import Product
 from marketplace.extensions import db
-from marketplace.models import BigId, Organization, enum_values, utcnow
+from marketplace.models import BigId, Organization, User, enum_values, utcnow
 from marketplace.unit_of_work import transition
 from orders.ledger.models import Order
 
@@ -81,11 +82,39 @@ class CartItem(db.Model):
     product: Mapped[Product] = relationship()
 
 
+class PickupPointStaff(db.Model):
+    """A person who works at a pick-up point: records parts arriving (到站待取) and
+    hands them over against the buyer's pick-up code (已取件). The bureau assigns them."""
+
+    __tablename__ = "pickup_point_staff"
+    __table_args__ = (UniqueConstraint("pickup_point_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pickup_point_id: Mapped[int] = mapped_column(
+        ForeignKey("pickup_points.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    pickup_point: Mapped[PickupPoint] = relationship()
+    user: Mapped[User] = relationship()
+
+
 class ShipmentStatus(enum.StrEnum):
     PENDING = "pending"  # paid, waiting for the vendor to ship
     SHIPPED = "shipped"
-    RECEIVED = "received"
+    AT_STATION = "at_station"  # a pick-up part arrived at the station (到站待取)
+    RECEIVED = "received"  # delivered, or collected at the station (已取件)
     CANCELLED = "cancelled"
+
+
+class CancelledBy(enum.StrEnum):
+    """Who cancelled a part: the buyer's timeline names the right one."""
+
+    BUYER = "buyer"
+    VENDOR = "vendor"
+    BUREAU = "bureau"  # after-sales staff
+    SYSTEM = "system"  # an unpaid reservation that expired
 
 
 class Shipment(db.Model):
@@ -95,6 +124,7 @@ class Shipment(db.Model):
     __table_args__ = (
         UniqueConstraint("order_id", "vendor_id"),
         CheckConstraint(f"status IN ({enum_values(ShipmentStatus)})", name="status"),
+        CheckConstraint(f"cancelled_by IN ({enum_values(CancelledBy)})", name="cancelled_by"),
         Index("ix_shipments_vendor_status", "vendor_id", "status"),
     )
 
@@ -108,6 +138,11 @@ class Shipment(db.Model):
     received_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_by: Mapped[str | None] = mapped_column(String(10))
+    # pick-up orders: the buyer's code (the same on every part of the order), and when
+    # the station recorded the part's arrival
+    pickup_code: Mapped[str | None] = mapped_column(String(8))
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     order: Mapped[Order] = relationship(
         backref=backref("shipments", cascade="all, delete-orphan", order_by="Shipment.id")
@@ -131,12 +166,20 @@ class Shipment(db.Model):
     @property
     def has_shipped(self) -> bool:
         """Left the warehouse (on its way or received): its goods are with the buyer."""
-        return self.status in (ShipmentStatus.SHIPPED, ShipmentStatus.RECEIVED)
+        return self.status in (
+            ShipmentStatus.SHIPPED,
+            ShipmentStatus.AT_STATION,
+            ShipmentStatus.RECEIVED,
+        )
 
     @property
     def is_open(self) -> bool:
         """Something is still to happen to it (shipping or receiving)."""
-        return self.status in (ShipmentStatus.PENDING, ShipmentStatus.SHIPPED)
+        return self.status in (
+            ShipmentStatus.PENDING,
+            ShipmentStatus.SHIPPED,
+            ShipmentStatus.AT_STATION,
+        )
 
     @property
     def is_cancelled(self) -> bool:
@@ -148,14 +191,16 @@ class Shipment(db.Model):
     # that got there first (the vendor shipping while the buyer cancels) wins, and the
     # caller tells the loser.
 
-    def cancel(self, reason: str | None, now: datetime) -> bool:
-        """A part waiting to ship is cancelled, with its reason and time."""
+    def cancel(self, reason: str | None, now: datetime, by: str | None = None) -> bool:
+        """A part waiting to ship is cancelled, with its reason, time and who (a
+        ``CancelledBy``: the buyer's timeline names the right one)."""
         return transition(
             self,
             ShipmentStatus.PENDING,
             status=ShipmentStatus.CANCELLED,
             cancelled_at=now,
             cancel_reason=reason,
+            cancelled_by=by,
         )
 
     def ship(self, carrier: str, tracking_no: str, now: datetime) -> bool:
@@ -165,7 +210,7 @@ class Shipment(db.Model):
             ShipmentStatus.PENDING,
             status=ShipmentStatus.SHIPPED,
             carrier=carrier[:50],
-            tracking_no=tracking_no[:60],
+            tracking_no=tracking_no[:60] or None,
             shipped_at=now,
         )
 
@@ -174,6 +219,18 @@ class Shipment(db.Model):
         has passed)."""
         return transition(
             self, ShipmentStatus.SHIPPED, status=ShipmentStatus.RECEIVED, received_at=now
+        )
+
+    def arrive_at_station(self, now: datetime) -> bool:
+        """到站待取: a pick-up part on its way arrives at its station."""
+        return transition(
+            self, ShipmentStatus.SHIPPED, status=ShipmentStatus.AT_STATION, arrived_at=now
+        )
+
+    def hand_over(self, now: datetime) -> bool:
+        """已取件: a part waiting at the station is collected against its code."""
+        return transition(
+            self, ShipmentStatus.AT_STATION, status=ShipmentStatus.RECEIVED, received_at=now
         )
 
     def reopen(self) -> bool:
@@ -185,6 +242,7 @@ class Shipment(db.Model):
             status=ShipmentStatus.PENDING,
             cancelled_at=None,
             cancel_reason=None,
+            cancelled_by=None,
         )
 
 
@@ -236,3 +294,71 @@ class PaymentEvent(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     outcome: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AfterSalesKind(enum.StrEnum):
+    REFUND = "refund"  # 仅退款: the goods stay with the buyer
+    RETURN = "return"  # 退货退款: the goods go back to the vendor first
+
+
+class AfterSalesStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for the vendor
+    ACCEPTED = "accepted"  # a return accepted: waiting for the buyer to send it back
+    RETURNED = "returned"  # sent back: waiting for the vendor to receive it
+    REFUSED = "refused"  # the vendor said no (the buyer may ask the bureau)
+    DISPUTED = "disputed"  # the bureau arbitrates
+    REFUNDED = "refunded"
+    CLOSED = "closed"  # the bureau refused it
+
+
+# a part has at most one request in these at a time
+OPEN_AFTER_SALES = (
+    AfterSalesStatus.OPEN,
+    AfterSalesStatus.ACCEPTED,
+    AfterSalesStatus.RETURNED,
+    AfterSalesStatus.REFUSED,
+    AfterSalesStatus.DISPUTED,
+)
+
+
+class AfterSalesRequest(db.Model):
+    """A buyer's after-sales request (售后) about one vendor's delivered part: refund only,
+    or return and refund, of some quantities of its lines, with a reason and photos. The
+    vendor accepts (a return with the address to send it to) or refuses with a reason;
+    the bureau arbitrates a refusal or a request left unanswered. The money goes back
+    through the shop's one refund path, once (the refund's key names the request)."""
+
+    __tablename__ = "after_sales_requests"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({enum_values(AfterSalesKind)})", name="kind"),
+        CheckConstraint(f"status IN ({enum_values(AfterSalesStatus)})", name="status"),
+        Index("ix_after_sales_requests_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=AfterSalesStatus.OPEN)
+    reason: Mapped[str] = mapped_column(Text)
+    # {order line id (as text): quantity}
+    quantities: Mapped[dict] = mapped_column(JSON)
+    photos: Mapped[list] = mapped_column(JSON, default=list)  # stored image names
+    return_address: Mapped[str | None] = mapped_column(String(300))
+    return_carrier: Mapped[str | None] = mapped_column(String(50))
+    return_tracking: Mapped[str | None] = mapped_column(String(60))
+    refuse_reason: Mapped[str | None] = mapped_column(Text)
+    bureau_note: Mapped[str | None] = mapped_column(Text)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)  # accepted or refused
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)  # refunded or closed
+
+    order: Mapped[Order] = relationship(
+        backref=backref("after_sales", order_by="AfterSalesRequest.id", viewonly=True)
+    )
+    shipment: Mapped[Shipment] = relationship()

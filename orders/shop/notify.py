@@ -19,14 +19,16 @@ from orders.ledger.models import Order
 
 log = logging.getLogger(__name__)
 
-KINDS = ("paid", "shipped", "refunded")
+KINDS = ("paid", "shipped", "at_station", "after_sales", "refunded")
 
 
 def _subject(kind: str, order: Order) -> str:
     subjects = {
         "paid": _("订单 %(n)s 付款成功", n=order.number),
         "shipped": _("订单 %(n)s 已发货", n=order.number),
+        "at_station": _("订单 %(n)s 已到自提点，请凭取件码取货", n=order.number),
         "refunded": _("订单 %(n)s 已退款", n=order.number),
+        "after_sales": _("订单 %(n)s 的售后申请有新进展", n=order.number),
     }
     return subjects[kind]
 

@@ -13,7 +13,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.unit_of_work import lock_row, transition
 from orders.ledger.models import Order, OrderLine, OrderStatus
-from orders.shop.models import Shipment
+from orders.shop.models import CancelledBy, Shipment
 from vendors.stock import Goods
 
 
@@ -49,10 +49,10 @@ def lock_order(order_id: int) -> Order:
     return order
 
 
-def cancel_pending_parts(order: Order, now: datetime, reason: str | None = None) -> None:
+def cancel_pending_parts(order: Order, now: datetime, reason: str | None, by: CancelledBy) -> None:
     """Cancel the order's parts still waiting to ship."""
     for shipment in order.parts_to_ship:
-        shipment.cancel(reason, now)
+        shipment.cancel(reason, now, by)
 
 
 def complete_if_done(order: Order, now: datetime) -> None:

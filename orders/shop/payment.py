@@ -137,10 +137,17 @@ def complete_payment(
         # the instance loaded earlier in the request may say pending_payment although a
         # concurrent confirmation has paid it since: lock the row and read it afresh
         order = lock_row(Order, payment.order_id)
+        # and the attempt too, read after the lock: a concurrent confirmation of this
+        # same attempt has set it succeeded (and it is then no second payment to refund)
+        db.session.refresh(payment)
+        confirmed_before = payment.status == PaymentStatus.SUCCEEDED
         payment.status = PaymentStatus.SUCCEEDED
-        if order.is_paid:
-            return Outcome("already_paid", order)
-        if order.status == OrderStatus.CANCELLED:
+        if order.is_paid or order.paid_at is not None:  # sold already (maybe refunded since)
+            if confirmed_before:  # the same confirmation again
+                return Outcome("already_paid", order)
+            # a second, different attempt also succeeded: its money is not kept
+            late_refund = _refund_second_payment(order, payment)
+        elif order.status == OrderStatus.CANCELLED:
             late_refund = _late_refund_of(payment) or _reserve_again_or_refund(order, payment)
         if late_refund is None:
             try:
@@ -158,9 +165,30 @@ def complete_payment(
         refund_id = late_refund.id if late_refund is not None else None
     if refund_id is not None:
         settle_and_tell(order, refund_id)
-        return Outcome("refunded", order, order.note)
+        return Outcome("refunded", order, late_refund.reason)
     notify("paid", order)
     return Outcome("paid", order)
+
+
+def _refund_second_payment(order: Order, payment: Payment) -> Refund:
+    """A payment that succeeded on an order another payment had already paid: record
+    its full refund (pending, its own key, one per payment), to be settled through the
+    gateway once committed. The sale itself is untouched."""
+    refund = Refund(
+        order_id=order.id,
+        amount=payment.amount,
+        reason=_("订单已由另一笔付款支付，重复付款已全额退回"),
+    )
+    db.session.add(refund)
+    owe_through_gateway(refund, payment, f"duplicate-{order.number}-{payment.id}")
+    audit.record(
+        "system",
+        "order.duplicate_payment_refunded",
+        order,
+        object_type="orders",
+        changes={"amount": payment.amount, "refund": refund.idempotency_key},
+    )
+    return refund
 
 
 def _late_refund_of(payment: Payment) -> Refund | None:

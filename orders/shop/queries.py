@@ -4,16 +4,22 @@ user's scope (another buyer's or vendor's is ``NotFound``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from datetime import datetime
 
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+
+from catalog.models import ProductImage
 from marketplace.authz import require
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.models import User
+from marketplace.models import User, utcnow
 from marketplace.publication import Aggregate, households_reached
 from orders.ledger.models import Attribution, Channel, Order, OrderLine, OrderStatus, Refund
 from orders.shop.expiry import expire_if_due
-from orders.shop.models import Shipment
+from orders.shop.models import OPEN_AFTER_SALES, AfterSalesRequest, Shipment, ShipmentStatus
+
+# parts the buyer is waiting to receive
+RECEIVABLE = (ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION)
 
 # ---------------------------------------------------------------- the buyer's orders
 
@@ -31,13 +37,79 @@ def buyer_order(buyer: User, order_id: int) -> Order:
     return order
 
 
-def buyer_orders(buyer: User) -> Select:
-    """The buyer's online orders, newest first (a select to paginate)."""
-    return (
+# the order list's tabs (待付款 / 待发货 / 待收货 / 已完成 / 售后), in the page's order
+ORDER_TABS = ("unpaid", "to_ship", "to_receive", "completed", "after_sales")
+
+
+def _part_in(*statuses: str):
+    return exists().where(Shipment.order_id == Order.id, Shipment.status.in_(statuses))
+
+
+def _tab_condition(tab: str, now: datetime):
+    """What puts an order under a tab. An order may be under two (one part shipped and
+    one still to ship); an unpaid order whose reservation lapsed is under none."""
+    if tab == "unpaid":
+        return and_(
+            Order.status == OrderStatus.PENDING_PAYMENT,
+            or_(Order.expires_at.is_(None), Order.expires_at > now),
+        )
+    if tab == "to_ship":
+        return and_(Order.status == OrderStatus.PAID, _part_in(ShipmentStatus.PENDING))
+    if tab == "to_receive":
+        return and_(Order.status == OrderStatus.PAID, _part_in(*RECEIVABLE))
+    if tab == "completed":
+        return Order.status == OrderStatus.COMPLETED
+    # after_sales: money given back, or a request under way
+    return or_(
+        Order.refunded > 0,
+        exists().where(
+            AfterSalesRequest.order_id == Order.id,
+            AfterSalesRequest.status.in_(OPEN_AFTER_SALES),
+        ),
+    )
+
+
+def buyer_orders(buyer: User, tab: str | None = None, now: datetime | None = None) -> Select:
+    """The buyer's online orders, newest first (a select to paginate), all of them or
+    those under one of ``ORDER_TABS``."""
+    stmt = (
         select(Order)
         .where(Order.buyer_user_id == buyer.id, Order.channel == Channel.ONLINE)
         .order_by(Order.created_at.desc(), Order.id.desc())
     )
+    if tab in ORDER_TABS:
+        stmt = stmt.where(_tab_condition(tab, now or utcnow()))
+    return stmt
+
+
+def buyer_tab_counts(buyer: User, now: datetime | None = None) -> dict[str, int]:
+    """How many of the buyer's orders each tab holds, in one query."""
+    now = now or utcnow()
+    row = db.session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(case((_tab_condition(tab, now), 1), else_=0)), 0)
+                for tab in ORDER_TABS
+            )
+        ).where(Order.buyer_user_id == buyer.id, Order.channel == Channel.ONLINE)
+    ).one()
+    return dict(zip(ORDER_TABS, row, strict=True))
+
+
+def line_thumbnails(orders: list[Order]) -> dict[int, str]:
+    """The first image's thumbnail of each product in these orders, by product id (one
+    query for a page of orders)."""
+    product_ids = {line.product_id for order in orders for line in order.lines}
+    if not product_ids:
+        return {}
+    thumbs: dict[int, str] = {}
+    for product_id, thumb in db.session.execute(
+        select(ProductImage.product_id, ProductImage.thumb_filename)
+        .where(ProductImage.product_id.in_(product_ids))
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+    ):
+        thumbs.setdefault(product_id, thumb)
+    return thumbs
 
 
 def order_refunds(order: Order) -> list[Refund]:

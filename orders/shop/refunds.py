@@ -37,13 +37,16 @@ def refund_lines(
     key: str,
     *,
     restock_lines: set[int] | None = None,
+    exact_key: bool = False,
 ) -> Refund | None:
     """Refund some lines in full or part, in the caller's transaction (the order locked
     and read afresh): the ledger's opposite attribution rows, the restock, and the
     gateway refund owed (pending, with its own idempotency key). No gateway is called
     here: the caller settles the refund once this is committed (``settle_refund``).
     ``restock_lines`` limits the restock to those lines (goods already with the buyer
-    do not come back on hand)."""
+    do not come back on hand). With ``exact_key`` the key names this one refund (a
+    one-time form token): it is kept on the refund even without a gateway payment, so
+    the same key can never refund twice (the column is unique)."""
     items = [(line_id, qty) for line_id, qty in quantities.items() if qty > 0]
     if not items:
         return None
@@ -63,8 +66,12 @@ def refund_lines(
             .order_by(Payment.id)
             .limit(1)
         )
+        unique_key = key if exact_key else f"{key}-{record.id}"
         if payment is not None:
-            owe_through_gateway(record, payment, f"{key}-{record.id}")
+            owe_through_gateway(record, payment, unique_key)
+        elif exact_key:
+            record.idempotency_key = unique_key[:100]
+            db.session.flush()
     return record
 
 

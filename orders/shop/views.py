@@ -22,20 +22,25 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from flask_wtf import FlaskForm
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectChoice
 
 from marketplace.accounts import services as accounts
 from marketplace.errors import DomainError, ValidationError
+from marketplace.extensions import db
 from marketplace.models import utcnow
 from marketplace.pagination import paginate
 from marketplace.web import flash_form_errors, form_errors, page_arg, page_size, safe_next
 from orders import bp
-from orders.ledger.models import Order, OrderStatus
-from orders.shop import fulfilment
+from orders.ledger.models import PAID_STATUSES, Order, OrderLine, OrderStatus
+from orders.shop import cart as cart_service
+from orders.shop import fulfilment, station
 from orders.shop import payment as payment_service
+from orders.shop.aftersales import RESPONSE_DAYS
 from orders.shop.cart import (
     CartLine,
     cart_lines,
@@ -46,11 +51,14 @@ from orders.shop.cart import (
 )
 from orders.shop.checkout import Delivery, place_order, reservation_minutes
 from orders.shop.display import (
+    AFTER_SALES_KIND_LABELS,
+    AFTER_SALES_STATUS_LABELS,
     PAYMENT_METHOD_LABELS,
     PICKUP_KIND_LABELS,
     SHIPMENT_LABELS,
     order_badge,
     order_timeline,
+    pickup_code,
 )
 from orders.shop.expiry import expire_if_due
 from orders.shop.forms import (
@@ -60,6 +68,7 @@ from orders.shop.forms import (
     CartRemoveForm,
     CartUpdateForm,
     CheckoutForm,
+    ReturnShippedForm,
     TestPaymentForm,
 )
 from orders.shop.gateways import GatewayError, TestGateway
@@ -70,7 +79,15 @@ from orders.shop.models import (
 )
 from orders.shop.payment import Outcome, confirm_test_payment, current_payment, sync_payment
 from orders.shop.pickup import active_pickup_points
-from orders.shop.queries import buyer_order, buyer_orders, order_impact, order_refunds
+from orders.shop.queries import (
+    ORDER_TABS,
+    buyer_order,
+    buyer_orders,
+    buyer_tab_counts,
+    line_thumbnails,
+    order_impact,
+    order_refunds,
+)
 
 CART_KEY = "cart"
 VISITOR_CART_LINES = 50
@@ -80,8 +97,11 @@ VISITOR_CART_LINES = 50
 def shop_helpers() -> dict:
     return {
         "cart_count": cart_count,
+        "is_station_staff": is_station_staff,
         "order_badge": order_badge,
         "SHIPMENT_LABELS": SHIPMENT_LABELS,
+        "AFTER_SALES_KIND_LABELS": AFTER_SALES_KIND_LABELS,
+        "AFTER_SALES_STATUS_LABELS": AFTER_SALES_STATUS_LABELS,
         "PICKUP_KIND_LABELS": PICKUP_KIND_LABELS,
         "PAYMENT_METHOD_LABELS": PAYMENT_METHOD_LABELS,
     }
@@ -109,6 +129,24 @@ def current_cart() -> dict[int, int]:
     if current_user.is_authenticated:
         return stored_cart(current_user)
     return _visitor_cart()
+
+
+@bp.app_template_global("sold_units")
+def sold_units(product_id: int) -> int:
+    """已售 N 件 on a product page: units of it in paid orders, net of refunds."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.product_id == product_id, Order.status.in_(PAID_STATUSES))
+    )
+
+
+def is_station_staff() -> bool:
+    """Whether the signed-in person works at a pick-up point (the menu's 服务站工作台)."""
+    try:
+        return current_user.is_authenticated and station.works_at_a_point(current_user)
+    except SQLAlchemyError:
+        return False
 
 
 def cart_count() -> int:
@@ -246,7 +284,12 @@ def _checkout_choices(form: CheckoutForm) -> list[PickupPoint]:
 
 def _delivery(form: CheckoutForm) -> Delivery:
     if form.delivery_method.data == DeliveryMethod.PICKUP:
-        return Delivery(DeliveryMethod.PICKUP, pickup_point_id=form.pickup_point_id.data)
+        return Delivery(
+            DeliveryMethod.PICKUP,
+            recipient=current_user.name or "",
+            phone=(form.pickup_phone.data or "").strip(),
+            pickup_point_id=form.pickup_point_id.data,
+        )
     if form.address_id.data != NEW_ADDRESS:
         address = accounts.own_address(current_user, form.address_id.data)
         return Delivery(
@@ -283,6 +326,7 @@ def checkout():
         default = next((a for a in current_user.addresses if a.is_default), None)
         if default is not None:
             form.address_id.data = default.id
+        form.pickup_phone.data = current_user.phone or ""
         form.token.data = secrets.token_urlsafe(24)  # one order per rendered form
     elif form.validate_on_submit():
         try:
@@ -429,14 +473,51 @@ def payment_return(order_id: int):
 # ---------------------------------------------------------------- my orders
 
 
+ORDER_TAB_LABELS = {
+    "unpaid": _l("待付款"),
+    "to_ship": _l("待发货"),
+    "to_receive": _l("待收货"),
+    "completed": _l("已完成"),
+    "after_sales": _l("售后"),
+}
+
+
 @bp.route("/orders")
 @login_required
 def my_orders():
-    page = paginate(buyer_orders(current_user), page_arg(), page_size())
+    tab = request.args.get("tab", "")
+    tab = tab if tab in ORDER_TABS else ""
     now = utcnow()
+    page = paginate(buyer_orders(current_user, tab, now), page_arg(), page_size())
     for order in page.items:  # expired reservations are expired when seen
         expire_if_due(order, now)
-    return render_template("orders/shop/orders.html", page=page)
+    return render_template(
+        "orders/shop/orders.html",
+        page=page,
+        tab=tab,
+        tabs=ORDER_TAB_LABELS,
+        counts=buyer_tab_counts(current_user, now),
+        thumbs=line_thumbnails(page.items),
+        again_form=FlaskForm(),
+        now=now,
+    )
+
+
+@bp.route("/orders/<bigint:order_id>/again", methods=["POST"])
+@login_required
+def buy_again(order_id: int):
+    """再次购买: the order's products back in the cart, then the cart."""
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    order = buyer_order(current_user, order_id)
+    added, left_out = cart_service.buy_again(
+        current_user, [(line.product_id, line.quantity, line.product_name) for line in order.lines]
+    )
+    if added:
+        flash(_("已加入购物车：%(names)s", names="、".join(added)), "success")
+    if left_out:
+        flash(_("以下商品暂时无法购买：%(names)s", names="、".join(left_out)), "warning")
+    return redirect(url_for("orders.cart"))
 
 
 @bp.route("/orders/<bigint:order_id>")
@@ -444,11 +525,16 @@ def my_orders():
 def order_detail(order_id: int):
     order = buyer_order(current_user, order_id)
     refunds = order_refunds(order)
+    requests_by_part: dict[int, list] = {}
+    for req in order.after_sales:
+        requests_by_part.setdefault(req.shipment_id, []).append(req)
     return render_template(
         "orders/shop/order.html",
         order=order,
         timeline=order_timeline(order, refunds),
-        impact=order_impact(order) if order.is_paid else None,
+        impact=order_impact(order) if order.paid_at else None,
+        refunded_in_full=order.refunded_in_full,
+        pickup_code=pickup_code(order),
         lines_by_vendor={
             vendor_id: list(lines)
             for vendor_id, lines in groupby(
@@ -456,6 +542,10 @@ def order_detail(order_id: int):
             )
         },
         cancel_form=CancelOrderForm(),
+        return_form=ReturnShippedForm(),
+        requests_by_part=requests_by_part,
+        escalate_after=RESPONSE_DAYS,
+        now=utcnow(),
     )
 
 

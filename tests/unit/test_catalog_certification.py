@@ -447,7 +447,8 @@ def test_suspend_and_reinstate_through_the_page(client, auth, reviewer, applicat
     url = f"/bureau/certifications/{cert.id}"
     client.post(f"{url}/suspend", data={"reason": "抽检不合格"})
     assert status_of(cert.id) == CertStatus.SUSPENDED
-    assert client.get(f"/products/{cert.product_id}").status_code == 404
+    suspended_page = client.get(f"/products/{cert.product_id}").get_data(as_text=True)
+    assert "暂停销售" in suspended_page and 'data-testid="add-to-cart"' not in suspended_page
     client.post(f"{url}/reinstate", data={"reason": "复检合格"})
     assert status_of(cert.id) == CertStatus.APPROVED
     assert client.get(f"/products/{cert.product_id}").status_code == 200

@@ -5,6 +5,9 @@ the bureau keeps the list of pick-up points checkout offers."""
 
 from __future__ import annotations
 
+import re
+import secrets
+
 import pytest
 from sqlalchemy import func, select
 
@@ -50,6 +53,10 @@ def attributed(order: Order, vendor_id: int | None = None) -> int:
 
 @pytest.fixture
 def market():
+    return two_vendor_market()
+
+
+def two_vendor_market() -> dict:
     """Two vendors with stock, a buyer with a paid order holding one product of each,
     and staff of each vendor."""
     apples = stocked_product(10, price=1000)  # vendor A
@@ -120,7 +127,9 @@ def test_another_vendors_order_is_404_and_nothing_changes(client, auth, market):
         f"/vendor/orders/{only_b.id}/ship", data={"carrier": "顺丰", "tracking_no": "X1"}
     )
     assert shipped.status_code == 404
-    cancelled = client.post(f"/vendor/orders/{only_b.id}/cancel", data={"reason": "不想发"})
+    cancelled = client.post(
+        f"/vendor/orders/{only_b.id}/cancel", data={"token": fresh_token(), "reason": "不想发"}
+    )
     assert cancelled.status_code == 404
     assert client.get("/vendor/orders/999999").status_code == 404
 
@@ -186,7 +195,7 @@ def test_a_vendor_cancellation_refunds_exactly_its_lines(client, auth, market):
 
     response = client.post(
         f"/vendor/orders/{order.id}/cancel",
-        data={"reason": "台风导致荔枝受损，无法发货"},
+        data={"token": fresh_token(), "reason": "台风导致荔枝受损，无法发货"},
         follow_redirects=True,
     )
 
@@ -214,13 +223,17 @@ def test_a_vendor_cancellation_refunds_exactly_its_lines(client, auth, market):
 def test_cancelling_needs_a_reason_and_is_refused_after_shipping(client, auth, market):
     order, a = market["order"], market["a"]
     auth.login(market["staff_a"].email)
-    response = client.post(f"/vendor/orders/{order.id}/cancel", data={"reason": ""})
+    response = client.post(
+        f"/vendor/orders/{order.id}/cancel", data={"token": fresh_token(), "reason": ""}
+    )
     assert response.status_code == 400 and "请填写取消原因" in response.get_data(as_text=True)
     assert part(order, a.id).status == ShipmentStatus.PENDING and order.refunded == 0
 
     ship_part(market["staff_a"], a, order.id, "顺丰速运", "SF1")
     late = client.post(
-        f"/vendor/orders/{order.id}/cancel", data={"reason": "缺货"}, follow_redirects=True
+        f"/vendor/orders/{order.id}/cancel",
+        data={"token": fresh_token(), "reason": "缺货"},
+        follow_redirects=True,
     )
     assert "该包裹当前状态不能取消" in late.get_data(as_text=True)
     db.session.refresh(order)
@@ -228,6 +241,11 @@ def test_cancelling_needs_a_reason_and_is_refused_after_shipping(client, auth, m
 
 
 # ---------------------------------------------------------------- bureau: after-sales
+
+
+def fresh_token() -> str:
+    """The one-time token a rendered refund form carries."""
+    return secrets.token_urlsafe(24)
 
 
 def delivered(market) -> Order:
@@ -250,7 +268,11 @@ def test_bureau_refunds_part_of_a_delivered_order_with_a_reason(client, auth, ma
 
     response = client.post(
         f"/bureau/orders/{order.id}/refund",
-        data={"reason": "到货时 1 袋破损，买家提供了照片", f"qty-{apples_line.id}": "1"},
+        data={
+            "token": fresh_token(),
+            "reason": "到货时 1 袋破损，买家提供了照片",
+            f"qty-{apples_line.id}": "1",
+        },
         follow_redirects=True,
     )
 
@@ -266,14 +288,40 @@ def test_bureau_refunds_part_of_a_delivered_order_with_a_reason(client, auth, ma
     assert "到货时 1 袋破损" in client.get(f"/bureau/orders/{order.id}").get_data(as_text=True)
 
 
+def test_the_refund_form_submitted_twice_refunds_once(client, auth, market):
+    order = delivered(market)
+    apples_line = next(line for line in order.lines if line.product_id == market["apples"].id)
+    auth.login(bureau_staff().email)
+    page = client.get(f"/bureau/orders/{order.id}").get_data(as_text=True)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', page).group(1)
+    data = {"token": token, "reason": "破损", f"qty-{apples_line.id}": "1"}
+
+    first = client.post(f"/bureau/orders/{order.id}/refund", data=data)
+    second = client.post(f"/bureau/orders/{order.id}/refund", data=data)
+
+    assert first.status_code == 302
+    assert second.status_code == 400 and "已经提交过" in second.get_data(as_text=True)
+    db.session.refresh(order)
+    assert order.refunded == 1000 and attributed(order) == order.total - 1000
+    assert db.session.scalar(select(func.count(Refund.id))) == 1
+    # a form without its token refunds nothing
+    no_token = dict(data, token="")
+    assert client.post(f"/bureau/orders/{order.id}/refund", data=no_token).status_code == 400
+    assert db.session.scalar(select(func.count(Refund.id))) == 1
+
+
 def test_a_refund_needs_a_reason_and_a_quantity(client, auth, market):
     order = delivered(market)
     line = order.lines[0]
     auth.login(bureau_staff().email)
-    no_reason = client.post(f"/bureau/orders/{order.id}/refund", data={f"qty-{line.id}": "1"})
+    no_reason = client.post(
+        f"/bureau/orders/{order.id}/refund", data={"token": fresh_token(), f"qty-{line.id}": "1"}
+    )
     assert no_reason.status_code == 400
     assert "请填写退款原因" in no_reason.get_data(as_text=True)
-    nothing = client.post(f"/bureau/orders/{order.id}/refund", data={"reason": "质量问题"})
+    nothing = client.post(
+        f"/bureau/orders/{order.id}/refund", data={"token": fresh_token(), "reason": "质量问题"}
+    )
     assert nothing.status_code == 400
     assert "请选择要退款的商品" in nothing.get_data(as_text=True)
     db.session.refresh(order)
@@ -287,7 +335,7 @@ def test_an_over_refund_is_refused_and_changes_nothing(client, auth, market):
     auth.login(staff.email)
     response = client.post(
         f"/bureau/orders/{order.id}/refund",
-        data={"reason": "全部退款", f"qty-{honey_line.id}": "2"},
+        data={"token": fresh_token(), "reason": "全部退款", f"qty-{honey_line.id}": "2"},
     )
     assert response.status_code == 400
     assert "最多还能退 1" in response.get_data(as_text=True)
@@ -304,7 +352,7 @@ def test_an_over_refund_is_refused_and_changes_nothing(client, auth, market):
     assert order.refunded == 2500 and attributed(order, market["b"].id) == 0
     negative = client.post(
         f"/bureau/orders/{order.id}/refund",
-        data={"reason": "负数", f"qty-{order.lines[0].id}": "-1"},
+        data={"token": fresh_token(), "reason": "负数", f"qty-{order.lines[0].id}": "-1"},
     )
     assert negative.status_code == 400
     db.session.refresh(order)
@@ -360,7 +408,8 @@ def test_only_bureau_staff_open_the_bureau_pages(client, auth, market, who):
         assert client.get(url).status_code == 403, url
     line = order.lines[0]
     refund = client.post(
-        f"/bureau/orders/{order.id}/refund", data={"reason": "x", f"qty-{line.id}": "1"}
+        f"/bureau/orders/{order.id}/refund",
+        data={"token": fresh_token(), "reason": "x", f"qty-{line.id}": "1"},
     )
     assert refund.status_code == 403
     assert client.post(f"/bureau/pickup-points/{point.id}/deactivate").status_code == 403
@@ -474,7 +523,7 @@ def test_checkout_refuses_an_inactive_pickup_point():
     product = stocked_product(3)
     buyer = UserFactory()
     set_pickup_point_active(staff, bureau, point.id, False)
-    pickup = Delivery("pickup", pickup_point_id=point.id)
+    pickup = Delivery("pickup", phone="13800000000", pickup_point_id=point.id)
 
     with pytest.raises(ValidationError) as refused:
         place_order(buyer, {product.id: 1}, pickup, "t-pickup-1")
@@ -493,7 +542,10 @@ def test_a_vendor_sees_the_pickup_point_and_buyer_of_a_pickup_order(client, auth
     product = stocked_product(3)
     buyer = UserFactory(name="王阿姨", phone="13976540000")
     order = paid_order(
-        buyer, {product: 1}, "t-pickup", Delivery("pickup", pickup_point_id=point.id)
+        buyer,
+        {product: 1},
+        "t-pickup",
+        Delivery("pickup", phone="13976540000", pickup_point_id=point.id),
     )
     auth.login(staff_of(product.vendor).email)
     page = client.get(f"/vendor/orders/{order.id}").get_data(as_text=True)

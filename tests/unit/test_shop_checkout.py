@@ -169,12 +169,15 @@ def test_pick_up_at_a_village_station(client, auth):
     buyer_with_cart(auth, stocked_product(5))
     page = checkout_page(client)
     assert "南渡江村电商服务站" in page and "已停用服务站" not in page
-    client.post(
-        "/checkout",
-        data={"token": token_of(page), "delivery_method": "pickup", "pickup_point_id": point.id},
-    )
+    pickup = {"token": token_of(page), "delivery_method": "pickup", "pickup_point_id": point.id}
+    # the station hands the goods over by phone number: none given, no order
+    refused = client.post("/checkout", data=pickup)
+    assert "自提需要填写取货人手机号" in refused.get_data(as_text=True)
+    assert orders_count() == 0
+    client.post("/checkout", data={**pickup, "pickup_phone": "13912345678"})
     order = db.session.scalar(select(Order))
     assert order.delivery_method == "pickup" and order.pickup_point_id == point.id
+    assert order.phone == "13912345678"
 
 
 def test_out_of_stock_at_checkout_keeps_the_cart_and_says_why(client, auth):
