@@ -3,6 +3,7 @@
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,6 +61,14 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TIMEZONE={timezone!r} is not a known time zone") from None
+
+    fee_rate = env.get("SETTLEMENT_FEE_RATE", "0")
+    try:
+        fee_ok = 0 <= Decimal(fee_rate) <= 100 and Decimal(fee_rate) == round(Decimal(fee_rate), 2)
+    except InvalidOperation:
+        fee_ok = False
+    if not fee_ok:
+        raise ConfigError(f"SETTLEMENT_FEE_RATE={fee_rate!r} is not a percent from 0 to 100")
 
     redis_url = env.get("REDIS_URL")
     config = {
@@ -123,6 +132,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "消费帮扶商城 <noreply@localhost>"),
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
+        # the platform's fee on each vendor's monthly settlement, in percent (e.g. 0.6)
+        "SETTLEMENT_FEE_RATE": fee_rate,
         "PAGE_SIZE": 20,
     }
     return config

@@ -15,4 +15,5 @@ bp = Blueprint("orders", __name__)
 
 from orders import models  # noqa: E402, F401
 from orders.reports import views as report_views  # noqa: E402, F401
+from orders.settlement import views as settlement_views  # noqa: E402, F401
 from orders.shop import fulfilment_views, views, webhooks  # noqa: E402, F401

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.extensions import db
 from marketplace.models import enum_values, utcnow
 from orders.ledger import models as ledger_models  # noqa: F401
+from orders.settlement import models as settlement_models  # noqa: F401
 from orders.shop import models as shop_models  # noqa: F401
 
 
