@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
+from marketplace import registries
 from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
@@ -82,6 +83,7 @@ def vendor_dashboard():
         certified=dashboard.certified_count(current_user, g.org, today),
         pending=dashboard.pending_count(current_user, g.org),
         bands=bands,
+        panels=[panel(current_user, g.org) for panel in registries.vendor_today.get()],
     )
 
 

@@ -148,11 +148,14 @@ def register_registries(app: Flask) -> None:
     from catalog.views import featured_section
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import FairsImport, SalesImport
-    from orders.reports.views import impact_section
+    from orders.reports.views import impact_section, vendor_month_panel
+    from orders.settlement.views import latest_statement_panel
     from orders.shop.demo import load_shop_demo
+    from orders.shop.fulfilment_views import shipments_panel
     from orders.shop.notify import OrderNotifier
     from vendors.demo import load_stock_demo
     from vendors.services import WarehouseStock
+    from vendors.views import low_stock_panel
 
     from . import registries
     from .bureau.imports import HouseholdsImport
@@ -179,6 +182,10 @@ def register_registries(app: Flask) -> None:
     )
     # Sections of the home page, in order.
     registries.home_sections.fill(app, [impact_section, featured_section])
+    # The vendor dashboard's panels, in order.
+    registries.vendor_today.fill(
+        app, [shipments_panel, low_stock_panel, vendor_month_panel, latest_statement_panel]
+    )
     # Order e-mails (or the log without a mail server).
     registries.order_notifier.fill(app, OrderNotifier(app))
     # The stock column of the products import.

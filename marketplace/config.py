@@ -117,6 +117,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # by the buyer are completed after ORDER_AUTO_COMPLETE_DAYS (`flask orders expire`)
         "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES", "30")),
         "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
+        # a paid part not shipped within this many hours shows as overdue to its vendor
+        "ORDER_SHIP_WITHIN_HOURS": int(env.get("ORDER_SHIP_WITHIN_HOURS", "48")),
         # certification applications submitted, per user and per vendor organization
         "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "20 per hour"),
         "CERTIFY_ORG_RATE_LIMIT": env.get("CERTIFY_ORG_RATE_LIMIT", "60 per hour"),

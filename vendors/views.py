@@ -13,7 +13,7 @@ from markupsafe import Markup
 from wtforms import SelectChoice
 
 from marketplace import tabular
-from marketplace.authz import org_required
+from marketplace.authz import can, org_required
 from marketplace.clock import day_end_utc, day_start_utc, to_local
 from marketplace.errors import ValidationError
 from marketplace.importing import ImportFailed, run_import
@@ -99,6 +99,17 @@ def _location_choices(form) -> None:
 
 
 # ---------------------------------------------------------------- stock table
+
+
+def low_stock_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: products at or below their low-stock threshold."""
+    if not can(user, "stock.manage", org):
+        return Markup("")
+    return Markup(
+        render_template(
+            "vendors/_today_low_stock.html", alerts=services.low_stock_alerts(user, org)
+        )
+    )
 
 
 @bp.route("/vendor/stock")

@@ -307,6 +307,15 @@ def impact():
     )
 
 
+def vendor_month_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: this month's sales and households driven."""
+    if not can(user, "products.manage", org):
+        return Markup("")
+    today = local_today()
+    figures = breakdowns.vendor_period(org.id, Period(today.replace(day=1), today))
+    return Markup(render_template("orders/vendor/_today_month.html", figures=figures))
+
+
 def impact_section() -> Markup:
     """The home page's impact counter."""
     return Markup(render_template("orders/_impact.html", figures=breakdowns.headline()))

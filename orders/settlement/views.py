@@ -9,8 +9,9 @@ from datetime import date
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
-from marketplace.authz import org_required
+from marketplace.authz import can, org_required
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
@@ -30,6 +31,18 @@ def _month_arg() -> date | None:
 
 
 # ---------------------------------------------------------------- vendor
+
+
+def latest_statement_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: its latest settlement statement."""
+    if not can(user, VIEW, org):
+        return Markup("")
+    return Markup(
+        render_template(
+            "orders/settlement/_today_statement.html",
+            statement=services.latest_statement(org),
+        )
+    )
 
 
 @bp.route("/vendor/settlement")

@@ -9,12 +9,14 @@ always looked up within the acting vendor's own parts (another vendor's is 404).
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
-from marketplace.authz import org_required
+from marketplace.authz import can, org_required
+from marketplace.clock import utcnow
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
@@ -56,6 +58,23 @@ def _form_errors(form: FlaskForm, exc: ValidationError) -> None:
 
 
 # ---------------------------------------------------------------- vendor fulfilment
+
+
+def shipments_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: parts awaiting shipment, and how many are overdue."""
+    if not can(user, FULFIL, org):
+        return Markup("")
+    pending, overdue = queries.shipments_due(
+        user, org, utcnow(), current_app.config["ORDER_SHIP_WITHIN_HOURS"]
+    )
+    return Markup(
+        render_template(
+            "orders/vendor/_today_shipments.html",
+            pending=pending,
+            overdue=overdue,
+            hours=current_app.config["ORDER_SHIP_WITHIN_HOURS"],
+        )
+    )
 
 
 @bp.route("/vendor/orders")

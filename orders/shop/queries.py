@@ -4,6 +4,8 @@ user's scope (another buyer's or vendor's is ``NotFound``)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import Select, func, select
 
 from marketplace.authz import require
@@ -13,7 +15,7 @@ from marketplace.models import User
 from marketplace.publication import Aggregate, households_reached
 from orders.ledger.models import Attribution, Channel, Order, OrderLine, OrderStatus, Refund
 from orders.shop.expiry import expire_if_due
-from orders.shop.models import Shipment
+from orders.shop.models import Shipment, ShipmentStatus
 
 # ---------------------------------------------------------------- the buyer's orders
 
@@ -124,3 +126,21 @@ def bureau_order(actor: User, bureau, order_id: int) -> Order:
     if order is None or order.channel != Channel.ONLINE:
         raise NotFound()
     return order
+
+
+def shipments_due(actor: User, org, now: datetime, ship_within_hours: int) -> tuple[int, int]:
+    """(parts awaiting shipment, of which overdue): the vendor's pending parts of paid
+    online orders, overdue when paid more than ``ship_within_hours`` ago."""
+    require(actor, "orders.fulfil", org)
+    overdue = Order.paid_at < now - timedelta(hours=ship_within_hours)
+    pending, late = db.session.execute(
+        select(func.count(Shipment.id), func.count(Shipment.id).filter(overdue))
+        .join(Shipment.order)
+        .where(
+            Shipment.vendor_id == org.id,
+            Shipment.status == ShipmentStatus.PENDING,
+            Order.channel == Channel.ONLINE,
+            Order.status.in_([OrderStatus.PAID, OrderStatus.COMPLETED]),
+        )
+    ).one()
+    return pending, late
