@@ -21,7 +21,7 @@ from marketplace.models import utcnow
 from marketplace.pagination import paginate
 from marketplace.web import date_arg, id_arg, page_arg, page_size
 
-from . import bp, services
+from . import bp, display, services
 from .forms import (
     MOVEMENT_LABELS,
     REASON_LABELS,
@@ -279,12 +279,15 @@ def stock_movements():
     return render_template(
         "vendors/movements.html",
         page=page,
+        actors=display.actor_texts(page.items, g.org),
+        ref_text=display.ref_text,
         shown=shown,
         products=_product_choices(),
         export_args={k: v for k, v in request.args.items() if k != "page"},
     )
 
 
+EXPORT_BATCH = 1000
 EXPORT_COLUMNS = [
     "id",
     "time",
@@ -305,7 +308,19 @@ EXPORT_COLUMNS = [
 
 
 def _export_rows(stmt):
-    for movement, sku, name, location in services.movement_export_rows(stmt):
+    """The rows, streamed: who acted is looked up a batch at a time."""
+    batch: list = []
+    for row in services.movement_export_rows(stmt):
+        batch.append(row)
+        if len(batch) == EXPORT_BATCH:
+            yield from _export_batch(batch)
+            batch = []
+    yield from _export_batch(batch)
+
+
+def _export_batch(rows: list):
+    actors = display.actor_texts((row[0] for row in rows), g.org)
+    for movement, sku, name, location in rows:
         ref = ":".join(p for p in (movement.ref_type, movement.ref_id) if p)
         yield [
             movement.id,
@@ -322,7 +337,7 @@ def _export_rows(stmt):
             str(REASON_LABELS[movement.reason]) if movement.reason else "",
             movement.note,
             ref,
-            movement.actor_label,
+            actors[movement.id],
         ]
 
 
