@@ -17,7 +17,6 @@ from marketplace.authz import can, org_required
 from marketplace.clock import day_end_utc, day_start_utc, to_local
 from marketplace.errors import ValidationError
 from marketplace.importing import ImportFailed, run_import
-from marketplace.models import utcnow
 from marketplace.pagination import paginate
 from marketplace.web import date_arg, id_arg, page_arg, page_size
 
@@ -350,21 +349,19 @@ def stock_movements_export(fmt: str):
         flash(_("记录超过 %(n)d 条，请缩小日期范围后再导出。", n=EXPORT_LIMIT), "warning")
         args = {k: v for k, v in request.args.items() if k != "page"}
         return redirect(url_for("vendors.stock_movements", **args))
-    stamp = to_local(utcnow()).strftime("%Y%m%d-%H%M")
+    start, end = date_arg("from"), date_arg("to")
+    report = _("库存变动记录")
+    name = tabular.file_name(report, fmt, start, end)
     if fmt == "csv":
-        body = tabular.to_csv(EXPORT_COLUMNS, _export_rows(stmt))
-        mimetype = tabular.CSV_MIMETYPE
+        response = tabular.attachment(
+            tabular.to_csv(EXPORT_COLUMNS, _export_rows(stmt)), tabular.CSV_MIMETYPE, name
+        )
     else:
-        body = tabular.to_xlsx("stock movements", EXPORT_COLUMNS, _export_rows(stmt))
-        mimetype = tabular.XLSX_MIMETYPE
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="stock-movements-{stamp}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
-    )
+        heading = f"{g.org.name} {report}（{tabular.period_label(start, end)}）"
+        body = tabular.to_xlsx(report, EXPORT_COLUMNS, _export_rows(stmt), heading=heading)
+        response = tabular.attachment(body, tabular.XLSX_MIMETYPE, name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # ---------------------------------------------------------------- bulk update by CSV

@@ -143,15 +143,15 @@ def audit_log():
 @personal_data
 @org_required("audit.view")
 def audit_export(fmt: str):
-    filters, shown = _audit_filters()
+    filters, _shown = _audit_filters()
     stmt = services.audit_list(current_user, g.org, filters).limit(AUDIT_EXPORT_LIMIT)
     rows = (audit_display.entry_row(e) for e in db.session.scalars(stmt))
     header = audit_display.export_header()
-    period = "_".join(p for p in (shown["from"], shown["to"]) if p) or _("全部")
-    name = _("操作日志_%(period)s", period=period)
+    start, end = date_arg("from"), date_arg("to")
+    report = _("操作日志")
+    name = tabular.file_name(report, fmt, start, end)
     if fmt == "xlsx":
-        body = tabular.to_xlsx(
-            _("操作日志"), header, rows, widths={0: 20, 1: 28, 2: 18, 3: 18, 4: 60, 5: 30}
-        )
-        return tabular.attachment(body, tabular.XLSX_MIMETYPE, f"{name}.xlsx")
-    return tabular.attachment(tabular.to_csv(header, rows), tabular.CSV_MIMETYPE, f"{name}.csv")
+        heading = f"{report}（{tabular.period_label(start, end)}）"
+        body = tabular.to_xlsx(report, header, rows, heading=heading)
+        return tabular.attachment(body, tabular.XLSX_MIMETYPE, name)
+    return tabular.attachment(tabular.to_csv(header, rows), tabular.CSV_MIMETYPE, name)

@@ -9,12 +9,10 @@ page, ``1234.50`` in CSV, a 2-decimal number in XLSX.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from flask_babel import gettext as _
 
 from marketplace import tabular
-from marketplace.money import format_fen
 from marketplace.pagination import Page
 from orders.reports.breakdowns import (
     DimRow,
@@ -59,10 +57,10 @@ class Table:
         return self.rows + ([self.total] if self.total else [])
 
 
-def _yuan(fen: int) -> Decimal:
+def _yuan(fen: int) -> tabular.Yuan:
     """Money in a text column (the summary's values): a number, never a string that a
     minus sign would turn into a defused formula in the files."""
-    return Decimal(format_fen(fen))
+    return tabular.yuan(fen)
 
 
 def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
@@ -277,12 +275,12 @@ def to_csv(table: Table) -> bytes:
     return tabular.to_csv([c.header for c in table.columns], _file_rows(table))
 
 
-def to_xlsx(table: Table) -> bytes:
-    """One sheet; money as numbers with two decimals, so sums work in Excel."""
+def to_xlsx(table: Table, heading: str | None = None) -> bytes:
+    """One sheet under a heading (report and period); money as numbers in the yuan
+    format, so sums work in Excel; columns as wide as their Chinese text."""
     return tabular.to_xlsx(
         table.title or "report",
         [c.header for c in table.columns],
         _file_rows(table),
-        number_formats={i: "#,##0.00" for i, c in enumerate(table.columns) if c.kind == FEN},
-        widths={i: max(12, len(c.header) * 2 + 2) for i, c in enumerate(table.columns)},
+        heading=heading,
     )

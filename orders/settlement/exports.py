@@ -7,27 +7,20 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from marketplace import tabular
-from marketplace.money import format_fen
 from orders.settlement.models import Statement
 from orders.settlement.services import statement_details
-
-YUAN_FORMAT = "#,##0.00"
 
 
 def kind_label(kind: str) -> str:
     return {"sale": _("销售"), "refund": _("退款"), "adjustment": _("往期退款调整")}.get(kind, kind)
 
 
-def _yuan(fen: int) -> Decimal:
-    return Decimal(format_fen(fen))
+def _yuan(fen: int) -> tabular.Yuan:
+    return tabular.yuan(fen)
 
 
 def period_label(statement: Statement) -> str:
-    return _(
-        "%(year)d年%(month)d月",
-        year=statement.period_start.year,
-        month=statement.period_start.month,
-    )
+    return tabular.period_label(statement.period_start, statement.period_end)
 
 
 def statement_rows(statement: Statement) -> tuple[list, list[list]]:
@@ -52,16 +45,14 @@ def statement_rows(statement: Statement) -> tuple[list, list[list]]:
 
 def statement_file(statement: Statement, fmt: str):
     header, rows = statement_rows(statement)
-    name = _(
-        "结算单_%(vendor)s_%(period)s", vendor=statement.vendor.name, period=period_label(statement)
+    report = _("结算单")
+    name = tabular.file_name(
+        f"{report}_{statement.vendor.name}", fmt, statement.period_start, statement.period_end
     )
     if fmt == "xlsx":
-        body = tabular.to_xlsx(
-            _("结算单"),
-            header,
-            rows,
-            number_formats={3: YUAN_FORMAT},
-            widths={0: 16, 1: 12, 2: 24, 3: 14},
+        heading = (
+            f"{statement.vendor.name} {report} {statement.number}（{period_label(statement)}）"
         )
-        return tabular.attachment(body, tabular.XLSX_MIMETYPE, f"{name}.xlsx")
-    return tabular.attachment(tabular.to_csv(header, rows), tabular.CSV_MIMETYPE, f"{name}.csv")
+        body = tabular.to_xlsx(report, header, rows, heading=heading)
+        return tabular.attachment(body, tabular.XLSX_MIMETYPE, name)
+    return tabular.attachment(tabular.to_csv(header, rows), tabular.CSV_MIMETYPE, name)

@@ -65,6 +65,6 @@ def test_the_bureau_reads_filters_and_exports_the_log(client, auth, frozen_clock
     xlsx = client.get("/bureau/audit/export.xlsx?from=2026-03-01&to=2026-03-01")
     assert "filename*=UTF-8''" in xlsx.headers["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
-    assert "操作" in rows[0]
+    assert rows[0][0] == "操作日志（2026年3月1日）" and "操作" in rows[1]
     assert any("审核通过组织" in row and "状态: pending -> verified" in row for row in rows)
     assert not any("认定通过" in row for row in rows)
