@@ -51,6 +51,18 @@ class ProductsImport(Importer):
     name = "products"
     title = _l("产品")
     key = "sku"
+    examples = {
+        "sku": "LZ-001",
+        "vendor_code": "V-HK-001",
+        "name": "妃子笑荔枝 5斤装",
+        "category": "水果",
+        "unit": "箱",
+        "price": "68.00",
+        "certificate_no": "海口扶贫认定〔2026〕第0001号",
+        "certified_on": "2026-01-01",
+        "valid_until": "2027-12-31",
+        "stock": "100",
+    }
     columns = [
         Column("sku", parse=text(50)),
         Column("vendor_code", parse=text(50)),
@@ -209,6 +221,12 @@ class BenefitLinksImport(Importer):
     name = "benefit-links"
     title = _l("带贫联结（受益农户及权重）")
     key = ""
+    examples = {
+        "sku": "LZ-001",
+        "household_code": "460106001001",
+        "weight": "1",
+        "valid_from": "2026-01-01",
+    }
     columns = [
         Column("sku", parse=text(50)),
         Column("household_code", parse=text(50)),

@@ -1,4 +1,4 @@
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -7,7 +7,7 @@ from ..authz import can, org_required
 from ..clock import day_end_utc, day_start_utc
 from ..errors import ValidationError
 from ..extensions import db
-from ..importing import ImportFailed, run_import
+from ..importing import ImportFailed, run_import, template_xlsx
 from ..pagination import paginate
 from ..publication import personal_data
 from ..web import date_arg, id_arg, page_arg, page_size
@@ -95,6 +95,19 @@ def imports():
             flash(_("导入完成：%(line)s", line=summary.line()), "success")
     return render_template(
         "bureau/imports.html", form=form, summary=summary, errors=errors, importers=importers
+    )
+
+
+@bp.route("/imports/template/<name>.xlsx")
+@org_required("imports.run")
+def import_template(name: str):
+    importer = registries.importers.get().get(name)
+    if importer is None:
+        abort(404)
+    return tabular.attachment(
+        template_xlsx(importer),
+        tabular.XLSX_MIMETYPE,
+        _("导入模板_%(name)s.xlsx", name=importer.title),
     )
 
 
