@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import audit
@@ -176,6 +176,34 @@ def _transition(cert: Certification, allowed: set[str], new: str) -> str:
     old, cert.status = cert.status, new
     cert.decided_at = utcnow()
     return old
+
+
+def suggested_validity(certified_on: date, years: int) -> date:
+    """The last valid day of a certificate that runs ``years`` years from
+    ``certified_on``: 2026-03-01 + 2 years -> 2028-02-29."""
+    try:
+        end = certified_on.replace(year=certified_on.year + years)
+    except ValueError:  # 29 February into a common year
+        end = certified_on.replace(year=certified_on.year + years, day=28) + timedelta(days=1)
+    return end - timedelta(days=1)
+
+
+def suggested_certificate_no(pattern: str, certified_on: date) -> str:
+    """The next free number of the year in the bureau's pattern, e.g.
+    海口扶贫认定〔2026〕第0003号 when two of 2026 exist."""
+    year = certified_on.year
+    head = pattern.split("{seq", 1)[0].format(year=year)
+    used = db.session.scalar(
+        select(func.count(Certification.id)).where(Certification.certificate_no.like(f"{head}%"))
+    )
+    seq = used + 1
+    while True:
+        number = pattern.format(year=year, seq=seq)
+        if not db.session.scalar(
+            select(Certification.id).where(Certification.certificate_no == number)
+        ):
+            return number
+        seq += 1
 
 
 def approve_certification(

@@ -70,6 +70,14 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
     if not fee_ok:
         raise ConfigError(f"SETTLEMENT_FEE_RATE={fee_rate!r} is not a percent from 0 to 100")
 
+    pattern = env.get("CERTIFICATE_NO_PATTERN", "海口扶贫认定〔{year}〕第{seq:04d}号")
+    try:
+        pattern.format(year=2026, seq=1)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(
+            f"CERTIFICATE_NO_PATTERN={pattern!r} may name only {{year}} and {{seq}}"
+        ) from None
+
     redis_url = env.get("REDIS_URL")
     config = {
         "APP_ENV": "production" if production else "development",
@@ -119,6 +127,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
         # a paid part not shipped within this many hours shows as overdue to its vendor
         "ORDER_SHIP_WITHIN_HOURS": int(env.get("ORDER_SHIP_WITHIN_HOURS", "48")),
+        # the certificate number suggested to reviewers ({year}, {seq}) and the validity
+        "CERTIFICATE_NO_PATTERN": pattern,
+        "CERTIFICATE_VALID_YEARS": int(env.get("CERTIFICATE_VALID_YEARS", "2")),
         # certification applications submitted, per user and per vendor organization
         "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "20 per hour"),
         "CERTIFY_ORG_RATE_LIMIT": env.get("CERTIFY_ORG_RATE_LIMIT", "60 per hour"),

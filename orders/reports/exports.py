@@ -75,6 +75,14 @@ def _total_row(rows: list[dict], columns: list[Column], label_key: str) -> dict:
 # -- builders ---------------------------------------------------------------------
 
 
+def certified_sales_note() -> str:
+    """What 认定产品销售额 counts, said next to it."""
+    return _(
+        "认定产品销售额：销售当天持有有效扶贫产品认定证书的产品的销售额（扣除退款）；"
+        "未认定、认定已过期或被暂停的产品的销售不计入。"
+    )
+
+
 def summary_table(s: Summary) -> Table:
     columns = [Column("figure", _("指标")), Column("value", _("数值"))]
     rows = [
@@ -87,7 +95,7 @@ def summary_table(s: Summary) -> Table:
         {"figure": _("认定产品销售额（元）"), "value": _yuan(s.certified_product_sales)},
         {"figure": _("举办集市（场）"), "value": s.fairs_held},
     ]
-    return Table("summary", _("汇总"), columns, rows)
+    return Table("summary", _("汇总"), columns, rows, note=certified_sales_note())
 
 
 def channels_table(s: Summary) -> Table:
