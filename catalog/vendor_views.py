@@ -19,10 +19,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
-from marketplace import registries
+from marketplace import registries, tabular
 from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
+from marketplace.importing import ImportFailed, run_import, template_xlsx
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
 from marketplace.web import page_arg, page_size
@@ -37,7 +38,9 @@ from .forms import (
     CertificationForm,
     ImageForm,
     ProductForm,
+    ProductListImportForm,
 )
+from .imports import VendorProductsImport
 from .models import ProductStatus
 
 IMAGE_MAX_AGE = 365 * 24 * 3600  # stored names are never reused, so cache for a year
@@ -84,6 +87,39 @@ def vendor_dashboard():
         pending=dashboard.pending_count(current_user, g.org),
         bands=bands,
         panels=[panel(current_user, g.org) for panel in registries.vendor_today.get()],
+    )
+
+
+@bp.route("/vendor/products/import", methods=["GET", "POST"])
+@org_required("products.manage")
+def vendor_products_import():
+    """The vendor's own product list, uploaded (CSV or XLSX): its own SKUs only."""
+    form = ProductListImportForm()
+    summary = errors = None
+    if form.validate_on_submit():
+        try:
+            summary = run_import(
+                VendorProductsImport(current_user, org=g.org),
+                form.file.data.read(),
+                dry_run=form.dry_run.data,
+            )
+        except ImportFailed as failed:
+            errors = failed.errors
+            flash(failed.message, "danger")
+        else:
+            flash(_("导入完成：%(line)s", line=summary.line()), "success")
+    return render_template(
+        "catalog/vendor/products_import.html", form=form, summary=summary, errors=errors
+    )
+
+
+@bp.route("/vendor/products/import/template.xlsx")
+@org_required("products.manage")
+def vendor_products_template():
+    return tabular.attachment(
+        template_xlsx(VendorProductsImport),
+        tabular.XLSX_MIMETYPE,
+        _("导入模板_%(name)s.xlsx", name=_("产品")),
     )
 
 

@@ -58,7 +58,7 @@ def period_label(start: date | None, end: date | None) -> str:
     if end is None:
         return _("%(day)s起", day=_day(start))
     month_start = start.day == 1
-    month_end = (end + timedelta(days=1)).day == 1
+    month_end = end == date.max or (end + timedelta(days=1)).day == 1
     if month_start and month_end and start.year == end.year:
         if start.month == 1 and end.month == 12:
             return _("%(y)d年", y=start.year)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from orders.shop.models import PickupKind, ShipmentStatus
@@ -77,3 +78,8 @@ class PickupPointForm(FlaskForm):
         _l("详细地址"), validators=[DataRequired(_l("请填写此项")), Length(max=300)]
     )
     phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=30)])
+
+
+class TrackingUploadForm(FlaskForm):
+    file = FileField(_l("CSV 或 XLSX 文件"), validators=[FileRequired(_l("请选择文件"))])
+    dry_run = BooleanField(_l("仅检查，不写入"))

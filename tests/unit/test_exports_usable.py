@@ -27,6 +27,7 @@ from .test_reports_pages import bureau, ledger  # noqa: F401  (fixtures)
         (date(2026, 3, 5), date(2026, 4, 2), "2026年3月5日至2026年4月2日"),
         (date(2026, 3, 5), date(2026, 3, 5), "2026年3月5日"),
         (date(2026, 3, 5), None, "2026年3月5日起"),
+        (date(1, 1, 1), date(9999, 12, 31), "1年1月1日至9999年12月31日"),  # the widest
     ],
 )
 def test_periods_read_as_people_write_them(app, start, end, label):
