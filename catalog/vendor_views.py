@@ -193,10 +193,16 @@ def _product_data(form: ProductForm) -> products.ProductData:
 
 
 def _render_product_form(form, product=None):
+    certified = product is not None and (
+        dashboard.certification_states([product.id], sellability.today())[product.id].state
+        == "certified"
+    )
     return render_template(
         "catalog/vendor/product_form.html",
         form=form,
         product=product,
+        certified=certified,
+        next_steps=request.args.get("created") == "1",
         units=COMMON_UNITS,
         image_form=ImageForm(formdata=None),
         image_types=IMAGE_TYPES,
@@ -215,7 +221,10 @@ def vendor_product_new():
             _form_errors(form, exc)
         else:
             flash(_("已创建产品：%(name)s", name=product.name), "success")
-            return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
+            # the next steps: photos, stock, certification
+            return redirect(
+                url_for("catalog.vendor_product_edit", product_id=product.id, created=1)
+            )
     return _render_product_form(form)
 
 
