@@ -23,7 +23,7 @@ from marketplace import registries, tabular
 from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
-from marketplace.importing import ImportFailed, run_import, template_xlsx
+from marketplace.importing import template_xlsx, upload
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
 from marketplace.web import page_arg, page_size
@@ -97,17 +97,11 @@ def vendor_products_import():
     form = ProductListImportForm()
     summary = errors = None
     if form.validate_on_submit():
-        try:
-            summary = run_import(
-                VendorProductsImport(current_user, org=g.org),
-                form.file.data.read(),
-                dry_run=form.dry_run.data,
-            )
-        except ImportFailed as failed:
-            errors = failed.errors
-            flash(failed.message, "danger")
-        else:
-            flash(_("导入完成：%(line)s", line=summary.line()), "success")
+        summary, errors = upload(
+            VendorProductsImport(current_user, org=g.org),
+            form.file.data.read(),
+            dry_run=form.dry_run.data,
+        )
     return render_template(
         "catalog/vendor/products_import.html", form=form, summary=summary, errors=errors
     )

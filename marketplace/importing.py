@@ -444,3 +444,19 @@ def run_import(
         return rollback.summary
     importer.committed()
     return summary
+
+
+def upload(
+    importer: Importer, data: bytes, *, encoding: str | None = None, dry_run: bool = False
+) -> tuple[Summary | None, list[RowError] | None]:
+    """An upload page's import: ``(summary, None)`` with a success message flashed, or
+    ``(None, errors)`` with the failure flashed; the page shows either."""
+    from flask import flash
+
+    try:
+        summary = run_import(importer, data, encoding=encoding, dry_run=dry_run)
+    except ImportFailed as failed:
+        flash(failed.message, "danger")
+        return None, failed.errors
+    flash(_("导入完成：%(line)s", line=summary.line()), "success")
+    return summary, None

@@ -16,7 +16,7 @@ from marketplace import tabular
 from marketplace.authz import can, org_required
 from marketplace.clock import day_end_utc, day_start_utc, to_local
 from marketplace.errors import ValidationError
-from marketplace.importing import ImportFailed, run_import
+from marketplace.importing import upload
 from marketplace.pagination import paginate
 from marketplace.web import date_arg, id_arg, page_arg, page_size
 
@@ -373,19 +373,11 @@ def stock_import():
     form = StockImportForm()
     summary = errors = None
     if form.validate_on_submit():
-        try:
-            summary = run_import(
-                StockImport(current_user, org=g.org),
-                form.file.data.read(),
-                dry_run=form.dry_run.data,
-            )
-        except ImportFailed as failed:
-            errors = failed.errors
-            flash(failed.message, "danger")
-        else:
-            flash(_("导入完成：%(line)s", line=summary.line()), "success")
-            if not summary.dry_run:
-                return redirect(url_for("vendors.stock_list"))
+        summary, errors = upload(
+            StockImport(current_user, org=g.org), form.file.data.read(), dry_run=form.dry_run.data
+        )
+        if summary is not None and not summary.dry_run:
+            return redirect(url_for("vendors.stock_list"))
     return render_template("vendors/stock_import.html", form=form, summary=summary, errors=errors)
 
 

@@ -7,7 +7,7 @@ from ..authz import can, org_required
 from ..clock import day_end_utc, day_start_utc
 from ..errors import ValidationError
 from ..extensions import db
-from ..importing import ImportFailed, run_import, template_xlsx
+from ..importing import template_xlsx, upload
 from ..pagination import paginate
 from ..publication import personal_data
 from ..web import date_arg, id_arg, page_arg, page_size
@@ -80,19 +80,12 @@ def imports():
     form.kind.choices = [(name, str(cls.title)) for name, cls in importers.items()]
     summary = errors = None
     if form.validate_on_submit():
-        importer = importers[form.kind.data](current_user)
-        try:
-            summary = run_import(
-                importer,
-                form.file.data.read(),
-                encoding=form.encoding.data or None,
-                dry_run=form.dry_run.data,
-            )
-        except ImportFailed as failed:
-            errors = failed.errors
-            flash(failed.message, "danger")
-        else:
-            flash(_("导入完成：%(line)s", line=summary.line()), "success")
+        summary, errors = upload(
+            importers[form.kind.data](current_user),
+            form.file.data.read(),
+            encoding=form.encoding.data or None,
+            dry_run=form.dry_run.data,
+        )
     return render_template(
         "bureau/imports.html", form=form, summary=summary, errors=errors, importers=importers
     )

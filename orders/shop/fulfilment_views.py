@@ -20,7 +20,7 @@ from marketplace.authz import can, org_required
 from marketplace.clock import to_local, utcnow
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.extensions import db
-from marketplace.importing import ImportFailed, run_import
+from marketplace.importing import upload
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size, to_id
 from orders import bp
@@ -328,17 +328,11 @@ def vendor_tracking():
     form = TrackingUploadForm()
     summary = errors = None
     if form.validate_on_submit():
-        try:
-            summary = run_import(
-                bulk.TrackingImport(current_user, org=g.org),
-                form.file.data.read(),
-                dry_run=form.dry_run.data,
-            )
-        except ImportFailed as failed:
-            errors = failed.errors
-            flash(failed.message, "danger")
-        else:
-            flash(_("导入完成：%(line)s", line=summary.line()), "success")
+        summary, errors = upload(
+            bulk.TrackingImport(current_user, org=g.org),
+            form.file.data.read(),
+            dry_run=form.dry_run.data,
+        )
     return render_template("orders/vendor/tracking.html", form=form, summary=summary, errors=errors)
 
 
