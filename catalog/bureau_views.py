@@ -3,7 +3,7 @@ its decisions, and the expiry reminders."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -76,6 +76,16 @@ def certification_review(cert_id: int):
     approve_form = ApproveForm()
     if not approve_form.certified_on.data:
         approve_form.certified_on.data = sellability.today()
+    # suggestions the reviewer may change: the next number in the bureau's pattern and
+    # the configured validity
+    if not approve_form.certificate_no.data:
+        approve_form.certificate_no.data = certification.suggested_certificate_no(
+            current_app.config["CERTIFICATE_NO_PATTERN"], approve_form.certified_on.data
+        )
+    if not approve_form.valid_until.data:
+        approve_form.valid_until.data = certification.suggested_validity(
+            approve_form.certified_on.data, current_app.config["CERTIFICATE_VALID_YEARS"]
+        )
     return render_template(
         "catalog/certification_review.html",
         cert=cert,

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import audit
@@ -20,6 +21,7 @@ from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.fragments import bump
 from marketplace.models import Household, Organization, Town, User, Village, utcnow
+from marketplace.notifications.services import Notice, link_to, notify_org
 from marketplace.unit_of_work import unit_of_work
 
 from . import files
@@ -194,6 +196,34 @@ def _transition(cert: Certification, decision: str) -> str:
     return old
 
 
+def suggested_validity(certified_on: date, years: int) -> date:
+    """The last valid day of a certificate that runs ``years`` years from
+    ``certified_on``: 2026-03-01 + 2 years -> 2028-02-29."""
+    try:
+        end = certified_on.replace(year=certified_on.year + years)
+    except ValueError:  # 29 February into a common year
+        end = certified_on.replace(year=certified_on.year + years, day=28) + timedelta(days=1)
+    return end - timedelta(days=1)
+
+
+def suggested_certificate_no(pattern: str, certified_on: date) -> str:
+    """The next free number of the year in the bureau's pattern, e.g.
+    海口扶贫认定〔2026〕第0003号 when two of 2026 exist."""
+    year = certified_on.year
+    head = pattern.split("{seq", 1)[0].format(year=year)
+    used = db.session.scalar(
+        select(func.count(Certification.id)).where(Certification.certificate_no.like(f"{head}%"))
+    )
+    seq = used + 1
+    while True:
+        number = pattern.format(year=year, seq=seq)
+        if not db.session.scalar(
+            select(Certification.id).where(Certification.certificate_no == number)
+        ):
+            return number
+        seq += 1
+
+
 def approve_certification(
     actor: User,
     bureau: Organization,
@@ -244,7 +274,49 @@ def approve_certification(
             },
         )
     bump("catalog")  # the public list shows it at once
+    tell_vendor_decision(cert)
     return cert
+
+
+DECISION_TITLES = {
+    CertStatus.APPROVED: _l("产品认定已通过：%(product)s"),
+    CertStatus.REJECTED: _l("产品认定未通过：%(product)s"),
+    CertStatus.SUSPENDED: _l("产品认定已暂停：%(product)s"),
+    CertStatus.REVOKED: _l("产品认定已撤销：%(product)s"),
+}
+
+
+def tell_vendor_decision(cert: Certification) -> None:
+    """The vendor's members learn of the bureau's decision (inbox and e-mail)."""
+    title = DECISION_TITLES.get(cert.status)
+    if title is None:
+        return
+    product = cert.product
+
+    def compose() -> tuple[str, str]:
+        lines = []
+        if cert.status == CertStatus.APPROVED:
+            lines.append(
+                _(
+                    "证书编号 %(no)s，有效期 %(start)s 至 %(end)s。",
+                    no=cert.certificate_no,
+                    start=cert.certified_on.isoformat(),
+                    end=cert.valid_until.isoformat(),
+                )
+            )
+        if cert.reason:
+            lines.append(_("理由：%(reason)s", reason=cert.reason))
+        return str(title) % {"product": product.name}, "\n".join(lines)
+
+    notify_org(
+        product.vendor,
+        Notice(
+            kind="certification.decision",
+            compose=compose,
+            link=link_to("catalog.vendor_products"),
+            key=f"cert-decision:{cert.id}:{cert.status}:{cert.decided_at.isoformat()}",
+        ),
+    )
 
 
 def _decide_with_reason(
@@ -268,6 +340,7 @@ def _decide_with_reason(
             changes={"status": {"old": old, "new": cert.status}},
         )
     bump("catalog")  # the public list shows it at once
+    tell_vendor_decision(cert)
     return cert
 
 

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from marketplace.clock import local_today
 
 from .certification import expiring
+from .reminders import send_reminders
 
 certifications_cli = AppGroup("certifications", help="Poverty-relief product certifications.")
 
@@ -40,3 +41,15 @@ def expiring_command(days: int, today_: str | None) -> None:
             f"({product.vendor.name})"
         )
     click.echo(f"{len(found)} expiring within {days} days")
+
+
+@certifications_cli.command("remind")
+@click.option("--today", "today_", default=None, help="Reference date YYYY-MM-DD (default: today).")
+def remind_command(today_: str | None) -> None:
+    """Send the certificate reminders due today (90/30/7 days, expired), each once."""
+    today = date.fromisoformat(today_) if today_ else local_today()
+    result = send_reminders(today)
+    click.echo(
+        f"sent {result.sent} reminder(s) to {result.vendors} vendor(s); "
+        f"bureau staff told: {result.bureau_told}"
+    )

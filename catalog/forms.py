@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from flask_wtf.i18n import translations
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     Form,
@@ -211,3 +212,8 @@ def parse_household_lines(text: str) -> list[tuple[str, Decimal]]:
     if not result:
         raise ValidationError(_l("请至少填写一户受益农户"))
     return result
+
+
+class ProductListImportForm(FlaskForm):
+    file = FileField(_l("CSV 或 XLSX 文件"), validators=[FileRequired(_l("请选择文件"))])
+    dry_run = BooleanField(_l("仅检查，不写入"))

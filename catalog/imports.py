@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -51,6 +52,18 @@ class ProductsImport(Importer):
     name = "products"
     title = _l("产品")
     key = "sku"
+    examples = {
+        "sku": "LZ-001",
+        "vendor_code": "V-HK-001",
+        "name": "妃子笑荔枝 5斤装",
+        "category": "水果",
+        "unit": "箱",
+        "price": "68.00",
+        "certificate_no": "海口扶贫认定〔2026〕第0001号",
+        "certified_on": "2026-01-01",
+        "valid_until": "2027-12-31",
+        "stock": "100",
+    }
     columns = [
         Column("sku", parse=text(50)),
         Column("vendor_code", parse=text(50)),
@@ -112,10 +125,15 @@ class ProductsImport(Importer):
     def committed(self) -> None:
         bump("catalog")  # the public list shows the new prices and certificates at once
 
-    def write(self, rows: list[Row]) -> ImportSummary:
-        vendors = self.lookup(
+    def vendors(self, rows: list[Row]) -> dict[int, Any]:
+        """Each row's vendor (``.id``, ``.name``), by row number."""
+        found = self.lookup(
             Organization.code, (r["vendor_code"] for r in rows), Organization.id, Organization.name
         )
+        return {r.number: found[r["vendor_code"]] for r in rows}
+
+    def write(self, rows: list[Row]) -> ImportSummary:
+        vendors = self.vendors(rows)
         categories = {c.name: c.id for c in db.session.scalars(select(Category))}
         new_categories = sorted({r["category"] for r in rows} - categories.keys())
         for name in new_categories:
@@ -127,7 +145,7 @@ class ProductsImport(Importer):
         now = utcnow()
         inserts, updates = [], []
         for row in rows:
-            vendor = vendors[row["vendor_code"]]
+            vendor = vendors[row.number]
             values = {
                 "sku": row["sku"],
                 "vendor_id": vendor.id,
@@ -208,10 +226,51 @@ class ProductsImport(Importer):
         return summary
 
 
+VENDOR_COLUMNS = ("sku", "name", "category", "unit", "price", "stock")
+
+
+class VendorProductsImport(ProductsImport):
+    """A vendor's own product list (``VendorProductsImport(actor, org=org)``): the
+    products import without the vendor and certificate columns (a vendor neither names
+    another vendor nor certifies itself). A SKU another vendor holds is refused, and
+    the error says no more than that the SKU is taken."""
+
+    name = "vendor-products"
+    examples = {k: v for k, v in ProductsImport.examples.items() if k in VENDOR_COLUMNS}
+    columns = [c for c in ProductsImport.columns if c.name in VENDOR_COLUMNS]
+
+    def __init__(self, actor=None, *, org: Organization, **options):
+        super().__init__(actor, **options)
+        self.org = org
+
+    def check(self, rows: list[Row]) -> Iterable[RowError]:
+        products = self.lookup(Product.sku, (r["sku"] for r in rows), Product.id, Product.vendor_id)
+        stock = registries.stock.get()
+        own = [p.id for p in products.values() if p.vendor_id == self.org.id]
+        reserved = stock.reserved(own) if stock and own else {}
+        for row in rows:
+            product = products.get(row["sku"])
+            if product is not None and product.vendor_id != self.org.id:
+                yield RowError(row.number, "sku", _("该 SKU 已被占用，请换一个"))
+                continue
+            held = reserved.get(product.id, 0) if product is not None else 0
+            if row["stock"] is not None and row["stock"] < held:
+                yield RowError(row.number, "stock", _("不能少于已预留的 %(n)d", n=held))
+
+    def vendors(self, rows: list[Row]) -> dict[int, Any]:
+        return {r.number: self.org for r in rows}
+
+
 class BenefitLinksImport(Importer):
     name = "benefit-links"
     title = _l("带贫联结（受益农户及权重）")
     key = ""
+    examples = {
+        "sku": "LZ-001",
+        "household_code": "460106001001",
+        "weight": "1",
+        "valid_from": "2026-01-01",
+    }
     columns = [
         Column("sku", parse=text(50)),
         Column("household_code", parse=text(50)),

@@ -19,9 +19,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
+from marketplace import registries, tabular
 from marketplace.authz import active_org, org_required
 from marketplace.errors import IllegalTransition, ValidationError
 from marketplace.extensions import limiter
+from marketplace.importing import template_xlsx, upload
 from marketplace.money import format_fen
 from marketplace.pagination import paginate
 from marketplace.publication import personal_data
@@ -37,7 +39,9 @@ from .forms import (
     CertificationForm,
     ImageForm,
     ProductForm,
+    ProductListImportForm,
 )
+from .imports import VendorProductsImport
 from .models import ProductStatus
 
 IMAGE_MAX_AGE = 365 * 24 * 3600  # stored names are never reused, so cache for a year
@@ -69,6 +73,34 @@ def vendor_dashboard():
         certified=dashboard.certified_count(current_user, g.org, today),
         pending=dashboard.pending_count(current_user, g.org),
         bands=bands,
+        panels=[panel(current_user, g.org) for panel in registries.vendor_today.get()],
+    )
+
+
+@bp.route("/vendor/products/import", methods=["GET", "POST"])
+@org_required("products.manage")
+def vendor_products_import():
+    """The vendor's own product list, uploaded (CSV or XLSX): its own SKUs only."""
+    form = ProductListImportForm()
+    summary = errors = None
+    if form.validate_on_submit():
+        summary, errors = upload(
+            VendorProductsImport(current_user, org=g.org),
+            form.file.data.read(),
+            dry_run=form.dry_run.data,
+        )
+    return render_template(
+        "catalog/vendor/products_import.html", form=form, summary=summary, errors=errors
+    )
+
+
+@bp.route("/vendor/products/import/template.xlsx")
+@org_required("products.manage")
+def vendor_products_template():
+    return tabular.attachment(
+        template_xlsx(VendorProductsImport),
+        tabular.XLSX_MIMETYPE,
+        _("导入模板_%(name)s.xlsx", name=_("产品")),
     )
 
 
@@ -138,10 +170,16 @@ def _product_data(form: ProductForm) -> products.ProductData:
 
 
 def _render_product_form(form, product=None):
+    certified = product is not None and (
+        dashboard.certification_states([product.id], sellability.today())[product.id].state
+        == "certified"
+    )
     return render_template(
         "catalog/vendor/product_form.html",
         form=form,
         product=product,
+        certified=certified,
+        next_steps=request.args.get("created") == "1",
         units=COMMON_UNITS,
         image_form=ImageForm(formdata=None),
         image_types=IMAGE_TYPES,
@@ -160,7 +198,10 @@ def vendor_product_new():
             form_errors(form, exc)
         else:
             flash(_("已创建产品：%(name)s", name=product.name), "success")
-            return redirect(url_for("catalog.vendor_product_edit", product_id=product.id))
+            # the next steps: photos, stock, certification
+            return redirect(
+                url_for("catalog.vendor_product_edit", product_id=product.id, created=1)
+            )
     return _render_product_form(form)
 
 

@@ -114,8 +114,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("请先登录。")
 
     from .mail import init_mailer
+    from .notifications.sms import init_sms
 
     init_mailer(app)  # app.extensions["mailer"]: the kernel's e-mails (or the log)
+    init_sms(app)  # app.extensions["sms"]: text messages (the log until a provider is set)
 
     @login_manager.user_loader
     def load_user(login_id: str) -> User | None:
@@ -130,10 +132,12 @@ def register_blueprints(app: Flask) -> None:
     from .accounts import bp as auth_bp
     from .bureau import bp as bureau_bp
     from .main import bp as main_bp
+    from .notifications import bp as notifications_bp
     from .orgs import bp as orgs_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(bureau_bp)
     app.register_blueprint(catalog_bp)
@@ -151,11 +155,14 @@ def register_registries(app: Flask) -> None:
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
     from orders.procurement.demo import load_procurement_demo
-    from orders.reports.views import impact_section
+    from orders.reports.views import impact_section, vendor_month_panel
+    from orders.settlement.views import latest_statement_panel
     from orders.shop.demo import load_shop_demo
+    from orders.shop.fulfilment_views import shipments_panel
     from orders.shop.notify import OrderNotifier
     from vendors.demo import load_stock_demo
     from vendors.services import WarehouseStock
+    from vendors.views import low_stock_panel
 
     from . import registries
     from .bureau.imports import HouseholdsImport
@@ -190,6 +197,10 @@ def register_registries(app: Flask) -> None:
     )
     # Sections of the home page, in order.
     registries.home_sections.fill(app, [impact_section, featured_section])
+    # The vendor dashboard's panels, in order.
+    registries.vendor_today.fill(
+        app, [shipments_panel, low_stock_panel, vendor_month_panel, latest_statement_panel]
+    )
     # Order e-mails (or the log without a mail server).
     registries.order_notifier.fill(app, OrderNotifier(app))
     # The stock column of the products import.
@@ -203,9 +214,15 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
     from .authz import active_org, can_here
     from .i18n import select_locale
     from .money import format_fen, format_fen_grouped
+    from .notifications.services import unread_count
+
+    def inbox_unread() -> int:
+        return unread_count(current_user) if current_user.is_authenticated else 0
 
     app.add_template_filter(format_fen_grouped, "yuan")
     app.add_template_filter(format_fen, "yuan_plain")
@@ -214,6 +231,7 @@ def register_template_helpers(app: Flask) -> None:
     def inject_helpers() -> dict:
         return {
             "can_here": can_here,
+            "inbox_unread": inbox_unread,
             "active_org": active_org,
             "languages": app.config["LANGUAGES"],
             "current_locale": select_locale(),

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "certifications.review": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "orders.refund": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "pickup_points.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
+    "settlement.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     # every organization
     "org.view": {kind: ANY_ROLE for kind in OrgKind},
     "org.manage_members": {kind: frozenset({Role.ADMIN}) for kind in OrgKind},
@@ -40,6 +41,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "products.manage": _SELLERS,
     "stock.manage": _SELLERS,
     "orders.fulfil": _SELLERS,
+    "settlement.view": _SELLERS,
     # agencies (budget units)
     "procurement.order": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.BUYER})},
     "procurement.approve": {OrgKind.AGENCY: frozenset({Role.ADMIN, Role.APPROVER})},

@@ -3,6 +3,7 @@
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,6 +62,22 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TIMEZONE={timezone!r} is not a known time zone") from None
 
+    fee_rate = env.get("SETTLEMENT_FEE_RATE", "0")
+    try:
+        fee_ok = 0 <= Decimal(fee_rate) <= 100 and Decimal(fee_rate) == round(Decimal(fee_rate), 2)
+    except InvalidOperation:
+        fee_ok = False
+    if not fee_ok:
+        raise ConfigError(f"SETTLEMENT_FEE_RATE={fee_rate!r} is not a percent from 0 to 100")
+
+    pattern = env.get("CERTIFICATE_NO_PATTERN", "海口扶贫认定〔{year}〕第{seq:04d}号")
+    try:
+        pattern.format(year=2026, seq=1)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(
+            f"CERTIFICATE_NO_PATTERN={pattern!r} may name only {{year}} and {{seq}}"
+        ) from None
+
     redis_url = env.get("REDIS_URL")
     config = {
         "APP_ENV": "production" if production else "development",
@@ -108,6 +125,11 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # by the buyer are completed after ORDER_AUTO_COMPLETE_DAYS (`flask orders expire`)
         "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES", "30")),
         "ORDER_AUTO_COMPLETE_DAYS": int(env.get("ORDER_AUTO_COMPLETE_DAYS", "10")),
+        # a paid part not shipped within this many hours shows as overdue to its vendor
+        "ORDER_SHIP_WITHIN_HOURS": int(env.get("ORDER_SHIP_WITHIN_HOURS", "48")),
+        # the certificate number suggested to reviewers ({year}, {seq}) and the validity
+        "CERTIFICATE_NO_PATTERN": pattern,
+        "CERTIFICATE_VALID_YEARS": int(env.get("CERTIFICATE_VALID_YEARS", "2")),
         # certification applications submitted, per user and per vendor organization
         "CERTIFY_RATE_LIMIT": env.get("CERTIFY_RATE_LIMIT", "20 per hour"),
         "CERTIFY_ORG_RATE_LIMIT": env.get("CERTIFY_ORG_RATE_LIMIT", "60 per hour"),
@@ -123,6 +145,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "消费帮扶商城 <noreply@localhost>"),
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
+        # the platform's fee on each vendor's monthly settlement, in percent (e.g. 0.6)
+        "SETTLEMENT_FEE_RATE": fee_rate,
         "PAGE_SIZE": 20,
     }
     return config

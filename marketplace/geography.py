@@ -12,10 +12,12 @@ from .models import District, Town, Village
 
 def resolve_places(
     places: Iterable[tuple[str, str, str | None]],
+    created: list[str] | None = None,
 ) -> dict[tuple[str, str, str | None], tuple[int, int, int | None]]:
     """Map (district, town, village-or-None) names to (district_id, town_id, village_id),
-    creating the places that do not exist yet. Runs inside the caller's transaction with
-    one query per level, not one per row."""
+    creating the places that do not exist yet (each named ``district/town/village`` in
+    ``created``, when given, so an import can report it). Runs inside the caller's
+    transaction with one query per level, not one per row."""
     wanted = set(places)
     districts = {d.name: d for d in db.session.scalars(select(District))}
     for name in {p[0] for p in wanted} - districts.keys():
@@ -39,6 +41,8 @@ def resolve_places(
         if key not in villages:
             villages[key] = Village(town_id=key[0], name=village_name)
             db.session.add(villages[key])
+            if created is not None:
+                created.append(f"{district_name}/{town_name}/{village_name}")
     db.session.flush()
 
     result = {}

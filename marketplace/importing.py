@@ -1,4 +1,4 @@
-"""CSV import machinery shared by every import (docs/formats.md, "CSV imports").
+"""CSV and XLSX import machinery shared by every import (docs/formats.md, "CSV imports").
 
 An import is declared, not written out again: a subclass of ``Importer`` names its
 columns (each with a parser) and implements ``check`` (cross-row and database checks,
@@ -14,9 +14,10 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
@@ -103,15 +104,21 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[
     return parse
 
 
-def choice(values: Iterable[str]) -> Callable[[str], str]:
+def choice(values: Iterable[str], labels: Mapping[str, str] | None = None) -> Callable[[str], str]:
+    """One of ``values`` (the codes), or one of ``labels`` (the Chinese words the pages
+    show, e.g. ``未脱贫``), which reads as its code."""
     allowed = [str(v) for v in values]
+    words = {str(k): str(v) for k, v in (labels or {}).items()}
 
     def parse(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(_("必须是以下之一：%(v)s", v=", ".join(allowed)))
-        return value
+        if value in allowed:
+            return value
+        if value in words:
+            return words[value]
+        raise ValueError(_("必须是以下之一：%(v)s", v=", ".join([*allowed, *words])))
 
     parse.allowed = tuple(allowed)  # docs/formats.md lists them; a test compares
+    parse.labels = words
     return parse
 
 
@@ -149,6 +156,7 @@ class Column:
     required: bool = True
     parse: Callable[[str], Any] = field(default_factory=text)
     default: Any = None
+    example: str = ""  # the template's example cell
 
 
 class Importer:
@@ -159,6 +167,7 @@ class Importer:
     title: ClassVar[Any]
     columns: ClassVar[list[Column]]
     key: ClassVar[str]  # column that must be unique within the file (or "" for none)
+    examples: ClassVar[dict[str, str]] = {}  # the template's example row, by column
     options: ClassVar[dict[str, Any]] = {}  # extra flags: name -> help text
 
     def __init__(self, actor: Any = None, **options: Any):
@@ -191,6 +200,51 @@ class Importer:
             for row in db.session.execute(select(column, *extra).where(column.in_(chunk))):
                 found[row[0]] = row
         return found
+
+
+def template_xlsx(importer: type[Importer]) -> bytes:
+    """The import's template: a sheet to fill in (the header and an example row, all
+    cells text so codes keep their leading zeros) and a sheet 说明 listing each column,
+    whether it is required and the values a choice column accepts."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from .tabular import text_width
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = str(importer.name)[:31]
+    header = [c.name for c in importer.columns]
+    example = [importer.examples.get(c.name, "") for c in importer.columns]
+    for col, (name, value) in enumerate(zip(header, example, strict=True), start=1):
+        head = sheet.cell(row=1, column=col, value=name)
+        head.font = Font(bold=True)
+        cell = sheet.cell(row=2, column=col, value=value or None)
+        cell.data_type = "s"
+        cell.number_format = "@"
+        width = max(text_width(name), text_width(value)) + 4
+        sheet.column_dimensions[head.column_letter].width = width
+    notes = book.create_sheet(_("说明"))
+    notes.append([_("列"), _("必填"), _("可填的值"), _("示例")])
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
+    for column in importer.columns:
+        allowed = getattr(column.parse, "allowed", ())
+        words = getattr(column.parse, "labels", {})
+        values = ", ".join([*allowed, *(f"{w}（{code}）" for w, code in words.items())])
+        notes.append(
+            [
+                column.name,
+                _("是") if column.required else _("否"),
+                values,
+                importer.examples.get(column.name, ""),
+            ]
+        )
+    for letter, width in zip("ABCD", (20, 8, 60, 24), strict=True):
+        notes.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 class _DryRunRollback(Exception):
@@ -238,8 +292,53 @@ def _records(text_: str) -> Iterator[tuple[int, list[str]]]:
         yield start, cells
 
 
-def parse_rows(importer: Importer, text_: str) -> tuple[list[Row], list[RowError]]:
-    records = _records(text_)
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX file is a zip archive
+
+
+def is_xlsx(data: bytes) -> bool:
+    return data.startswith(XLSX_MAGIC)
+
+
+def _xlsx_text(value) -> str:
+    """A cell as the CSV text it stands for: 12.0 -> "12", a date -> YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(Decimal(repr(value)))
+    return str(value)
+
+
+def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of the first sheet, skipping blank rows."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # not a workbook openpyxl can read
+        raise ImportFailed([RowError(0, "-", _("无法读取 XLSX 文件"))]) from None
+    try:
+        sheet = book.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_xlsx_text(v) for v in values]
+            while cells and not cells[-1].strip():
+                cells.pop()
+            if cells:
+                yield number, cells
+    finally:
+        book.close()
+
+
+def parse_rows(
+    importer: Importer, source: str | Iterator[tuple[int, list[str]]]
+) -> tuple[list[Row], list[RowError]]:
+    """Rows and errors of a CSV text, or of records already read (an XLSX sheet)."""
+    records = _records(source) if isinstance(source, str) else source
     errors: list[RowError] = []
     try:
         header_line, header = next(records)
@@ -322,7 +421,8 @@ def run_import(
     Raises ``ImportFailed`` with every error found. With ``dry_run`` the writes run and
     are rolled back, so the summary is exactly what a real run would report.
     """
-    rows, errors = parse_rows(importer, decode(data, encoding))
+    source = _xlsx_records(data) if is_xlsx(data) else decode(data, encoding)
+    rows, errors = parse_rows(importer, source)
     if rows:
         errors.extend(importer.check(rows))
     if errors:
@@ -391,3 +491,19 @@ def analyze(tables: Iterable[str]) -> None:
     quote = db.engine.dialect.identifier_preparer.quote
     db.session.execute(text_("ANALYZE " + ", ".join(quote(t) for t in tables)))
     db.session.commit()
+
+
+def upload(
+    importer: Importer, data: bytes, *, encoding: str | None = None, dry_run: bool = False
+) -> tuple[ImportSummary | None, list[RowError] | None]:
+    """An upload page's import: ``(summary, None)`` with a success message flashed, or
+    ``(None, errors)`` with the failure flashed; the page shows either."""
+    from flask import flash
+
+    try:
+        summary = run_import(importer, data, encoding=encoding, dry_run=dry_run)
+    except ImportFailed as failed:
+        flash(failed.message, "danger")
+        return None, failed.errors
+    flash(_("导入完成：%(line)s", line=summary.line()), "success")
+    return summary, None

@@ -20,6 +20,10 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
   by the shop's services.
 - ``stock``: a ``StockPort``, the stock the products import (catalog) reads and sets.
   Filled with vendors.services' ``WarehouseStock``; called by catalog's products import.
+- ``vendor_today``: ``[callable(user, org) -> HTML]``, the panels of a vendor's
+  dashboard (what to do today), in order, each shown only when its permission holds.
+  Filled with orders.shop's shipments to send, vendors' low stock, orders.reports' month
+  and orders.settlement's latest statement; called by catalog's vendor dashboard.
 """
 
 from __future__ import annotations
@@ -72,5 +76,6 @@ demo_steps: Registry[list[Callable[[], bool]]] = Registry("demo_steps", list)
 home_sections: Registry[list[Callable[[], str]]] = Registry("home_sections", list)
 order_notifier: Registry[OrderNotifier | None] = Registry("order_notifier", lambda: None)
 stock: Registry[StockPort | None] = Registry("stock", lambda: None)
+vendor_today: Registry[list[Callable[[Any, Any], str]]] = Registry("vendor_today", list)
 
-ALL = (importers, demo_steps, home_sections, order_notifier, stock)
+ALL = (importers, demo_steps, home_sections, order_notifier, stock, vendor_today)

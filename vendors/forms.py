@@ -102,5 +102,5 @@ class SettingsForm(FlaskForm):
 
 
 class StockImportForm(FlaskForm):
-    file = FileField(_l("CSV 文件"), validators=[FileRequired(_l("请选择文件"))])
+    file = FileField(_l("CSV 或 XLSX 文件"), validators=[FileRequired(_l("请选择文件"))])
     dry_run = BooleanField(_l("仅检查，不写入"))

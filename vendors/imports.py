@@ -26,6 +26,7 @@ class StockImport(Importer):
     name = "stock"
     title = _l("库存")
     key = "sku"
+    examples = {"sku": "LZ-001", "quantity": "120", "note": "6月盘点"}
     columns = [
         Column("sku", parse=text(50)),
         Column("quantity", parse=integer(minimum=0, maximum=MAX_UNITS)),

@@ -20,6 +20,7 @@ from marketplace.extensions import db
 from marketplace.models import Organization, User
 from marketplace.unit_of_work import unit_of_work
 
+from . import stock
 from .locations import chunks, warehouse
 from .models import (
     AdjustmentReason,
@@ -213,6 +214,29 @@ def low_stock_alerts(actor: User, org: Organization, limit: int = LOW_STOCK_ALER
         Product.status == ProductStatus.ACTIVE
     )
     return list(db.session.execute(stmt.limit(limit)))
+
+
+def below_threshold(product_ids: Iterable[int]) -> list[tuple[int, int, int]]:
+    """(product id, available at the warehouse, threshold) of the given products that are
+    at or below their low-stock threshold (what a sale just took may have crossed it)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return []
+    thresholds = dict(
+        db.session.execute(
+            select(StockSetting.product_id, StockSetting.low_threshold).where(
+                StockSetting.product_id.in_(ids)
+            )
+        ).all()
+    )
+    free = stock.available_many((pid, stock.WAREHOUSE) for pid in ids)
+    found = []
+    for pid in ids:
+        threshold = thresholds.get(pid, DEFAULT_LOW_THRESHOLD)
+        units = free.get((pid, stock.WAREHOUSE), 0)
+        if units <= threshold:
+            found.append((pid, units, threshold))
+    return found
 
 
 def stock_status(available_units: int, threshold: int) -> str:

@@ -13,15 +13,14 @@ from markupsafe import Markup
 from wtforms import SelectChoice
 
 from marketplace import tabular
-from marketplace.authz import org_required
+from marketplace.authz import can, org_required
 from marketplace.clock import day_end_utc, day_start_utc, to_local
 from marketplace.errors import ValidationError
-from marketplace.importing import ImportFailed, run_import
-from marketplace.models import utcnow
+from marketplace.importing import upload
 from marketplace.pagination import paginate
 from marketplace.web import date_arg, form_errors, id_arg, page_arg, page_size
 
-from . import bp, services
+from . import bp, display, services
 from .forms import (
     MOVEMENT_LABELS,
     REASON_LABELS,
@@ -88,6 +87,17 @@ def _location_choices(form) -> None:
 
 
 # ---------------------------------------------------------------- stock table
+
+
+def low_stock_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: products at or below their low-stock threshold."""
+    if not can(user, "stock.manage", org):
+        return Markup("")
+    return Markup(
+        render_template(
+            "vendors/_today_low_stock.html", alerts=services.low_stock_alerts(user, org)
+        )
+    )
 
 
 @bp.route("/vendor/stock")
@@ -257,12 +267,15 @@ def stock_movements():
     return render_template(
         "vendors/movements.html",
         page=page,
+        actors=display.actor_texts(page.items, g.org),
+        ref_text=display.ref_text,
         shown=shown,
         products=_product_choices(),
         export_args={k: v for k, v in request.args.items() if k != "page"},
     )
 
 
+EXPORT_BATCH = 1000
 EXPORT_COLUMNS = [
     "id",
     "time",
@@ -283,7 +296,19 @@ EXPORT_COLUMNS = [
 
 
 def _export_rows(stmt):
-    for movement, sku, name, location in services.movement_export_rows(stmt):
+    """The rows, streamed: who acted is looked up a batch at a time."""
+    batch: list = []
+    for row in services.movement_export_rows(stmt):
+        batch.append(row)
+        if len(batch) == EXPORT_BATCH:
+            yield from _export_batch(batch)
+            batch = []
+    yield from _export_batch(batch)
+
+
+def _export_batch(rows: list):
+    actors = display.actor_texts((row[0] for row in rows), g.org)
+    for movement, sku, name, location in rows:
         ref = ":".join(p for p in (movement.ref_type, movement.ref_id) if p)
         yield [
             movement.id,
@@ -300,7 +325,7 @@ def _export_rows(stmt):
             str(REASON_LABELS[movement.reason]) if movement.reason else "",
             movement.note,
             ref,
-            movement.actor_label,
+            actors[movement.id],
         ]
 
 
@@ -313,21 +338,19 @@ def stock_movements_export(fmt: str):
         flash(_("记录超过 %(n)d 条，请缩小日期范围后再导出。", n=EXPORT_LIMIT), "warning")
         args = {k: v for k, v in request.args.items() if k != "page"}
         return redirect(url_for("vendors.stock_movements", **args))
-    stamp = to_local(utcnow()).strftime("%Y%m%d-%H%M")
+    start, end = date_arg("from"), date_arg("to")
+    report = _("库存变动记录")
+    name = tabular.file_name(report, fmt, start, end)
     if fmt == "csv":
-        body = tabular.to_csv(EXPORT_COLUMNS, _export_rows(stmt))
-        mimetype = tabular.CSV_MIMETYPE
+        response = tabular.attachment(
+            tabular.to_csv(EXPORT_COLUMNS, _export_rows(stmt)), tabular.CSV_MIMETYPE, name
+        )
     else:
-        body = tabular.to_xlsx("stock movements", EXPORT_COLUMNS, _export_rows(stmt))
-        mimetype = tabular.XLSX_MIMETYPE
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="stock-movements-{stamp}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
-    )
+        heading = f"{g.org.name} {report}（{tabular.period_label(start, end)}）"
+        body = tabular.to_xlsx(report, EXPORT_COLUMNS, _export_rows(stmt), heading=heading)
+        response = tabular.attachment(body, tabular.XLSX_MIMETYPE, name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # ---------------------------------------------------------------- bulk update by CSV
@@ -339,19 +362,11 @@ def stock_import():
     form = StockImportForm()
     summary = errors = None
     if form.validate_on_submit():
-        try:
-            summary = run_import(
-                StockImport(current_user, org=g.org),
-                form.file.data.read(),
-                dry_run=form.dry_run.data,
-            )
-        except ImportFailed as failed:
-            errors = failed.errors
-            flash(failed.message, "danger")
-        else:
-            flash(_("导入完成：%(line)s", line=summary.line()), "success")
-            if not summary.dry_run:
-                return redirect(url_for("vendors.stock_list"))
+        summary, errors = upload(
+            StockImport(current_user, org=g.org), form.file.data.read(), dry_run=form.dry_run.data
+        )
+        if summary is not None and not summary.dry_run:
+            return redirect(url_for("vendors.stock_list"))
     return render_template("vendors/stock_import.html", form=form, summary=summary, errors=errors)
 
 

@@ -10,7 +10,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..authz import ACTIVE_ORG_KEY
+from ..authz import ACTIVE_ORG_KEY, active_org, can
 from ..errors import ValidationError
 from ..extensions import limiter
 from ..web import safe_next
@@ -120,6 +120,14 @@ def confirm_registration(token: str):
     return response
 
 
+def _landing(user) -> str:
+    """Where a log-in without ``next`` goes: a seller's staff to its dashboard (what to
+    do today), everyone else to the home page."""
+    if can(user, "products.manage", active_org(user)):
+        return url_for("catalog.vendor_dashboard")
+    return url_for("main.home")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 @limiter.limit(
@@ -142,7 +150,7 @@ def login():
             session.pop(ACTIVE_ORG_KEY, None)
             services.start_session(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
-            response = redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            response = redirect(safe_next(request.args.get("next"), _landing(user)))
             devices.remember(response, user.email)
             return response
     return render_template("accounts/login.html", form=form)

@@ -27,7 +27,7 @@ class HouseholdEditForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     kind = SelectField(_l("导入内容"))
-    file = FileField(_l("CSV 文件"), validators=[FileRequired(_l("请选择文件"))])
+    file = FileField(_l("CSV 或 XLSX 文件"), validators=[FileRequired(_l("请选择文件"))])
     encoding = SelectField(
         _l("编码"),
         choices=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
@@ -113,11 +114,31 @@ def update_household(
     return household
 
 
-def audit_list(actor: User, org: Organization, *, action: str = "", actor_q: str = "") -> Select:
+@dataclass(frozen=True)
+class AuditFilters:
+    action: str = ""  # an action, or a prefix such as "order."
+    actor_q: str = ""  # part of the acting user's e-mail or label
+    object_type: str = ""
+    object_id: str = ""
+    start: datetime | None = None  # naive UTC, inclusive
+    end: datetime | None = None  # naive UTC, exclusive
+
+
+def audit_list(actor: User, org: Organization, filters: AuditFilters | None = None) -> Select:
+    """The audit entries matching ``filters``, newest first (a select to paginate)."""
     require(actor, "audit.view", org)
+    f = filters or AuditFilters()
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    if action:
-        stmt = stmt.where(AuditEntry.action.like(f"{action}%"))
-    if actor_q:
-        stmt = stmt.where(AuditEntry.actor_label.like(f"%{actor_q}%"))
+    if f.action:
+        stmt = stmt.where(AuditEntry.action.like(f"{f.action}%"))
+    if f.actor_q:
+        stmt = stmt.where(AuditEntry.actor_label.like(f"%{f.actor_q}%"))
+    if f.object_type:
+        stmt = stmt.where(AuditEntry.object_type == f.object_type)
+    if f.object_id:
+        stmt = stmt.where(AuditEntry.object_id == f.object_id)
+    if f.start is not None:
+        stmt = stmt.where(AuditEntry.at >= f.start)
+    if f.end is not None:
+        stmt = stmt.where(AuditEntry.at < f.end)
     return stmt

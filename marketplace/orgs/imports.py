@@ -30,6 +30,16 @@ class VendorsImport(Importer):
     name = "vendors"
     title = _l("销售主体（合作社、企业）")
     key = "vendor_code"
+    examples = {
+        "vendor_code": "V-HK-001",
+        "name": "海口石山荔枝专业合作社",
+        "kind": "cooperative",
+        "district": "秀英区",
+        "town": "石山镇",
+        "village": "施茶村",
+        "credit_code": "",
+        "contact_phone": "0898-66000000",
+    }
     columns = [
         Column("vendor_code", parse=text(50)),
         Column("name", parse=text(200)),

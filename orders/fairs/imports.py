@@ -17,6 +17,14 @@ class FairsImport(Importer):
     name = "fairs"
     title = _l("爱心扶贫集市")
     key = "fair_code"
+    examples = {
+        "fair_code": "F-2026-001",
+        "name": "龙华区爱心扶贫集市",
+        "date": "2026-05-01",
+        "venue": "海口市龙华区金贸广场",
+        "district": "龙华区",
+        "community": "金贸社区",
+    }
     columns = [
         Column("fair_code", parse=text(50)),
         Column("name", parse=text(200)),

@@ -69,6 +69,17 @@ class SalesImport(Importer):
     name = "sales"
     title = _l("销售记录（历史及线下销售）")
     key = ""  # one sale_ref spans several rows
+    examples = {
+        "sale_ref": "JS-2026-0001",
+        "channel": "procurement",
+        "date": "2026-03-15",
+        "sku": "LZ-001",
+        "quantity": "10",
+        "unit_price": "68.00",
+        "fair_code": "",
+        "buyer": "海口市教育局",
+        "payment_method": "bank_transfer",
+    }
     options = {
         "affect_stock": "Take the sold quantities out of stock (vendor warehouse, or the "
         "vendor's location at the fair); fails the whole import if stock would go negative."

@@ -600,3 +600,27 @@ def impact(period: Period | None = None) -> PublicImpact:
     ]
     published, (year_rows, channel_rows) = publish_tables(total, years, channels)
     return PublicImpact(published, year_rows, channel_rows)
+
+
+@dataclass(frozen=True)
+class VendorMonth:
+    amount: int  # fen, net of refunds, every channel
+    households: int  # households whose net attribution through the vendor is positive
+
+
+def vendor_period(vendor_id: int, period: Period) -> VendorMonth:
+    """One vendor's sales and households driven in a period (its dashboard's month)."""
+    where = (
+        Attribution.vendor_id == vendor_id,
+        period_clause(Attribution.sale_date, period.date_from, period.date_to),
+    )
+    amount = db.session.scalar(select(func.coalesce(func.sum(Attribution.amount), 0)).where(*where))
+    per_household = (
+        select(Attribution.household_id)
+        .where(*where, Attribution.household_id.is_not(None))
+        .group_by(Attribution.household_id)
+        .having(func.sum(Attribution.amount) > 0)
+        .subquery()
+    )
+    households = db.session.scalar(select(func.count()).select_from(per_household))
+    return VendorMonth(int(amount), households)

@@ -9,12 +9,10 @@ page, ``1234.50`` in CSV, a 2-decimal number in XLSX.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from flask_babel import gettext as _
 
 from marketplace import tabular
-from marketplace.money import format_fen
 from marketplace.pagination import Page
 from orders.reports.breakdowns import (
     DimRow,
@@ -61,10 +59,10 @@ class Table:
         return self.rows + ([self.total] if self.total else [])
 
 
-def _yuan(fen: int) -> Decimal:
+def _yuan(fen: int) -> tabular.Yuan:
     """Money in a text column (the summary's values): a number, never a string that a
     minus sign would turn into a defused formula in the files."""
-    return Decimal(format_fen(fen))
+    return tabular.yuan(fen)
 
 
 def _total_row(rows: list[dict], columns: list[ReportColumn], label_key: str) -> dict:
@@ -79,6 +77,14 @@ def _total_row(rows: list[dict], columns: list[ReportColumn], label_key: str) ->
 # -- builders ---------------------------------------------------------------------
 
 
+def certified_sales_note() -> str:
+    """What 认定产品销售额 counts, said next to it."""
+    return _(
+        "认定产品销售额：销售当天持有有效扶贫产品认定证书的产品的销售额（扣除退款）；"
+        "未认定、认定已过期或被暂停的产品的销售不计入。"
+    )
+
+
 def summary_table(s: SummaryFigures) -> Table:
     columns = [ReportColumn("figure", _("指标")), ReportColumn("value", _("数值"))]
     rows = [
@@ -91,7 +97,7 @@ def summary_table(s: SummaryFigures) -> Table:
         {"figure": _("认定产品销售额（元）"), "value": _yuan(s.certified_product_sales)},
         {"figure": _("举办集市（场）"), "value": s.fairs_held},
     ]
-    return Table("summary", _("汇总"), columns, rows)
+    return Table("summary", _("汇总"), columns, rows, note=certified_sales_note())
 
 
 def channels_table(s: SummaryFigures) -> Table:
@@ -279,12 +285,12 @@ def to_csv(table: Table) -> bytes:
     return tabular.to_csv([c.header for c in table.columns], _file_rows(table))
 
 
-def to_xlsx(table: Table) -> bytes:
-    """One sheet; money as numbers with two decimals, so sums work in Excel."""
+def to_xlsx(table: Table, heading: str | None = None) -> bytes:
+    """One sheet under a heading (report and period); money as numbers in the yuan
+    format, so sums work in Excel; columns as wide as their Chinese text."""
     return tabular.to_xlsx(
         table.title or "report",
         [c.header for c in table.columns],
         _file_rows(table),
-        number_formats={i: "#,##0.00" for i, c in enumerate(table.columns) if c.kind == FEN},
-        widths={i: max(12, len(c.header) * 2 + 2) for i, c in enumerate(table.columns)},
+        heading=heading,
     )

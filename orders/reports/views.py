@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+from marketplace import tabular
 from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.clock import local_today
@@ -234,26 +235,16 @@ def _export_table(name: str, period: Period) -> exports.Table:
     abort(404)
 
 
-EXPORT_FORMATS = {
-    "csv": ("text/csv; charset=utf-8", exports.to_csv),
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        exports.to_xlsx,
-    ),
-}
-
-
-def _download(table: exports.Table, fmt: str, stem: str) -> Response:
-    mimetype, write = EXPORT_FORMATS[fmt]
-    response = Response(write(table), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    return response
-
-
-def _period_stem(period: Period) -> str:
-    start = period.date_from.isoformat() if period.date_from else "start"
-    end = period.date_to.isoformat() if period.date_to else "end"
-    return f"{start}_{end}"
+def _download(table: exports.Table, fmt: str, period: Period, subject: str = "") -> Response:
+    """The table as a file named for the report and its period (``销售汇总_2026年3月.xlsx``);
+    the XLSX opens with a heading row saying the same."""
+    report = f"{subject}{table.title}" if subject else table.title
+    label = tabular.period_label(period.date_from, period.date_to)
+    name = tabular.file_name(report, fmt, period.date_from, period.date_to)
+    if fmt == "xlsx":
+        body = exports.to_xlsx(table, heading=f"{report}（{label}）")
+        return tabular.attachment(body, tabular.XLSX_MIMETYPE, name)
+    return tabular.attachment(exports.to_csv(table), tabular.CSV_MIMETYPE, name)
 
 
 @bp.route("/bureau/reports/export/<name>.<any(csv, xlsx):fmt>")
@@ -267,7 +258,7 @@ def reports_export(name: str, fmt: str):
     if name == "households" and not can(current_user, "households.view", active_org()):
         abort(403)
     table = _export_table(name, period)
-    return _download(table, fmt, f"{table.name}_{_period_stem(period)}")
+    return _download(table, fmt, period)
 
 
 @bp.route(
@@ -288,7 +279,7 @@ def household_benefits_export(household_id: int, name: str, fmt: str):
         )
     else:
         table = exports.household_months_table(breakdowns.household_months(household.id, period))
-    return _download(table, fmt, f"{household.code}_{name}_{_period_stem(period)}")
+    return _download(table, fmt, period, subject=f"{household.code}_")
 
 
 @bp.route("/reports/charts.css")
@@ -318,6 +309,15 @@ def impact():
         channel_label=exports.channel_label,
         min_group=MIN_GROUP,
     )
+
+
+def vendor_month_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: this month's sales and households driven."""
+    if not can(user, "products.manage", org):
+        return Markup("")
+    today = local_today()
+    figures = breakdowns.vendor_period(org.id, Period(today.replace(day=1), today))
+    return Markup(render_template("orders/vendor/_today_month.html", figures=figures))
 
 
 def impact_section() -> Markup:

@@ -126,6 +126,14 @@ def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -
     """The vendor ships its part: a guarded change from pending, so a buyer cancelling
     (or the vendor cancelling, or a second click) at the same moment either wins before
     it, and this is refused with a clear message, or loses after it."""
+    shipment = record_shipment(actor, org, order_id, carrier, tracking_no)
+    notify("shipped", shipment.order)
+    return shipment
+
+
+def record_shipment(actor: User, org, order_id: int, carrier: str, tracking_no: str) -> Shipment:
+    """``ship_part`` without telling the buyer: in the caller's transaction when there is
+    one (the bulk tracking upload tells the buyers once everything is committed)."""
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
     with unit_of_work():
         shipment = vendor_shipment(actor, org, order_id)
@@ -149,7 +157,6 @@ def ship_part(actor: User, org, order_id: int, carrier: str, tracking_no: str) -
             org_id=org.id,
             changes={"carrier": carrier, "tracking_no": tracking_no},
         )
-    notify("shipped", shipment.order)
     return shipment
 
 

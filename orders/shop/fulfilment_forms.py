@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from orders.shop.models import PickupKind, ShipmentStatus
@@ -105,3 +106,8 @@ def line_quantities(form_data, lines) -> dict[int, int]:
         except ValueError:
             asked[line.id] = 0
     return asked
+
+
+class TrackingUploadForm(FlaskForm):
+    file = FileField(_l("CSV 或 XLSX 文件"), validators=[FileRequired(_l("请选择文件"))])
+    dry_run = BooleanField(_l("仅检查，不写入"))

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
-from marketplace.authz import org_required
+from marketplace import tabular
+from marketplace.authz import can, org_required
+from marketplace.clock import to_local, utcnow
 from marketplace.errors import DomainError, ValidationError
+from marketplace.extensions import db
+from marketplace.importing import upload
 from marketplace.pagination import paginate
-from marketplace.web import flash_form_errors, form_errors, page_arg, page_size
+from marketplace.web import flash_form_errors, form_errors, page_arg, page_size, to_id
 from orders import bp
 from orders.ledger.models import Order
-from orders.shop import aftersales, fulfilment, pickup, queries
+from orders.shop import aftersales, bulk, fulfilment, pickup, queries
 from orders.shop.forms import AcceptForm, RefuseForm
 from orders.shop.fulfilment_forms import (
     CARRIERS,
@@ -32,11 +37,13 @@ from orders.shop.fulfilment_forms import (
     PickupPointForm,
     RefundForm,
     ShipForm,
+    TrackingUploadForm,
     line_quantities,
 )
 from orders.shop.models import ShipmentStatus
 
 FULFIL = "orders.fulfil"
+EXPORT_LIMIT = 20_000  # order parts in one export
 REFUND = "orders.refund"
 PICKUP = "pickup_points.manage"
 
@@ -46,6 +53,23 @@ def _labels() -> dict:
 
 
 # ---------------------------------------------------------------- vendor fulfilment
+
+
+def shipments_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: parts awaiting shipment, and how many are overdue."""
+    if not can(user, FULFIL, org):
+        return Markup("")
+    pending, overdue = queries.shipments_due(
+        user, org, utcnow(), current_app.config["ORDER_SHIP_WITHIN_HOURS"]
+    )
+    return Markup(
+        render_template(
+            "orders/vendor/_today_shipments.html",
+            pending=pending,
+            overdue=overdue,
+            hours=current_app.config["ORDER_SHIP_WITHIN_HOURS"],
+        )
+    )
 
 
 @bp.route("/vendor/orders")
@@ -272,3 +296,84 @@ def shipment_status_class(status: str) -> str:
         ShipmentStatus.RECEIVED: "success",
         ShipmentStatus.CANCELLED: "secondary",
     }.get(status, "secondary")
+
+
+# ---------------------------------------------------------------- vendor bulk tools
+
+
+@bp.route("/vendor/orders/slips")
+@org_required(FULFIL)
+def vendor_slips():
+    """Packing slips (发货单) for the chosen orders, or for every part awaiting shipment."""
+    order_ids = [i for i in (to_id(v) for v in request.args.getlist("order")) if i]
+    parts = bulk.slips(current_user, g.org, order_ids)
+    return render_template(
+        "orders/vendor/slips.html", parts=parts, lines=queries.vendor_lines(parts), org=g.org
+    )
+
+
+@bp.route("/vendor/orders/tracking", methods=["GET", "POST"])
+@org_required(FULFIL)
+def vendor_tracking():
+    form = TrackingUploadForm()
+    summary = errors = None
+    if form.validate_on_submit():
+        summary, errors = upload(
+            bulk.TrackingImport(current_user, org=g.org),
+            form.file.data.read(),
+            dry_run=form.dry_run.data,
+        )
+    return render_template("orders/vendor/tracking.html", form=form, summary=summary, errors=errors)
+
+
+@bp.route("/vendor/orders/tracking/template.xlsx")
+@org_required(FULFIL)
+def vendor_tracking_template():
+    """The vendor's orders awaiting shipment, ready for carrier and tracking number."""
+    parts = bulk.slips(current_user, g.org, [])
+    rows = ([part.order.number, "", ""] for part in parts)
+    body = tabular.to_xlsx(_("运单号"), ["order_number", "carrier", "tracking_no"], rows)
+    return tabular.attachment(body, tabular.XLSX_MIMETYPE, _("待发货订单运单号.xlsx"))
+
+
+@bp.route("/vendor/orders/export.<any(csv, xlsx):fmt>")
+@org_required(FULFIL)
+def vendor_orders_export(fmt: str):
+    status = request.args.get("status", "")
+    stmt = queries.vendor_parts(current_user, g.org, status if status in SHIPMENT_FILTERS else None)
+    parts = list(db.session.scalars(stmt.limit(EXPORT_LIMIT)))
+    lines = queries.vendor_lines(parts)
+    header = [
+        _("订单号"), _("付款时间"), _("商品"), _("数量"), _("单位"), _("金额（元）"),
+        _("收货人"), _("电话"), _("收货地址 / 自提点"), _("状态"), _("快递公司"), _("运单号"),
+    ]  # fmt: skip
+    rows = []
+    for part in parts:
+        order = part.order
+        where = order.pickup_point.name if order.pickup_point else (order.address or "")
+        for line in lines[part.id]:
+            rows.append(
+                [
+                    order.number,
+                    to_local(order.paid_at).strftime("%Y-%m-%d %H:%M") if order.paid_at else "",
+                    line.product_name,
+                    line.quantity - line.refunded_quantity,
+                    line.unit,
+                    tabular.yuan(line.amount - line.refunded_amount),
+                    order.recipient or "",
+                    order.phone or "",
+                    where,
+                    str(SHIPMENT_FILTERS.get(part.status, part.status)),
+                    part.carrier or "",
+                    part.tracking_no or "",
+                ]
+            )
+    report = _("本店订单")
+    name = tabular.file_name(report, fmt)
+    if fmt == "xlsx":
+        body = tabular.to_xlsx(report, header, rows, heading=f"{g.org.name} {report}")
+        response = tabular.attachment(body, tabular.XLSX_MIMETYPE, name)
+    else:
+        response = tabular.attachment(tabular.to_csv(header, rows), tabular.CSV_MIMETYPE, name)
+    response.headers["Cache-Control"] = "no-store"
+    return response

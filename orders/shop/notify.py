@@ -14,8 +14,11 @@ from flask import Flask, current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from marketplace.clock import local_today
 from marketplace.mail import Mailer
+from marketplace.notifications.services import Notice, link_to, notify_org
 from orders.ledger.models import Order
+from vendors.services import below_threshold
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +81,63 @@ class OrderNotifier(Mailer):
 
 def notify(kind: str, order: Order) -> None:
     """Tell the buyer, through the ``order_notifier`` registry, once the change is
-    committed; a notification that fails is logged and never undoes the sale."""
+    committed, and on payment each vendor of the order (inbox and e-mail: a new order
+    to ship, and any of its products the sale left low in stock); a notification that
+    fails is logged and never undoes the sale. With the notifier switched off (the demo
+    loader) nobody is told."""
     sender = current_app.extensions.get("order_notifier")
     if sender is not None:
         try:
             sender(kind, order)
+            if kind == "paid":
+                tell_vendors(order)
         except Exception:  # a notification never undoes a sale
             log.exception("notification %s for %s failed", kind, order.number)
+
+
+def tell_vendors(order: Order) -> None:
+    """Each vendor of a paid order: a new order to ship, and the products it left low."""
+    by_vendor: dict[int, list] = {}
+    for line in order.lines:
+        by_vendor.setdefault(line.vendor_id, []).append(line)
+    low = {
+        pid: (units, threshold)
+        for pid, units, threshold in below_threshold(line.product_id for line in order.lines)
+    }
+    for lines in by_vendor.values():
+        vendor = lines[0].vendor
+
+        def compose(lines=lines) -> tuple[str, str]:
+            title = _("新订单 %(n)s 待发货", n=order.number)
+            body = "\n".join(f"{line.product_name} × {line.quantity} {line.unit}" for line in lines)
+            return title, body
+
+        notify_org(
+            vendor,
+            Notice(
+                kind="order.paid",
+                compose=compose,
+                link=link_to("orders.vendor_order", order_id=order.id),
+                key=f"order-paid:{order.id}",
+            ),
+        )
+        today = local_today().isoformat()
+        for line in lines:
+            if line.product_id not in low:
+                continue
+            units, threshold = low[line.product_id]
+
+            def compose_low(line=line, units=units, threshold=threshold) -> tuple[str, str]:
+                title = _("%(product)s 库存不足：可售 %(n)d", product=line.product_name, n=units)
+                body = _("低于设定的提醒值 %(t)d，请及时补货。", t=threshold)
+                return title, body
+
+            notify_org(
+                vendor,
+                Notice(
+                    kind="stock.low",
+                    compose=compose_low,
+                    link=link_to("vendors.stock_product", product_id=line.product_id),
+                    key=f"stock-low:{line.product_id}:{today}",
+                ),
+            )

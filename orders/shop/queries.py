@@ -4,7 +4,7 @@ user's scope (another buyer's or vendor's is ``NotFound``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 
@@ -196,3 +196,21 @@ def bureau_order(actor: User, bureau, order_id: int) -> Order:
     if order is None or order.channel != Channel.ONLINE:
         raise NotFound()
     return order
+
+
+def shipments_due(actor: User, org, now: datetime, ship_within_hours: int) -> tuple[int, int]:
+    """(parts awaiting shipment, of which overdue): the vendor's pending parts of paid
+    online orders, overdue when paid more than ``ship_within_hours`` ago."""
+    require(actor, "orders.fulfil", org)
+    overdue = Order.paid_at < now - timedelta(hours=ship_within_hours)
+    pending, late = db.session.execute(
+        select(func.count(Shipment.id), func.count(Shipment.id).filter(overdue))
+        .join(Shipment.order)
+        .where(
+            Shipment.vendor_id == org.id,
+            Shipment.status == ShipmentStatus.PENDING,
+            Order.channel == Channel.ONLINE,
+            Order.status.in_([OrderStatus.PAID, OrderStatus.COMPLETED]),
+        )
+    ).one()
+    return pending, late

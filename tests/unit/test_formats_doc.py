@@ -110,7 +110,9 @@ def mismatches(importer, body: str) -> list[str]:
         column, doc = declared[name], documented[name]
         if column.required != doc["required"]:
             problems.append(f"{name}: required is {column.required} in the code")
+        # a choice column: its codes, and the Chinese words it accepts for them
         allowed = set(getattr(column.parse, "allowed", ()))
+        allowed |= set(getattr(column.parse, "labels", {}))
         # only a choice column's values are checked: elsewhere backticks give examples
         if allowed and allowed != doc["allowed"]:
             problems.append(f"{name}: allowed values are {sorted(allowed)} in the code")
@@ -145,8 +147,8 @@ def test_the_column_check_notices_a_wrong_required_flag_and_a_missing_value(app,
     assert wrong != body
     assert sorted(mismatches(importer, wrong)) == [
         "members: required is True in the code",
-        "status: allowed values are ['alleviated', 'edge', 'general', 'monitored', 'poor'] "
-        "in the code",
+        "status: allowed values are ['alleviated', 'edge', 'general', 'monitored', 'poor', "
+        "'一般户', '已脱贫', '未脱贫', '监测户', '脱贫监测户', '边缘户'] in the code",
     ]
 
 

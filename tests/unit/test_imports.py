@@ -112,9 +112,10 @@ def test_several_bad_rows_write_nothing_and_each_is_reported(runner, tmp_path):
     assert lines == [
         "row 3: members: 必须大于等于 1",
         "row 4: head_name: 必填",
-        "row 5: status: 必须是以下之一：poor, alleviated, edge, monitored, general",
+        "row 5: status: 必须是以下之一：poor, alleviated, edge, monitored, general, "
+        "未脱贫, 已脱贫, 边缘户, 脱贫监测户, 监测户, 一般户",
         "row 6: registered_year: 必须是整数",
-        "row 6: risk_light: 必须是以下之一：red, yellow, green",
+        "row 6: risk_light: 必须是以下之一：red, yellow, green, 红灯, 红, 黄灯, 黄, 绿灯, 绿",
         "households: 5 errors, nothing written",
     ]
     assert count(Household) == 0

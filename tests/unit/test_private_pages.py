@@ -28,6 +28,7 @@ PERSONAL = {
     "bureau.households",
     "bureau.household",
     "bureau.audit_log",
+    "bureau.audit_export",
     "catalog.certification_review",
     "orders.reports_households",
     "orders.reports_export",

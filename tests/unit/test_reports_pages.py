@@ -83,8 +83,11 @@ def csv_rows(data: bytes) -> list[list[str]]:
 
 
 def xlsx_rows(data: bytes) -> list[list]:
+    """The header and rows, under the heading row (the report and its period)."""
     sheet = load_workbook(io.BytesIO(data)).active
-    return [list(r) for r in sheet.iter_rows(values_only=True)]
+    heading, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert "（" in heading[0] and heading[1:] == [None] * (len(heading) - 1)
+    return rows
 
 
 @pytest.fixture

@@ -342,7 +342,8 @@ def exported_rows_xlsx(client, query):
     response = client.get(f"/vendor/stock/movements/export.xlsx?{query}")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
-    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    heading, header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert "库存变动记录" in heading[0]
     return [dict(zip(header, r, strict=True)) for r in rows]
 
 
