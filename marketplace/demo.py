@@ -17,7 +17,17 @@ from sqlalchemy import select
 from . import registries
 from .extensions import db
 from .importing import run_import
-from .models import Membership, Organization, OrgKind, OrgStatus, Role, User, Village, utcnow
+from .models import (
+    District,
+    Membership,
+    Organization,
+    OrgKind,
+    OrgStatus,
+    Role,
+    User,
+    Village,
+    utcnow,
+)
 from .unit_of_work import unit_of_work
 
 DEMO_PASSWORD = "demo2026"
@@ -209,12 +219,12 @@ DEMO_USERS = [
 ]
 
 OTHER_ORGS = {
-    # key: (name, kind)
-    "bureau": ("海口市乡村振兴局", OrgKind.BUREAU),
-    "agency1": ("海口市教育局", OrgKind.AGENCY),
-    "agency2": ("海口市卫生健康委员会", OrgKind.AGENCY),
-    "fair": ("海口市爱心扶贫集市办公室", OrgKind.FAIR_ORGANIZER),
-    "retailer": ("椰城惠民超市", OrgKind.RETAILER),
+    # key: (name, kind, district)
+    "bureau": ("海口市乡村振兴局", OrgKind.BUREAU, "龙华区"),
+    "agency1": ("海口市教育局", OrgKind.AGENCY, "龙华区"),
+    "agency2": ("海口市卫生健康委员会", OrgKind.AGENCY, "美兰区"),
+    "fair": ("海口市爱心扶贫集市办公室", OrgKind.FAIR_ORGANIZER, "秀英区"),
+    "retailer": ("椰城惠民超市", OrgKind.RETAILER, "琼山区"),
 }
 
 
@@ -301,10 +311,12 @@ def _load_kernel() -> bool:
         for village in db.session.scalars(select(Village)):
             village.is_poor = village.name in POOR_VILLAGES
         orgs = {o.code: o for o in db.session.scalars(select(Organization))}
-        for n, (key, (name, kind)) in enumerate(OTHER_ORGS.items(), start=50):
+        districts = {d.name: d.id for d in db.session.scalars(select(District))}
+        for n, (key, (name, kind, district)) in enumerate(OTHER_ORGS.items(), start=50):
             org = Organization(
                 name=name,
                 kind=kind,
+                district_id=districts.get(district),
                 status=OrgStatus.VERIFIED,
                 credit_code=_credit_code(n),
                 verified_at=utcnow(),

@@ -46,7 +46,7 @@ def load_procurement_demo() -> bool:
         bureau_user,
         bureau,
         agency.id,
-        quotas.QuotaInput(year, 1_200_000_00, 1000),
+        quotas.QuotaInput(year, 8_000_000_00, 1000),
         "按年初部门预算录入",
     )
     quotas.correct_quota(
