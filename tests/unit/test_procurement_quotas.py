@@ -153,6 +153,6 @@ def test_the_demo_has_two_agencies_orders_in_every_state_and_loads_once(runner):
     }  # fmt: skip
     data = json.loads(runner.invoke(args=["report", "quotas", "--format", "json"]).output)
     rows = {row["name"]: row for row in data["agencies"]}
-    assert rows["海口市教育局"]["reserved"] == "120000.00"
+    assert rows["海口市教育局"]["reserved"] == "800000.00"
     assert rows["海口市教育局"]["percent_paid"] > 0
     assert rows["海口市卫生健康委员会"]["no_canteen"] is True
