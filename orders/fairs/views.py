@@ -1,9 +1,9 @@
 """Fairs and counters pages: the public fair pages, the organizer's, the vendor's stall
 (a phone page that also works offline, its sales posted as JSON) and the counters.
 
-Views are thin: parse, call one service of ``orders.fairs.services`` or
-``orders.fairs.counters``, and turn a domain error into a flashed message (or a JSON
-error for the stall's scripts)."""
+Views are thin: parse, call one service of ``orders.fairs.fairs``,
+``orders.fairs.stalls`` or ``orders.fairs.counters``, and turn a domain error into a
+flashed message (or a JSON error for the stall's scripts)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,7 @@ from marketplace.money import format_fen
 from marketplace.publication import Counts, publish
 from marketplace.web import to_id
 from orders import bp
-from orders.fairs import counters
-from orders.fairs import services as fairs
+from orders.fairs import counters, fairs, stalls
 from orders.fairs.forms import (
     ApplyForm,
     CounterReportForm,
@@ -223,7 +222,7 @@ def organizer_fair(fair_id: int):
     return render_template(
         "orders/fairs/organizer_fair.html",
         fair=fair,
-        totals=fairs.fair_totals(fair.id),
+        totals=stalls.fair_totals(fair.id),
         late=db.session.scalar(
             select(func.count(StallSale.id)).where(StallSale.fair_id == fair.id, StallSale.late)
         ),
@@ -322,17 +321,17 @@ def vendor_fair_apply(fair_id: int):
 def vendor_stall_stock(fair_id: int):
     stall = fairs.vendor_stall(g.org, fair_id)
     form = StallStockForm()
-    products = fairs.stall_products(stall)
+    products = stalls.stall_products(stall)
     form.product_id.choices = [SelectChoice(p.product.id, p.product.name) for p in products]
     if form.validate_on_submit():
         args = (current_user, g.org, fair_id, form.product_id.data, form.quantity.data)
         try:
             if form.action.data == "to":
-                fairs.move_to_stall(*args)
+                stalls.move_to_stall(*args)
             elif form.action.data == "from":
-                fairs.move_from_stall(*args)
+                stalls.move_from_stall(*args)
             else:
-                fairs.write_off_at_stall(*args, form.action.data, form.note.data or "")
+                stalls.write_off_at_stall(*args, form.action.data, form.note.data or "")
             flash(_("库存已更新"), "success")
             return redirect(url_for("orders.vendor_stall_stock", fair_id=fair_id))
         except (IllegalTransition, ValidationError, OutOfStock) as exc:
@@ -373,7 +372,7 @@ def _sale_json(sale: StallSale) -> dict:
 @org_required("fairs.sell")
 def stall_data(fair_id: int):
     stall = fairs.vendor_stall(g.org, fair_id)
-    totals = fairs.fair_totals(fair_id, stall)
+    totals = stalls.fair_totals(fair_id, stall)
     return jsonify(
         {
             "csrf_token": generate_csrf(),
@@ -389,13 +388,13 @@ def stall_data(fair_id: int):
                     "name": p.product.name,
                     "unit": p.product.unit,
                     "price": format_fen(p.product.price),
-                    "min_price": format_fen(-(-p.product.price * fairs.MIN_PRICE_PERCENT // 100)),
+                    "min_price": format_fen(-(-p.product.price * stalls.MIN_PRICE_PERCENT // 100)),
                     "available": p.available,
                 }
-                for p in fairs.stall_products(stall)
+                for p in stalls.stall_products(stall)
                 if p.sellable and p.available > 0
             ],
-            "sales": [_sale_json(s) for s in fairs.recent_sales(stall)],
+            "sales": [_sale_json(s) for s in stalls.recent_sales(stall)],
             "totals": {
                 "orders": totals.orders,
                 "amount": format_fen(totals.amount),
@@ -439,19 +438,19 @@ def stall_sale(fair_id: int):
         return _json_error(_("请求有误，请检查后重试。"), 400)
     try:
         lines = []
-        for line in data["lines"][: fairs.MAX_SALE_LINES + 1]:
+        for line in data["lines"][: stalls.MAX_SALE_LINES + 1]:
             if not isinstance(line, dict):
                 raise ValidationError(_("请求有误，请检查后重试。"))
             quantity = line.get("quantity")
             if not isinstance(quantity, int) or isinstance(quantity, bool):
                 raise ValidationError(_("数量必须大于零"))
             lines.append(
-                fairs.SaleLine(
+                stalls.SaleLine(
                     to_id(line.get("product_id")) or 0, quantity, _fen(line.get("unit_price"))
                 )
             )
         token = data.get("token")
-        recorded = fairs.record_stall_sale(
+        recorded = stalls.record_stall_sale(
             current_user,
             g.org,
             fair_id,
@@ -475,7 +474,7 @@ def stall_void(fair_id: int, sale_id: int):
     data = request.get_json(silent=True) or {}
     reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
     try:
-        sale = fairs.void_stall_sale(current_user, g.org, sale_id, reason[:500])
+        sale = stalls.void_stall_sale(current_user, g.org, sale_id, reason[:500])
     except (IllegalTransition, ValidationError) as exc:
         return _json_error(exc.message, 409 if isinstance(exc, IllegalTransition) else 422)
     return jsonify({"sale": _sale_json(sale)})
