@@ -14,6 +14,7 @@ from flask import Blueprint
 bp = Blueprint("orders", __name__)
 
 from orders import models  # noqa: E402, F401
+from orders.fairs import counter_views, stall_views  # noqa: E402, F401
 from orders.fairs import views as fair_views  # noqa: E402, F401
 from orders.procurement import views as procurement_views  # noqa: E402, F401
 from orders.reports import views as report_views  # noqa: E402, F401
