@@ -21,7 +21,9 @@ from orders.reports import views as report_views  # noqa: E402, F401
 from orders.settlement import views as settlement_views  # noqa: E402, F401
 from orders.shop import (  # noqa: E402, F401
     aftersales_views,
+    checkout_views,
     fulfilment_views,
+    order_views,
     station_views,
     views,
     webhooks,
