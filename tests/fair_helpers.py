@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from catalog.models import Product
 from marketplace.clock import local_today
 from marketplace.models import Organization, OrgKind, Role, User
-from orders.fairs import services as fairs
+from orders.fairs import fairs, stalls
 from orders.fairs.models import Fair, FairStall
 
 from .factories import MembershipFactory, OrgFactory, member_of
@@ -46,7 +46,7 @@ def stall_at_fair(
     stall = fairs.apply_for_stall(seller, vendor, fair.id, "椰乡摊")
     fairs.admit_stall(boss, org, stall.id)
     if at_stall:
-        fairs.move_to_stall(seller, vendor, fair.id, product.id, at_stall)
+        stalls.move_to_stall(seller, vendor, fair.id, product.id, at_stall)
     if open_:
         fairs.open_fair(boss, org, fair.id)
     return Stall(boss, org, seller, vendor, fair, stall, product)

@@ -12,7 +12,7 @@ from catalog.models import Product
 from marketplace.extensions import db
 from marketplace.unit_of_work import unit_of_work
 
-from . import stock
+from . import stock, stock_counts
 from .locations import warehouse
 from .models import AdjustmentReason, StockSetting
 
@@ -66,11 +66,11 @@ def load_stock_demo() -> bool:
         for sku, delta, reason, note in ADJUSTMENTS:
             product = products[sku]
             location = warehouse(product.vendor_id)
-            stock.adjust_at(product.id, location.id, delta, reason, ref(product, note))
+            stock_counts.adjust_at(product.id, location.id, delta, reason, ref(product, note))
         for sku, count, note in COUNTS:
             product = products[sku]
             location = warehouse(product.vendor_id)
-            stock.set_on_hand_at(product.id, location.id, count, ref(product, note))
+            stock_counts.set_on_hand_at(product.id, location.id, count, ref(product, note))
         for sku, threshold, exact in SETTINGS:
             db.session.add(
                 StockSetting(product_id=products[sku].id, low_threshold=threshold, show_exact=exact)

@@ -14,7 +14,8 @@ from marketplace.models import Organization
 
 from .locations import warehouse
 from .services import warehouse_reserved
-from .stock import Ref, set_on_hand_at
+from .stock import Ref
+from .stock_counts import set_on_hand_at
 
 MAX_UNITS = 10**7
 

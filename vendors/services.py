@@ -31,7 +31,8 @@ from .models import (
     StockMovement,
     StockSetting,
 )
-from .stock import Ref, adjust_at, available, receive_at, set_on_hand_at, set_on_hand_many
+from .stock import Ref, available
+from .stock_counts import adjust_at, receive_at, set_on_hand_at, set_on_hand_many
 
 # ---------------------------------------------------------------- the vendor's stock pages
 
@@ -366,7 +367,7 @@ class WarehouseStock:
 
     def set_on_hand_many(self, targets: dict[int, int], actor, import_name: str) -> None:
         """On-hand at each product's warehouse through recorded count corrections, in the
-        import's transaction, set-based (``vendors.stock.set_on_hand_many``)."""
+        import's transaction, set-based (``vendors.stock_counts.set_on_hand_many``)."""
         set_on_hand_many(targets, Ref(type="import", id=import_name, actor=actor))
 
 

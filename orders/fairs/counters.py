@@ -26,7 +26,7 @@ from marketplace.importing import Column, Importer, RowError, integer, parse_row
 from marketplace.models import Organization, User
 from marketplace.unit_of_work import unit_of_work
 from orders.fairs.models import CounterReport, Store
-from orders.fairs.services import own_product
+from orders.fairs.stalls import own_product
 from orders.ledger import services as ledger
 from orders.ledger.models import Channel, OrderLine
 from orders.ledger.services import STOCK_ON_HAND, SaleItem

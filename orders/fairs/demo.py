@@ -16,8 +16,7 @@ from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Organization, User
 from marketplace.unit_of_work import unit_of_work
-from orders.fairs import counters
-from orders.fairs import services as fairs
+from orders.fairs import counters, fairs, stalls
 from orders.fairs.models import Fair, Store
 from vendors import stock
 
@@ -87,18 +86,18 @@ def load_fairs_demo() -> bool:
             stall = fairs.apply_for_stall(user, vendor, fair.id, name)
             fairs.admit_stall(boss, organizer, stall.id)
             for product in _stocked(vendor, 12, today)[:4]:
-                fairs.move_to_stall(user, vendor, fair.id, product.id, 10)
+                stalls.move_to_stall(user, vendor, fair.id, product.id, 10)
         fairs.open_fair(boss, organizer, fair.id)
         place = fairs.stall_place(fairs.vendor_stall(coop, fair.id))
         at_stall = [p for p in _stocked(coop, 0, today) if stock.available(p.id, place) >= 3]
         methods = ("cash", "wechat", "alipay")
         for n, (product, method) in enumerate(zip(at_stall[:3], methods, strict=False)):
-            fairs.record_stall_sale(
+            stalls.record_stall_sale(
                 coop_user,
                 coop,
                 fair.id,
                 f"demo-stall-sale-{n:04d}",
-                [fairs.SaleLine(product.id, 1 + n)],
+                [stalls.SaleLine(product.id, 1 + n)],
                 method,
             )
         # next week's fair: one vendor admitted, one waiting

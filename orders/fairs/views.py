@@ -1,21 +1,15 @@
-"""Fairs and counters pages: the public fair pages, the organizer's, the vendor's stall
-(a phone page that also works offline, its sales posted as JSON) and the counters.
+"""Fairs pages: the public fair pages, the organizer's, and the vendor's fairs (apply,
+stall stock); the stall page is in ``stall_views``, the counters in ``counter_views``.
 
-Views are thin: parse, call one service of ``orders.fairs.services`` or
-``orders.fairs.counters``, and turn a domain error into a flashed message (or a JSON
-error for the stall's scripts)."""
+Views are thin: parse, call one service of ``orders.fairs.fairs``,
+``orders.fairs.stalls`` or ``orders.fairs.counters``, and turn a domain error into a
+flashed message (or a JSON error for the stall's scripts)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 from flask import (
-    Response,
-    current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -24,32 +18,25 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from catalog.models import Product, ProductStatus
 from marketplace.authz import org_required
-from marketplace.clock import local_today, to_local
-from marketplace.errors import DomainError, IllegalTransition, NotFound, ValidationError
+from marketplace.clock import local_today
+from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import Organization
-from marketplace.money import format_fen
 from marketplace.publication import Counts, publish
-from marketplace.web import to_id
 from orders import bp
-from orders.fairs import counters
-from orders.fairs import services as fairs
+from orders.fairs import fairs, stalls
 from orders.fairs.forms import (
     ApplyForm,
-    CounterReportForm,
     FairReasonForm,
-    PlaceGoodsForm,
     PlanFairForm,
     StallStockForm,
-    StoreForm,
 )
-from orders.fairs.models import Fair, FairStall, FairStatus, StallSale, StallStatus, Store
+from orders.fairs.models import Fair, FairStall, FairStatus, StallSale, StallStatus
 from orders.ledger.models import Attribution, Order
 from vendors.stock import OutOfStock
 
@@ -223,7 +210,7 @@ def organizer_fair(fair_id: int):
     return render_template(
         "orders/fairs/organizer_fair.html",
         fair=fair,
-        totals=fairs.fair_totals(fair.id),
+        totals=stalls.fair_totals(fair.id),
         late=db.session.scalar(
             select(func.count(StallSale.id)).where(StallSale.fair_id == fair.id, StallSale.late)
         ),
@@ -322,17 +309,17 @@ def vendor_fair_apply(fair_id: int):
 def vendor_stall_stock(fair_id: int):
     stall = fairs.vendor_stall(g.org, fair_id)
     form = StallStockForm()
-    products = fairs.stall_products(stall)
+    products = stalls.stall_products(stall)
     form.product_id.choices = [SelectChoice(p.product.id, p.product.name) for p in products]
     if form.validate_on_submit():
         args = (current_user, g.org, fair_id, form.product_id.data, form.quantity.data)
         try:
             if form.action.data == "to":
-                fairs.move_to_stall(*args)
+                stalls.move_to_stall(*args)
             elif form.action.data == "from":
-                fairs.move_from_stall(*args)
+                stalls.move_from_stall(*args)
             else:
-                fairs.write_off_at_stall(*args, form.action.data, form.note.data or "")
+                stalls.write_off_at_stall(*args, form.action.data, form.note.data or "")
             flash(_("库存已更新"), "success")
             return redirect(url_for("orders.vendor_stall_stock", fair_id=fair_id))
         except (IllegalTransition, ValidationError, OutOfStock) as exc:
@@ -342,273 +329,3 @@ def vendor_stall_stock(fair_id: int):
     return render_template(
         "orders/fairs/vendor_stock.html", stall=stall, products=products, form=form
     )
-
-
-@bp.route("/vendor/fairs/<int:fair_id>/stall")
-@org_required("fairs.sell")
-def stall_page(fair_id: int):
-    stall = fairs.vendor_stall(g.org, fair_id)
-    return render_template("orders/fairs/stall.html", stall=stall, fair=stall.fair)
-
-
-def _sale_json(sale: StallSale) -> dict:
-    order = sale.order
-    return {
-        "id": sale.id,
-        "token": sale.token,
-        "number": order.number if order else "",
-        "total": format_fen(order.total) if order else "0.00",
-        "payment_method": order.payment_method if order else "",
-        "made_at": to_local(sale.made_at).strftime("%H:%M:%S"),
-        "late": sale.late,
-        "voided": sale.voided_at is not None,
-        "lines": [
-            {"name": line.product_name, "quantity": line.quantity, "unit": line.unit}
-            for line in (order.lines if order else [])
-        ],
-    }
-
-
-@bp.route("/vendor/fairs/<int:fair_id>/stall/data.json")
-@org_required("fairs.sell")
-def stall_data(fair_id: int):
-    stall = fairs.vendor_stall(g.org, fair_id)
-    totals = fairs.fair_totals(fair_id, stall)
-    return jsonify(
-        {
-            "csrf_token": generate_csrf(),
-            "fair": {
-                "id": stall.fair.id,
-                "name": stall.fair.name,
-                "status": stall.fair.status,
-                "stall_status": stall.status,
-            },
-            "products": [
-                {
-                    "id": p.product.id,
-                    "name": p.product.name,
-                    "unit": p.product.unit,
-                    "price": format_fen(p.product.price),
-                    "min_price": format_fen(-(-p.product.price * fairs.MIN_PRICE_PERCENT // 100)),
-                    "available": p.available,
-                }
-                for p in fairs.stall_products(stall)
-                if p.sellable and p.available > 0
-            ],
-            "sales": [_sale_json(s) for s in fairs.recent_sales(stall)],
-            "totals": {
-                "orders": totals.orders,
-                "amount": format_fen(totals.amount),
-                "by_payment": {m: format_fen(fen) for m, _n, fen in totals.by_payment},
-            },
-        }
-    )
-
-
-def _json_error(message: str, status: int):
-    return jsonify({"error": message, "status": status}), status
-
-
-def _made_at(value) -> datetime | None:
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _fen(value) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**12:
-        return value
-    raise ValidationError(_("单价无效"))
-
-
-@bp.route("/vendor/fairs/<int:fair_id>/stall/sales", methods=["POST"])
-@org_required("fairs.sell")
-def stall_sale(fair_id: int):
-    """A sale as JSON: ``{"token", "payment_method", "made_at" (ISO, with zone),
-    "lines": [{"product_id", "quantity", "unit_price" (fen, optional)}]}``."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
-        return _json_error(_("请求有误，请检查后重试。"), 400)
-    try:
-        lines = []
-        for line in data["lines"][: fairs.MAX_SALE_LINES + 1]:
-            if not isinstance(line, dict):
-                raise ValidationError(_("请求有误，请检查后重试。"))
-            quantity = line.get("quantity")
-            if not isinstance(quantity, int) or isinstance(quantity, bool):
-                raise ValidationError(_("数量必须大于零"))
-            lines.append(
-                fairs.SaleLine(
-                    to_id(line.get("product_id")) or 0, quantity, _fen(line.get("unit_price"))
-                )
-            )
-        token = data.get("token")
-        recorded = fairs.record_stall_sale(
-            current_user,
-            g.org,
-            fair_id,
-            token,
-            lines,
-            data.get("payment_method"),
-            made_at=_made_at(data.get("made_at")),
-        )
-    except (IllegalTransition, OutOfStock) as exc:
-        return _json_error(exc.message, 409)
-    except DomainError as exc:
-        return _json_error(exc.message, 422)
-    return jsonify({"sale": _sale_json(recorded.sale), "duplicate": recorded.repeat}), (
-        200 if recorded.repeat else 201
-    )
-
-
-@bp.route("/vendor/fairs/<int:fair_id>/stall/sales/<bigint:sale_id>/void", methods=["POST"])
-@org_required("fairs.sell")
-def stall_void(fair_id: int, sale_id: int):
-    data = request.get_json(silent=True) or {}
-    reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
-    try:
-        sale = fairs.void_stall_sale(current_user, g.org, sale_id, reason[:500])
-    except (IllegalTransition, ValidationError) as exc:
-        return _json_error(exc.message, 409 if isinstance(exc, IllegalTransition) else 422)
-    return jsonify({"sale": _sale_json(sale)})
-
-
-@bp.route("/vendor/fairs/sw.js")
-def stall_service_worker():
-    """The stall's service worker, served under /vendor/fairs/ so its scope covers the
-    stall pages."""
-    script = Path(current_app.static_folder, "js", "stall-sw.js").read_bytes()
-    return Response(
-        script,
-        content_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
-# ---------------------------------------------------------------- counters
-
-
-def _counter_page(store: Store, vendor_id: int | None, endpoint: str):
-    form = CounterReportForm()
-    if vendor_id is None:
-        vendor_ids = counters.vendors_of_store(store)
-        vendor_choices = [
-            SelectChoice(v.id, v.name)
-            for v in db.session.scalars(
-                select(Organization)
-                .where(Organization.id.in_(vendor_ids))
-                .order_by(Organization.name)
-            )
-        ]
-    else:
-        vendor_choices = [SelectChoice(g.org.id, g.org.name)]
-    form.vendor_id.choices = vendor_choices
-    chosen_vendors = [c.value for c in vendor_choices]
-    form.product_id.choices = [SelectChoice("", "—")] + [
-        SelectChoice(p.id, f"{p.name} ({p.sku})")
-        for p in db.session.scalars(
-            select(Product).where(Product.vendor_id.in_(chosen_vendors)).order_by(Product.name)
-        )
-    ]
-    if form.validate_on_submit():
-        try:
-            if form.file.data:
-                upload = form.file.data
-                lines = counters.lines_from_file(
-                    form.vendor_id.data, upload.filename or "", upload.read(5_000_000)
-                )
-            elif form.product_id.data and form.quantity.data and form.amount.data:
-                lines = [
-                    counters.ReportLine(form.product_id.data, form.quantity.data, form.amount.fen)
-                ]
-            else:
-                raise ValidationError(_("请填写产品、数量和金额，或上传文件"))
-            counters.report_counter_sales(
-                current_user,
-                g.org,
-                store.id,
-                form.vendor_id.data,
-                form.period_start.data,
-                form.period_end.data,
-                lines,
-            )
-            flash(_("销售已报告"), "success")
-            return redirect(url_for(endpoint, store_id=store.id))
-        except (ValidationError, IllegalTransition, OutOfStock) as exc:
-            flash(exc.message, "danger")
-    elif request.method == "POST":
-        _form_error(form)
-    return render_template(
-        "orders/fairs/counter.html",
-        store=store,
-        view=counters.counter_view(store, vendor_id),
-        form=form,
-    )
-
-
-@bp.route("/retailer/stores", methods=["GET", "POST"])
-@org_required("counters.sell")
-def retailer_stores():
-    form = StoreForm()
-    if form.validate_on_submit():
-        try:
-            counters.register_store(
-                current_user, g.org, form.name.data, form.address.data, form.district.data
-            )
-            flash(_("门店已登记"), "success")
-            return redirect(url_for("orders.retailer_stores"))
-        except ValidationError as exc:
-            flash(exc.message, "danger")
-    elif request.method == "POST":
-        _form_error(form)
-    return render_template("orders/fairs/stores.html", stores=counters.stores(g.org), form=form)
-
-
-@bp.route("/retailer/stores/<int:store_id>", methods=["GET", "POST"])
-@org_required("counters.sell")
-def retailer_store(store_id: int):
-    store = counters.retailer_store(g.org, store_id)
-    return _counter_page(store, None, "orders.retailer_store")
-
-
-@bp.route("/vendor/counters", methods=["GET", "POST"])
-@org_required("stock.manage")
-def vendor_counters():
-    form = PlaceGoodsForm()
-    form.store_id.choices = [SelectChoice(s.id, s.name) for s in counters.stores()]
-    form.product_id.choices = [
-        SelectChoice(p.id, f"{p.name} ({p.sku})")
-        for p in db.session.scalars(
-            select(Product).where(Product.vendor_id == g.org.id).order_by(Product.name)
-        )
-    ]
-    if form.validate_on_submit():
-        args = (current_user, g.org, form.store_id.data, form.product_id.data, form.quantity.data)
-        try:
-            if form.action.data == "from":
-                counters.take_back_from_counter(*args)
-            else:
-                counters.place_at_counter(*args)
-            flash(_("库存已更新"), "success")
-            return redirect(url_for("orders.vendor_counters"))
-        except (ValidationError, OutOfStock) as exc:
-            flash(exc.message, "danger")
-    elif request.method == "POST":
-        _form_error(form)
-    mine = counters.stores_of_vendor(g.org.id)
-    return render_template("orders/fairs/vendor_counters.html", form=form, stores=mine)
-
-
-@bp.route("/vendor/counters/<int:store_id>", methods=["GET", "POST"])
-@org_required("stock.manage")
-def vendor_counter(store_id: int):
-    store = counters.any_store(store_id)
-    return _counter_page(store, g.org.id, "orders.vendor_counter")

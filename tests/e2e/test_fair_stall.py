@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.fairs import services as fairs
+from orders.fairs import fairs, stalls
 from orders.fairs.models import StallSale
 
 from ..conftest import TEST_PASSWORD
@@ -38,7 +38,7 @@ def arrange() -> dict:
     )
     stall = fairs.apply_for_stall(seller, vendor, fair.id, "椰乡摊")
     fairs.admit_stall(boss, org, stall.id)
-    fairs.move_to_stall(seller, vendor, fair.id, product.id, 20)
+    stalls.move_to_stall(seller, vendor, fair.id, product.id, 20)
     fairs.open_fair(boss, org, fair.id)
     return {"boss": boss.email, "seller": seller.email, "fair": fair.id}
 

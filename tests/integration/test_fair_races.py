@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from orders.fairs import services as fairs
+from orders.fairs import fairs
 from orders.fairs.models import StallSale
 from orders.ledger.models import Attribution, Order
 from vendors import stock

@@ -13,7 +13,7 @@ from marketplace.clock import local_today, utcnow
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.fairs import services as fairs
+from orders.fairs import fairs, stalls
 from orders.fairs.models import FairStatus, StallSale, StallStatus
 from orders.ledger.models import Attribution, Order
 from vendors import stock
@@ -26,8 +26,8 @@ from ..vendor_factories import SellableProductFactory, StockedProductFactory
 
 
 def sell(s, token="tok-00001", qty=1, method="cash", price=None, made_at=None, product=None):
-    line = fairs.SaleLine((product or s.product).id, qty, price)
-    return fairs.record_stall_sale(
+    line = stalls.SaleLine((product or s.product).id, qty, price)
+    return stalls.record_stall_sale(
         s.seller, s.vendor, s.fair.id, token, [line], method, made_at=made_at
     ).sale
 
@@ -101,7 +101,7 @@ def test_an_offline_sale_made_before_close_is_accepted_late_within_the_grace(fro
     # a sale made after the close, or synced after the grace, is refused
     with pytest.raises(IllegalTransition):
         sell(s, token="tok-after-close", made_at=utcnow())
-    frozen_clock(datetime.now(UTC) + fairs.LATE_SYNC_GRACE + timedelta(minutes=10))
+    frozen_clock(datetime.now(UTC) + stalls.LATE_SYNC_GRACE + timedelta(minutes=10))
     with pytest.raises(IllegalTransition):
         sell(s, token="tok-too-late", made_at=made)
 
@@ -129,17 +129,17 @@ def test_only_admitted_vendors_sell():
     seller = MembershipFactory(org=other, role=Role.STAFF).user
     product = SellableProductFactory(vendor=other)
     stall = fairs.apply_for_stall(seller, other, s.fair.id, "")
-    line = [fairs.SaleLine(product.id, 1)]
+    line = [stalls.SaleLine(product.id, 1)]
     with pytest.raises(IllegalTransition):
-        fairs.record_stall_sale(seller, other, s.fair.id, "tok-applied", line, "cash")
+        stalls.record_stall_sale(seller, other, s.fair.id, "tok-applied", line, "cash")
     fairs.refuse_stall(s.organizer, s.organizer_org, stall.id, "摊位已满")
     assert stall.status == StallStatus.REFUSED
     with pytest.raises(IllegalTransition):
-        fairs.record_stall_sale(seller, other, s.fair.id, "tok-refused", line, "cash")
+        stalls.record_stall_sale(seller, other, s.fair.id, "tok-refused", line, "cash")
     stranger = OrgFactory(kind=OrgKind.COOPERATIVE)
     worker = MembershipFactory(org=stranger, role=Role.STAFF).user
     with pytest.raises(NotFound):
-        fairs.record_stall_sale(worker, stranger, s.fair.id, "tok-nostall", line, "cash")
+        stalls.record_stall_sale(worker, stranger, s.fair.id, "tok-nostall", line, "cash")
 
 
 def test_a_product_not_certified_on_the_fair_day_is_refused():
@@ -212,8 +212,8 @@ def test_a_sale_enters_the_ledger_under_fair_with_attribution():
 def test_the_same_token_twice_records_one_sale():
     s = stall_at_fair()
     first = sell(s, token="tok-twice-1", qty=2)
-    line = [fairs.SaleLine(s.product.id, 2)]
-    again = fairs.record_stall_sale(s.seller, s.vendor, s.fair.id, "tok-twice-1", line, "cash")
+    line = [stalls.SaleLine(s.product.id, 2)]
+    again = stalls.record_stall_sale(s.seller, s.vendor, s.fair.id, "tok-twice-1", line, "cash")
     assert again.repeat is True and again.sale.id == first.id
     assert db.session.scalar(select(func.count(Order.id))) == 1
     assert stall_units(s) == 8
@@ -233,7 +233,7 @@ def test_another_vendors_token_is_not_revealed():
 def test_a_void_restores_stock_and_reverses_attribution_exactly():
     s = stall_at_fair()
     sale = sell(s, qty=3)
-    fairs.void_stall_sale(s.seller, s.vendor, sale.id, "录错数量")
+    stalls.void_stall_sale(s.seller, s.vendor, sale.id, "录错数量")
     order = db.session.get(Order, sale.order_id)
     assert order.refunded == order.total == 7500
     net = db.session.scalar(
@@ -248,19 +248,19 @@ def test_a_void_restores_stock_and_reverses_attribution_exactly():
     assert all(amount == 0 for _h, amount in per_household)
     assert stall_units(s) == 10
     with pytest.raises(IllegalTransition):
-        fairs.void_stall_sale(s.seller, s.vendor, sale.id, "再来一次")
+        stalls.void_stall_sale(s.seller, s.vendor, sale.id, "再来一次")
     assert stall_units(s) == 10
-    assert fairs.fair_totals(s.fair.id).amount == 0
+    assert stalls.fair_totals(s.fair.id).amount == 0
 
 
 def test_a_void_needs_a_reason_and_an_open_fair():
     s = stall_at_fair()
     sale = sell(s)
     with pytest.raises(ValidationError):
-        fairs.void_stall_sale(s.seller, s.vendor, sale.id, "")
+        stalls.void_stall_sale(s.seller, s.vendor, sale.id, "")
     fairs.close_fair(s.organizer, s.organizer_org, s.fair.id)
     with pytest.raises(IllegalTransition):
-        fairs.void_stall_sale(s.seller, s.vendor, sale.id, "闭市后")
+        stalls.void_stall_sale(s.seller, s.vendor, sale.id, "闭市后")
 
 
 # ---------------------------------------------------------------- stock at the stall
@@ -270,8 +270,8 @@ def test_closing_returns_unsold_stock_and_balances_equal_the_movements():
     s = stall_at_fair(warehouse=30, at_stall=12)
     sell(s, qty=2)
     sale = sell(s, token="tok-void-me", qty=1)
-    fairs.void_stall_sale(s.seller, s.vendor, sale.id, "顾客退货")
-    fairs.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 1, "spoiled", "压坏")
+    stalls.void_stall_sale(s.seller, s.vendor, sale.id, "顾客退货")
+    stalls.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 1, "spoiled", "压坏")
     moved = fairs.close_fair(s.organizer, s.organizer_org, s.fair.id)
     assert moved == 1
     assert stall_units(s) == 0
@@ -299,21 +299,21 @@ def test_stock_moves_to_the_stall_only_for_an_admitted_vendor_of_a_live_fair():
     product = StockedProductFactory(vendor=other)
     fairs.apply_for_stall(seller, other, s.fair.id, "")
     with pytest.raises(IllegalTransition):
-        fairs.move_to_stall(seller, other, s.fair.id, product.id, 1)
+        stalls.move_to_stall(seller, other, s.fair.id, product.id, 1)
     with pytest.raises(OutOfStock):
-        fairs.move_to_stall(s.seller, s.vendor, s.fair.id, s.product.id, 21)
-    fairs.move_to_stall(s.seller, s.vendor, s.fair.id, s.product.id, 5)
-    fairs.move_from_stall(s.seller, s.vendor, s.fair.id, s.product.id, 2)
+        stalls.move_to_stall(s.seller, s.vendor, s.fair.id, s.product.id, 21)
+    stalls.move_to_stall(s.seller, s.vendor, s.fair.id, s.product.id, 5)
+    stalls.move_from_stall(s.seller, s.vendor, s.fair.id, s.product.id, 2)
     assert stall_units(s) == 3 and warehouse_units(s) == 17
 
 
 def test_a_write_off_needs_a_reason_and_stock():
     s = stall_at_fair(at_stall=2)
     with pytest.raises(ValidationError):
-        fairs.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 1, "lost")
+        stalls.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 1, "lost")
     with pytest.raises(OutOfStock):
-        fairs.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 3, "damaged")
-    fairs.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 2, "damaged")
+        stalls.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 3, "damaged")
+    stalls.write_off_at_stall(s.seller, s.vendor, s.fair.id, s.product.id, 2, "damaged")
     assert stall_units(s) == 0
     movement = db.session.scalar(select(StockMovement).order_by(StockMovement.id.desc()))
     assert (movement.kind, movement.reason, movement.on_hand_delta) == (
@@ -336,7 +336,7 @@ def test_fair_totals_by_vendor_product_and_payment():
     sell(s, token="tok-t-0001", qty=1, method="cash")
     sell(s, token="tok-t-0002", qty=2, method="wechat")
     sell(s, token="tok-t-0003", qty=1, method="alipay")
-    totals = fairs.fair_totals(s.fair.id)
+    totals = stalls.fair_totals(s.fair.id)
     assert (totals.orders, totals.amount) == (3, 10000)
     assert totals.by_vendor == [("椰乡合作社", 3, 10000)]
     assert totals.by_product == [(s.product.name, 4, 10000)]

@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from orders.fairs import counters
-from orders.fairs import services as fairs
+from orders.fairs import counters, fairs, stalls
 from orders.fairs.models import Fair, FairStatus, StallSale
 from orders.ledger.models import Order
 from vendors import stock
@@ -109,12 +108,12 @@ def test_the_organizer_plans_admits_opens_and_closes_through_the_pages(client, a
     assert fair.organizer_id == boss.memberships[0].org.id
     stall = fairs.apply_for_stall(seller, vendor, fair.id, "黎乡摊")
     client.post(f"/organizer/stalls/{stall.id}/admit")
-    fairs.move_to_stall(seller, vendor, fair.id, product.id, 3)
+    stalls.move_to_stall(seller, vendor, fair.id, product.id, 3)
     client.post(f"/organizer/fairs/{fair.id}/open")
     db.session.refresh(fair)
     assert fair.status == FairStatus.OPEN
-    fairs.record_stall_sale(
-        seller, vendor, fair.id, "tok-org-0001", [fairs.SaleLine(product.id, 1)], "alipay"
+    stalls.record_stall_sale(
+        seller, vendor, fair.id, "tok-org-0001", [stalls.SaleLine(product.id, 1)], "alipay"
     )
     client.post(f"/organizer/fairs/{fair.id}/close")
     db.session.refresh(fair)
@@ -137,8 +136,8 @@ def test_public_pages_show_upcoming_vendors_and_past_totals_by_the_publication_r
     s = stall_at_fair()
     upcoming = client.get("/fairs").get_data(as_text=True)
     assert "万绿园爱心集市" in upcoming and s.product.name in upcoming
-    fairs.record_stall_sale(
-        s.seller, s.vendor, s.fair.id, "tok-pub-0001", [fairs.SaleLine(s.product.id, 2)], "cash"
+    stalls.record_stall_sale(
+        s.seller, s.vendor, s.fair.id, "tok-pub-0001", [stalls.SaleLine(s.product.id, 2)], "cash"
     )
     fairs.close_fair(s.organizer, s.organizer_org, s.fair.id)
     page = client.get(f"/fairs/{s.fair.id}").get_data(as_text=True)
@@ -146,8 +145,8 @@ def test_public_pages_show_upcoming_vendors_and_past_totals_by_the_publication_r
     # a fair whose sales reached three households shows its figures
     t = stall_at_fair()
     BenefitLinkFactory(product=t.product, household=HouseholdFactory())
-    fairs.record_stall_sale(
-        t.seller, t.vendor, t.fair.id, "tok-pub-0002", [fairs.SaleLine(t.product.id, 2)], "cash"
+    stalls.record_stall_sale(
+        t.seller, t.vendor, t.fair.id, "tok-pub-0002", [stalls.SaleLine(t.product.id, 2)], "cash"
     )
     fairs.close_fair(t.organizer, t.organizer_org, t.fair.id)
     page = client.get(f"/fairs/{t.fair.id}").get_data(as_text=True)

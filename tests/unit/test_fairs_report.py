@@ -6,8 +6,7 @@ import json
 from datetime import timedelta
 
 from marketplace.clock import local_today
-from orders.fairs import counters
-from orders.fairs import services as fairs
+from orders.fairs import counters, fairs, stalls
 from orders.reports.breakdowns import Period, dimension_rows
 
 from ..fair_helpers import organizer, stall_at_fair
@@ -24,31 +23,31 @@ def run_json(runner, *args):
 def season(runner):
     """A closed fair with sales and a void, an open one with a sale, a cancelled one."""
     closed = stall_at_fair()
-    fairs.record_stall_sale(
+    stalls.record_stall_sale(
         closed.seller,
         closed.vendor,
         closed.fair.id,
         "tok-rep-0001",
-        [fairs.SaleLine(closed.product.id, 2)],
+        [stalls.SaleLine(closed.product.id, 2)],
         "cash",
     )
-    voided = fairs.record_stall_sale(
+    voided = stalls.record_stall_sale(
         closed.seller,
         closed.vendor,
         closed.fair.id,
         "tok-rep-0002",
-        [fairs.SaleLine(closed.product.id, 1)],
+        [stalls.SaleLine(closed.product.id, 1)],
         "wechat",
     ).sale
-    fairs.void_stall_sale(closed.seller, closed.vendor, voided.id, "录错")
+    stalls.void_stall_sale(closed.seller, closed.vendor, voided.id, "录错")
     fairs.close_fair(closed.organizer, closed.organizer_org, closed.fair.id)
     opened = stall_at_fair()
-    fairs.record_stall_sale(
+    stalls.record_stall_sale(
         opened.seller,
         opened.vendor,
         opened.fair.id,
         "tok-rep-0003",
-        [fairs.SaleLine(opened.product.id, 1, 2000)],
+        [stalls.SaleLine(opened.product.id, 1, 2000)],
         "alipay",
     )
     boss = organizer()

@@ -1,4 +1,4 @@
-"""``vendors.stock.set_on_hand_many``: the products import's set-based stock count, with
+"""``vendors.stock_counts.set_on_hand_many``: the products import's set-based stock count, with
 the semantics of ``set_on_hand_at`` (conditional update, one adjustment movement per
 level that changes, never below what is reserved)."""
 
@@ -14,7 +14,8 @@ from tests.stock_helpers import warehouse_level
 from tests.vendor_factories import StockedProductFactory
 from vendors import stock
 from vendors.models import AdjustmentReason, MovementKind, StockMovement
-from vendors.stock import Goods, Ref, set_on_hand_many
+from vendors.stock import Goods, Ref
+from vendors.stock_counts import set_on_hand_many
 
 
 def movements(product_id: int) -> list[StockMovement]:

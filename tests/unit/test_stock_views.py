@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
-from vendors import services, stock
+from vendors import services, stock, stock_counts
 from vendors.locations import warehouse
 from vendors.models import StockLocation, StockMovement, StockSetting
 from vendors.stock import WAREHOUSE, Goods, Ref, fair_stall
@@ -204,7 +204,9 @@ def test_table_paginates(client, login, vendor, org, app):
 
 def test_product_stock_page_shows_levels_and_recent_movements(client, login, vendor, product):
     receive(product, 12, "施茶村 8 户秋收黑豆")
-    stock.adjust_at(product.id, warehouse(product.vendor_id).id, -2, "spoiled", Ref(note="受潮"))
+    stock_counts.adjust_at(
+        product.id, warehouse(product.vendor_id).id, -2, "spoiled", Ref(note="受潮")
+    )
     login(vendor)
     page = text(client.get(f"/vendor/stock/{product.id}"))
     assert "仓库 10 0 10" in page
