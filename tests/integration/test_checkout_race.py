@@ -10,21 +10,21 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import User
 from orders.ledger.models import Order, OrderStatus
 from orders.shop.checkout import place_order
 from orders.shop.payment import complete_payment, start_payment
 from vendors import stock
-from vendors.models import StockLevel, StockMovement
+from vendors.models import StockMovement
 from vendors.services import audit
 from vendors.stock import OutOfStock
 
-from ..conftest import make_test_config, requires_postgres
+from ..conftest import requires_postgres
 from ..factories import UserFactory
+from ..race import race, race_app
 from ..stock_helpers import warehouse_level
 from ..unit.test_shop_core import address, stocked_product
 
@@ -36,81 +36,37 @@ UNITS = 10
 
 @pytest.fixture(scope="module")
 def app(app, database_url, tmp_path_factory):
-    """The suite's app again, with a pool large enough for every thread to hold its own
-    connection before the barrier (the tables are the suite's, created once)."""
-    config = make_test_config(database_url, tmp_path_factory.mktemp("checkout-race"))
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": BUYERS + 5, "max_overflow": 0}
-    race_app = create_app(config)
-    yield race_app
-    with race_app.app_context():
-        db.engine.dispose()
+    """The suite's app with a connection for every buyer and the watcher."""
+    yield from race_app(database_url, tmp_path_factory.mktemp("checkout-race"), BUYERS + 5)
 
 
 def checkout_race(app, plans: list[tuple[int, str]], product_id: int, quantity: int = 1):
-    """One ``place_order`` per (buyer id, token), all released by one barrier. Returns
-    the outcomes, the messages refused buyers got, the order ids made, unexpected errors
-    and the lowest on-hand / reserved / available a watcher saw during the race."""
-    barrier = threading.Barrier(len(plans) + 1)
-    outcomes: Counter = Counter()
+    """One ``place_order`` per (buyer id, token), all released by one barrier (the shared
+    harness, tests/race.py). Returns the outcomes, the messages refused buyers got, the
+    order ids made, unexpected errors and the lowest on-hand / reserved / available a
+    watcher saw during the race."""
     messages: list[str] = []
     order_ids: list[int] = []
-    errors: list[BaseException] = []
     lock = threading.Lock()
-    done = threading.Event()
-    lowest = {"on_hand": 10**9, "reserved": 10**9, "available": 10**9}
 
-    def buyer(user_id: int, token: str) -> None:
-        with app.app_context():
-            result, detail = "error", None
+    def buyer(user_id: int, token: str):
+        def run(start) -> str:
+            user = db.session.get(User, user_id)
+            start()
             try:
-                user = db.session.get(User, user_id)
-                db.session.execute(text("SELECT 1"))  # hold a connection of its own
-                barrier.wait(timeout=30)
                 order = place_order(user, {product_id: quantity}, address(), token)
-                result, detail = "ordered", order.id
             except OutOfStock as exc:
-                result, detail = "out_of_stock", exc.message
-            except BaseException as exc:  # any other failure is reported by the test
                 with lock:
-                    errors.append(exc)
-            finally:
-                db.session.rollback()
-                db.session.remove()
+                    messages.append(exc.message)
+                return "out_of_stock"
             with lock:
-                outcomes[result] += 1
-                if result == "ordered":
-                    order_ids.append(detail)
-                elif result == "out_of_stock":
-                    messages.append(detail)
+                order_ids.append(order.id)
+            return "ordered"
 
-    def watcher() -> None:
-        with app.app_context():
-            while not done.is_set():
-                row = db.session.execute(
-                    select(
-                        func.min(StockLevel.on_hand),
-                        func.min(StockLevel.reserved),
-                        func.min(StockLevel.on_hand - StockLevel.reserved),
-                    )
-                ).one()
-                db.session.rollback()
-                for key, value in zip(lowest, row, strict=True):
-                    if value is not None:
-                        lowest[key] = min(lowest[key], value)
-            db.session.remove()
+        return run
 
-    threads = [threading.Thread(target=buyer, args=plan) for plan in plans]
-    watch = threading.Thread(target=watcher)
-    for thread in threads:
-        thread.start()
-    watch.start()
-    barrier.wait(timeout=30)
-    for thread in threads:
-        thread.join(timeout=60)
-    done.set()
-    watch.join(timeout=10)
-    assert not any(t.is_alive() for t in threads), "a checkout hung (deadlock?)"
-    return outcomes, messages, order_ids, errors, lowest
+    result = race(app, [buyer(*plan) for plan in plans])
+    return result.outcomes, messages, order_ids, result.errors, result.lowest
 
 
 def test_forty_buyers_for_the_last_ten_units(app):

@@ -5,15 +5,13 @@ multi-line reservations in opposite orders neither deadlock nor leave partial ho
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import create_app
 from marketplace.extensions import db
 from vendors import stock
 from vendors.models import StockLevel, StockLocation, StockMovement
@@ -21,8 +19,10 @@ from vendors.services import audit
 from vendors.stock import Goods, OutOfStock, Ref, fair_stall
 
 from ..catalog_factories import ProductFactory
-from ..conftest import make_test_config, requires_postgres
+from ..conftest import requires_postgres
 from ..factories import OrgFactory
+from ..race import race as shared_race
+from ..race import race_app
 from ..stock_helpers import level, warehouse_level
 
 pytestmark = [requires_postgres, pytest.mark.postgres]
@@ -32,14 +32,8 @@ THREADS = 30
 
 @pytest.fixture(scope="module")
 def app(app, database_url, tmp_path_factory):
-    """The suite's app again, with a pool large enough for every thread to hold its own
-    connection before the barrier (the tables are the suite's, created once)."""
-    config = make_test_config(database_url, tmp_path_factory.mktemp("race"))
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": THREADS + 5, "max_overflow": 0}
-    race_app = create_app(config)
-    yield race_app
-    with race_app.app_context():
-        db.engine.dispose()
+    """The suite's app with a connection for every thread and the watcher."""
+    yield from race_app(database_url, tmp_path_factory.mktemp("race"), THREADS + 5)
 
 
 def reserving(plans: list[list[Goods]]) -> list[Callable[[], object]]:
@@ -50,63 +44,22 @@ def reserving(plans: list[list[Goods]]) -> list[Callable[[], object]]:
 
 
 def race(app, actions: list[Callable[[], object]]) -> tuple[Counter, list[BaseException], dict]:
-    """Run every action (a stock operation) in its own thread, all released by one
-    barrier. Returns the outcome counts, unexpected errors, and the lowest values a
-    watcher saw during the race."""
-    barrier = threading.Barrier(len(actions) + 1)
-    outcomes: Counter = Counter()
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    done = threading.Event()
-    lowest = {"on_hand": 10**9, "reserved": 10**9, "available": 10**9}
+    """Every action (a stock operation) in its own thread through the shared race
+    harness (tests/race.py): "ok", "out_of_stock", or an unexpected error."""
 
-    def buyer(action: Callable[[], object]) -> None:
-        with app.app_context():
+    def job(action: Callable[[], object]):
+        def run(start) -> str:
+            start()
             try:
-                db.session.execute(text("SELECT 1"))  # hold a connection of its own
-                barrier.wait(timeout=30)
                 action()
-                result = "ok"
             except OutOfStock:
-                result = "out_of_stock"
-            except BaseException as exc:  # any other failure is reported by the test
-                result = "error"
-                with lock:
-                    errors.append(exc)
-            finally:
-                db.session.rollback()
-                db.session.remove()
-            with lock:
-                outcomes[result] += 1
+                return "out_of_stock"
+            return "ok"
 
-    def watcher() -> None:
-        with app.app_context():
-            while not done.is_set():
-                row = db.session.execute(
-                    select(
-                        func.min(StockLevel.on_hand),
-                        func.min(StockLevel.reserved),
-                        func.min(StockLevel.on_hand - StockLevel.reserved),
-                    )
-                ).one()
-                db.session.rollback()
-                for key, value in zip(lowest, row, strict=True):
-                    if value is not None:
-                        lowest[key] = min(lowest[key], value)
-            db.session.remove()
+        return run
 
-    threads = [threading.Thread(target=buyer, args=(action,)) for action in actions]
-    watch = threading.Thread(target=watcher)
-    for thread in threads:
-        thread.start()
-    watch.start()
-    barrier.wait(timeout=30)
-    for thread in threads:
-        thread.join(timeout=60)
-    done.set()
-    watch.join(timeout=10)
-    assert not any(t.is_alive() for t in threads), "a reservation hung (deadlock?)"
-    return outcomes, errors, lowest
+    result = shared_race(app, [job(action) for action in actions])
+    return result.outcomes, result.errors, result.lowest
 
 
 def stocked(quantity: int, vendor=None):
