@@ -78,6 +78,13 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
             f"CERTIFICATE_NO_PATTERN={pattern!r} may name only {{year}} and {{seq}}"
         ) from None
 
+    log_format = env.get("LOG_FORMAT") or ("json" if production else "text")
+    if log_format not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT={log_format!r} must be json or text")
+    log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+
     redis_url = env.get("REDIS_URL")
     config = {
         "APP_ENV": "production" if production else "development",
@@ -147,6 +154,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         # the platform's fee on each vendor's monthly settlement, in percent (e.g. 0.6)
         "SETTLEMENT_FEE_RATE": fee_rate,
+        # one JSON object per log line (with the request id) or a text line
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": log_level,
         "PAGE_SIZE": 20,
     }
     return config
