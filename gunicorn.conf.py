@@ -40,7 +40,9 @@ max_requests_jitter = max_requests // 10
 # the reverse proxy sets X-Forwarded-For / -Proto; the app trusts one hop (ProxyFix)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# one line per request in production; development servers (the tests' live server, the
+# benchmarks) write none unless GUNICORN_ACCESS_LOG=- asks for it
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-" if production else "") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
@@ -50,7 +52,7 @@ class JsonAccessLogger(Logger):
     agent stays inside its string); the request id is the one the app answered."""
 
     def access(self, resp, req, environ, request_time) -> None:
-        if not (self.cfg.accesslog or self.cfg.logconfig or self.cfg.logconfig_dict):
+        if not self.cfg.accesslog:
             return
         atoms = self.atoms(resp, req, environ, request_time)
         line = {

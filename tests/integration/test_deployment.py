@@ -112,7 +112,12 @@ def test_gunicorn_with_the_project_config_logs_json_lines_with_the_request_id(
     app, database_url, tmp_path
 ):
     log = tmp_path / "gunicorn.log"
-    server = LiveServer(database_url, workers=1, env={"LOG_FORMAT": "json"}, log_path=log)
+    server = LiveServer(
+        database_url,
+        workers=1,
+        env={"LOG_FORMAT": "json", "GUNICORN_ACCESS_LOG": "-"},
+        log_path=log,
+    )
     with server:
         response = requests.get(
             server.url("/healthz"), headers={"X-Request-ID": "probe-0123456789"}, timeout=10

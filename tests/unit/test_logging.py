@@ -28,9 +28,7 @@ def test_the_proxys_request_id_is_kept(client):
 
 @pytest.mark.parametrize("given", ["short", "has spaces in it", "x" * 65, "<script>alert(1)"])
 def test_an_implausible_request_id_is_replaced(client, given):
-    answered = client.get("/healthz", headers={REQUEST_ID_HEADER: given}).headers[
-        REQUEST_ID_HEADER
-    ]
+    answered = client.get("/healthz", headers={REQUEST_ID_HEADER: given}).headers[REQUEST_ID_HEADER]
     assert answered != given and len(answered) == 32
 
 
