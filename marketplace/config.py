@@ -107,6 +107,13 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": timezone,
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: limits count in each process's memory until it is back (logged),
+        # and a storage error never fails a request
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(redis_url),
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if redis_url
+        else {},
         "RATELIMIT_HEADERS_ENABLED": True,
         # failed log-ins: per client address, and per e-mail from everywhere together (a
         # browser the owner logged in from before, by its known-device cookie, is exempt
@@ -122,6 +129,11 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # shared by every node through Redis when REDIS_URL is set
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
         "CACHE_REDIS_URL": redis_url,
+        # a cache that does not answer within half a second counts as down (pages are
+        # then rendered without it: marketplace/fragments.py)
+        "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if redis_url
+        else {},
         "CACHE_KEY_PREFIX": "marketplace:",
         "CACHE_DEFAULT_TIMEOUT": 60,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
