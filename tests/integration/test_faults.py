@@ -4,21 +4,27 @@
   rendered afresh, limits counted in memory), and the outage is logged;
 - a worker is killed in the middle of checkouts: no order half-paid, no attribution
   without a payment; the reservations of orders it left unpaid expire and are released;
-- one Stripe webhook delivered ten times at once pays the order once.
+- one Stripe webhook delivered ten times at once pays the order once;
+- PostgreSQL restarts: requests meanwhile are a clean 503, and the same server answers
+  again once it is back (a private cluster, so no one else's database restarts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import pytest
 import requests
@@ -232,3 +238,109 @@ def test_one_webhook_delivered_ten_times_at_once_pays_once(app, database_url, tm
     assert db.session.get(Payment, order.payments[0].id).status == PaymentStatus.SUCCEEDED
     assert warehouse_level(product.id).on_hand == 1
     assert_ledger_matches_levels()
+
+
+# ---------------------------------------------------------------- PostgreSQL restarts
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of this test's own (initdb in a temporary folder, a free
+    port), so restarting it disturbs no one else."""
+
+    def __init__(self, root: Path):
+        versions = sorted(PG_BIN.glob("*/bin/pg_ctl"))
+        if not versions or os.geteuid() != 0 or not shutil.which("runuser"):
+            pytest.skip("needs root and the PostgreSQL server binaries to run a private cluster")
+        self.bin = versions[-1].parent
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        shutil.chown(root, "postgres")
+        self._as_postgres(
+            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+
+    def _as_postgres(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bin / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._as_postgres(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivateCluster]:
+    # under /tmp itself: the postgres user cannot enter pytest's root-only folders
+    root = Path(tempfile.mkdtemp(prefix="mp_pg_"))
+    try:
+        cluster = PrivateCluster(root)
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                cluster.stop()  # unless the test left it stopped
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_a_restart(
+    private_postgres, tmp_path
+):
+    from marketplace import create_app
+
+    from ..conftest import make_test_config
+
+    own = create_app(make_test_config(private_postgres.url, tmp_path))
+    with own.app_context():
+        db.create_all()
+        product = stocked_product(3, price=1200)
+        product_id, name = product.id, product.name
+        db.session.remove()
+        db.engine.dispose()
+
+    with LiveServer(private_postgres.url, workers=2, log_path=tmp_path / "gunicorn.log") as server:
+        visitor = server.browser()
+        assert name in visitor.get(f"/products/{product_id}").text
+
+        private_postgres.stop()
+        during = [visitor.get(path) for path in ("/", "/products", f"/products/{product_id}")]
+        health = visitor.get("/healthz")
+        private_postgres.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # the first requests may meet dead connections
+            after = visitor.get(f"/products/{product_id}")
+            if after.status_code == 200:
+                break
+            time.sleep(0.5)
+        log = server.log()
+
+    assert [r.status_code for r in during] == [503, 503, 503], log[-4000:]
+    assert all("服务暂时不可用" in r.text for r in during)
+    assert health.status_code == 503
+    assert after.status_code == 200 and name in after.text  # the same server, recovered
+    assert "database unavailable" in log
