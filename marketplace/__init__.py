@@ -7,7 +7,6 @@ registries (``marketplace/registries.py``) with the packages' implementations.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -15,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
 from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate, talisman
+from .logs import configure_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "templates")
@@ -44,13 +44,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("TRUST_PROXY", app.config["APP_ENV"] == "production"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return app
-
-
-def configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
 
 
 CONTENT_SECURITY_POLICY = {

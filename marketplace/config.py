@@ -78,6 +78,13 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
             f"CERTIFICATE_NO_PATTERN={pattern!r} may name only {{year}} and {{seq}}"
         ) from None
 
+    log_format = env.get("LOG_FORMAT") or ("json" if production else "text")
+    if log_format not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT={log_format!r} must be json or text")
+    log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+
     redis_url = env.get("REDIS_URL")
     config = {
         "APP_ENV": "production" if production else "development",
@@ -100,6 +107,13 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": timezone,
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: limits count in each process's memory until it is back (logged),
+        # and a storage error never fails a request
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(redis_url),
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if redis_url
+        else {},
         "RATELIMIT_HEADERS_ENABLED": True,
         # failed log-ins: per client address, and per e-mail from everywhere together (a
         # browser the owner logged in from before, by its known-device cookie, is exempt
@@ -115,6 +129,11 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # shared by every node through Redis when REDIS_URL is set
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
         "CACHE_REDIS_URL": redis_url,
+        # a cache that does not answer within half a second counts as down (pages are
+        # then rendered without it: marketplace/fragments.py)
+        "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if redis_url
+        else {},
         "CACHE_KEY_PREFIX": "marketplace:",
         "CACHE_DEFAULT_TIMEOUT": 60,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
@@ -147,6 +166,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         # the platform's fee on each vendor's monthly settlement, in percent (e.g. 0.6)
         "SETTLEMENT_FEE_RATE": fee_rate,
+        # one JSON object per log line (with the request id) or a text line
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": log_level,
         "PAGE_SIZE": 20,
     }
     return config

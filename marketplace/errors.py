@@ -13,7 +13,11 @@ Two families, never mixed:
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+# said without asking the database for the user's language
+UNAVAILABLE = "服务暂时不可用，请稍后再试。(The service is briefly unavailable; please retry.)"
 
 
 class DomainError(Exception):
@@ -58,6 +62,14 @@ class Forbidden(AccessError):
     code = 403
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a
+    failover), as opposed to a query it refused."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 def _wants_json() -> bool:
     return (
         request.path.startswith("/api/")
@@ -94,6 +106,20 @@ def register_errorhandlers(app: Flask) -> None:
     def access_refused(exc: AccessError):
         # a NotFound says nothing of what it looked for (another org's object, or none)
         return render(exc.code, None if isinstance(exc, NotFound) else exc.message or None)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        if not database_unavailable(exc):
+            return unexpected(exc)
+        # the database is restarting or unreachable: a clean 503 the browser or load
+        # balancer may retry; the pool reconnects by itself once it is back
+        app.logger.warning(
+            "database unavailable on %s %s: %s", request.method, request.path, exc.orig or exc
+        )
+        headers = {"Retry-After": "5"}
+        if _wants_json():
+            return jsonify({"error": UNAVAILABLE, "status": 503}), 503, headers
+        return render_template("errors/unavailable.html"), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

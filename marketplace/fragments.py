@@ -8,6 +8,8 @@ any path that forgets to bump can show.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,13 +21,48 @@ from .extensions import cache
 
 TIMEOUT = 60  # seconds
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# When the shared cache (Redis) is down, pages are rendered afresh for every request and
+# business changes go on: the cache only ever saves work. The outage is logged once a
+# minute per process, not once per request.
+_OUTAGE_LOG_EVERY = 60.0
+_last_outage_log = 0.0
+
+
+class CacheDown(Exception):
+    """The shared cache did not answer."""
+
+
+def _outage(what: str, exc: Exception) -> None:
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log >= _OUTAGE_LOG_EVERY:
+        _last_outage_log = now
+        log.warning("page cache unavailable (%s: %s); serving without it", what, exc)
+
+
+def _get(key: str):
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        _outage("get", exc)
+        raise CacheDown from exc
+
+
+def _set(key: str, value, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception as exc:
+        _outage("set", exc)
 
 
 def generation(area: str) -> int:
-    value = cache.get(f"gen:{area}")
+    """The area's generation; ``CacheDown`` when the cache does not answer."""
+    value = _get(f"gen:{area}")
     if value is None:
         value = 1
-        cache.set(f"gen:{area}", value, timeout=0)
+        _set(f"gen:{area}", value, timeout=0)
     return int(value)
 
 
@@ -33,10 +70,8 @@ def bump(area: str) -> None:
     """Invalidate every cached fragment of ``area`` (call after the change commits)."""
     try:
         cache.set(f"gen:{area}", generation(area) + 1, timeout=0)
-    except Exception:  # a cache outage must never undo or block a business change
-        import logging
-
-        logging.getLogger(__name__).exception("cache bump of %s failed", area)
+    except Exception as exc:  # a cache outage must never undo or block a business change
+        _outage(f"bump of {area}", exc)
 
 
 _PENDING = "fragments_bump_after_commit"  # session.info: areas to bump when it commits
@@ -62,20 +97,26 @@ def _drop_pending(session: Session) -> None:
 
 def fragment(area: str, key: str, render: Callable[[], str], timeout: int = TIMEOUT) -> Markup:
     """The cached HTML for ``key`` in ``area``, rendering and storing it when missing."""
-    full_key = f"frag:{area}:{generation(area)}:{key}"
-    html = cache.get(full_key)
+    try:
+        full_key = f"frag:{area}:{generation(area)}:{key}"
+        html = _get(full_key)
+    except CacheDown:
+        return Markup(str(render()))
     if html is None:
         html = str(render())
-        cache.set(full_key, html, timeout=timeout)
+        _set(full_key, html, timeout)
     return Markup(html)
 
 
 def cached(area: str, key: str, compute: Callable[[], T], timeout: int = TIMEOUT) -> T:
     """``fragment`` for a value (figures a page renders, the same for every visitor):
     computed when missing, invalidated with its area."""
-    full_key = f"value:{area}:{generation(area)}:{key}"
-    found = cache.get(full_key)
+    try:
+        full_key = f"value:{area}:{generation(area)}:{key}"
+        found = _get(full_key)
+    except CacheDown:
+        return compute()
     if found is None:
         found = compute()
-        cache.set(full_key, found, timeout=timeout)
+        _set(full_key, found, timeout)
     return found

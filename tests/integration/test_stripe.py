@@ -358,6 +358,38 @@ def test_the_return_page_confirms_a_payment_by_asking_stripe(
     assert on_hand_reserved(product) == (3, 0)
 
 
+@pytest.mark.parametrize("first", ["webhook", "return"])
+def test_the_webhook_and_the_buyers_return_in_either_order_pay_once(
+    client, auth, stripe_app, stripe_client, inbox, first
+):
+    product = stocked_product(5, price=1500)
+    order = checkout(client, auth, product)
+    pay_page(client, order)
+    reference = intent_of(order).reference
+    stripe_client.v1.payment_intents.update(reference, params={"payment_method": "pm_card_visa"})
+    stripe_client.v1.payment_intents.confirm(reference)
+    delivery = inbox.wait_for(for_intent("payment_intent.succeeded", reference))
+    arrivals = {
+        "webhook": lambda: replay(client, delivery),
+        "return": lambda: client.get(f"/orders/{order.id}/return?payment_intent={reference}"),
+    }
+    then = "return" if first == "webhook" else "webhook"
+
+    assert arrivals[first]().status_code in (200, 302)
+    assert arrivals[then]().status_code in (200, 302)
+
+    db.session.expire_all()
+    assert order.status == OrderStatus.PAID
+    assert attributed(order) == (2, order.total)  # one sale: 2 benefit links, once
+    assert on_hand_reserved(product) == (3, 0)
+    succeeded = db.session.scalar(
+        select(func.count(Payment.id)).where(
+            Payment.order_id == order.id, Payment.status == PaymentStatus.SUCCEEDED
+        )
+    )
+    assert succeeded == 1
+
+
 def test_a_declined_card_leaves_the_order_payable_with_a_new_attempt(
     client, auth, stripe_app, stripe_client, inbox
 ):
