@@ -2,7 +2,8 @@
 sent with an application that came back with an error is kept under a random token
 (a hidden field of the form), so the vendor need not choose it again; choosing another
 file replaces it. The application that uses it takes the file over (and deletes the row,
-``certification.apply_for_certification``); what nobody used is swept after a day."""
+``certification.apply_for_certification``); one nobody used is unusable after a day,
+and the next report held (by any vendor) sweeps it away with its file."""
 
 from __future__ import annotations
 

@@ -297,7 +297,7 @@ class HeldReport(db.Model):
     """A test report uploaded with a certification application that came back with an
     error: kept for the vendor under a random token (a hidden field of the form), so the
     PDF need not be chosen again. An application that uses it takes the file over and
-    deletes the row; rows older than a day are swept with their files."""
+    deletes the row; rows older than a day are swept with their files (``held_reports``)."""
 
     __tablename__ = "held_reports"
 

@@ -14,6 +14,7 @@ from marketplace.clock import local_today
 from ..catalog_factories import CertificationFactory, ProductFactory
 from ..order_factories import PaidSaleFactory
 from ..vendor_factories import SellableProductFactory
+from .conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 
@@ -43,11 +44,12 @@ def test_the_public_pages_fit_a_phone(page, live_server):
     live_server.run(arrange)
     page.set_viewport_size(PHONE)
 
-    for path in ("/", "/impact"):
+    for path, name in (("/", "home"), ("/impact", "impact")):
         page.goto(path)
         total = page.get_by_test_id("sales-total").first
         assert total.inner_text().replace(",", "").startswith("12345678.90")
         one_line(page, total)
+        page.screenshot(path=str(SCREENSHOTS / f"phone_{name}.png"))
 
     # the product list: the filters are folded, the products are on the first screen
     page.goto("/products")
@@ -56,6 +58,7 @@ def test_the_public_pages_fit_a_phone(page, live_server):
     assert not page.locator("select[name=category]").is_visible()
     first_card = page.get_by_test_id("product-grid").locator(".col").first
     assert first_card.bounding_box()["y"] < PHONE["height"] / 2
+    page.screenshot(path=str(SCREENSHOTS / "phone_products.png"))
     panel.locator("summary").click()
     assert page.locator("select[name=category]").is_visible()
     page.locator("select[name=sort]").select_option("price_desc")
