@@ -14,6 +14,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -163,11 +164,10 @@ class CertificationForm(FlaskForm):
     expected_annual_value = StringField(
         _l("预计年带动金额（元）"), validators=[DataRequired(), Length(max=20)]
     )
-    test_report = FileField(
-        _l("检测报告（PDF）"),
-        validators=[FileRequired(_l("请上传检测报告（PDF）"))],
-        description=_l("PDF 文件，不超过 10 MB"),
-    )
+    test_report = FileField(_l("检测报告（PDF）"), description=_l("PDF 文件，不超过 10 MB"))
+    # names the PDF sent with an earlier try of this form (catalog.held_reports)
+    report_token = HiddenField(validators=[Optional(), Length(max=64)])
+    pick_q = StringField(_l("查找农户"), validators=[Optional(), Length(max=50)])
     test_report_valid_until = DateField(
         _l("检测报告有效期至"), validators=[InputRequired(_l("请填写检测报告有效期"))]
     )

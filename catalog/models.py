@@ -291,3 +291,21 @@ class BenefitLink(db.Model):
 
     product: Mapped[Product] = relationship()
     household: Mapped[Household] = relationship()
+
+
+class HeldReport(db.Model):
+    """A test report uploaded with a certification application that came back with an
+    error: kept for the vendor under a random token (a hidden field of the form), so the
+    PDF need not be chosen again. An application that uses it takes the file over and
+    deletes the row; rows older than a day are swept with their files (``held_reports``)."""
+
+    __tablename__ = "held_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    stored_name: Mapped[str] = mapped_column(String(100))  # catalog.files' generated name
+    filename: Mapped[str] = mapped_column(String(255))  # the upload's, shown back only
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -150,6 +150,7 @@ def register_registries(app: Flask) -> None:
     from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section, vendor_month_panel
     from orders.settlement.views import latest_statement_panel
+    from orders.shop.aftersales_views import after_sales_panel
     from orders.shop.demo import load_shop_demo
     from orders.shop.fulfilment_views import shipments_panel
     from orders.shop.notify import OrderNotifier
@@ -192,7 +193,14 @@ def register_registries(app: Flask) -> None:
     registries.home_sections.fill(app, [impact_section, featured_section])
     # The vendor dashboard's panels, in order.
     registries.vendor_today.fill(
-        app, [shipments_panel, low_stock_panel, vendor_month_panel, latest_statement_panel]
+        app,
+        [
+            shipments_panel,
+            after_sales_panel,
+            low_stock_panel,
+            vendor_month_panel,
+            latest_statement_panel,
+        ],
     )
     # Order e-mails (or the log without a mail server).
     registries.order_notifier.fill(app, OrderNotifier(app))

@@ -14,7 +14,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from catalog.models import Certification, CertStatus, PriceTier, Product, ProductImage
+from catalog.models import (
+    Certification,
+    CertStatus,
+    HeldReport,
+    PriceTier,
+    Product,
+    ProductImage,
+)
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
@@ -560,7 +567,9 @@ def test_unknown_household_code_is_refused_and_writes_nothing(
         assert secret not in html
     assert count(Certification) == 0
     assert count(AuditEntry) == audit_before
-    assert files_under(upload_dir(app)) == before
+    # only the PDF, held for the next try (tests/unit/test_certification_picker.py)
+    assert len(files_under(upload_dir(app)) - before) == 1
+    assert count(HeldReport) == 1
 
 
 def test_non_pdf_test_report_is_refused(client, home, login, vendor, product, app):

@@ -30,6 +30,9 @@ PERSONAL = {
     "bureau.audit_log",
     "bureau.audit_export",
     "catalog.certification_review",
+    # the household picker of the vendor's application: its own town's codes
+    "catalog.vendor_certify",
+    "catalog.vendor_household_search",
     "orders.reports_households",
     "orders.reports_export",
     "orders.household_benefits",
