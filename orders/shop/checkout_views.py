@@ -78,7 +78,11 @@ def _delivery(form: CheckoutForm) -> Delivery:
     if form.address_id.data != NEW_ADDRESS:
         address = accounts.own_address(current_user, form.address_id.data)
         return Delivery(
-            DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line()
+            DeliveryMethod.ADDRESS,
+            address.recipient,
+            address.phone,
+            address.one_line(),
+            province=address.province,
         )
     parts = [(form[name].data or "").strip() for name in ("province", "city", "district", "detail")]
     return Delivery(
@@ -86,6 +90,7 @@ def _delivery(form: CheckoutForm) -> Delivery:
         form.recipient.data.strip(),
         form.phone.data.strip(),
         "".join(parts),
+        province=parts[0],
     )
 
 
