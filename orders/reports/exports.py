@@ -129,11 +129,17 @@ def channels_table(s: SummaryFigures, shipping_fen: int = 0) -> Table:
     )
 
 
-def monthly_table(months: list[MonthRow]) -> Table:
+def monthly_table(months: list[MonthRow], shipping: dict[str, int] | None = None) -> Table:
+    """Sales per month and channel; with ``shipping`` (month -> fen), the online shipping
+    fees in a column of their own after the sales total (never in it)."""
     columns = [ReportColumn("month", _("月份"))]
     columns += [ReportColumn(c, channel_label(c) + _("（元）"), FEN) for c in CHANNELS]
     columns.append(ReportColumn("total", _("合计（元）"), FEN))
     rows = [{"month": m.month, **m.amounts, "total": m.total} for m in months]
+    if shipping is not None:
+        columns.append(ReportColumn("shipping", _("运费（元，另计）"), FEN))
+        for row in rows:
+            row["shipping"] = shipping.get(row["month"], 0)
     return Table("monthly", _("按月销售"), columns, rows, _total_row(rows, columns, "month"))
 
 

@@ -290,3 +290,20 @@ def test_a_partial_refund_keeps_the_fee_until_the_whole_part_is_refunded(charged
         after_sales_refund(bureau, org, order.id, {line.id: 1}, "再退一次", token="t3")
     db.session.refresh(order)
     assert order.shipping_refunded_fen == 600
+
+
+def test_the_bureaus_report_page_and_exports_show_shipping_apart(client, auth, charged):
+    order = charged["order"]
+    day = order.sale_date.isoformat()
+    auth.login(bureau_staff().email)
+    page = client.get(f"/bureau/reports?from={day}&to={day}").get_data(as_text=True)
+    assert 'data-testid="online-shipping"' in page and "14.00 元" in page
+    assert 'data-figure="total_amount">45.00<' in page  # the sales: goods only
+    channels = client.get(f"/bureau/reports/export/channels.csv?from={day}&to={day}")
+    text = channels.data.decode("utf-8-sig")
+    assert "运费（元，另计）" in text and "线上商城,1,45.00,14.00" in text
+    monthly = client.get(f"/bureau/reports/export/monthly.csv?from={day}&to={day}")
+    row = next(
+        line for line in monthly.data.decode("utf-8-sig").splitlines() if line.startswith("20")
+    )
+    assert row.endswith(",45.00,14.00")  # the sales total, then the fees apart
