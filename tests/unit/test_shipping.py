@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.accounts.services import save_address
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 from marketplace.models import AuditEntry
@@ -307,3 +308,28 @@ def test_the_bureaus_report_page_and_exports_show_shipping_apart(client, auth, c
         line for line in monthly.data.decode("utf-8-sig").splitlines() if line.startswith("20")
     )
     assert row.endswith(",45.00,14.00")  # the sales total, then the fees apart
+
+
+def test_a_saved_address_in_an_excluded_province_is_refused_for_fresh_goods(client, auth):
+    lychee = fresh(stocked_product(10, price=1000))
+    set_rule(lychee.vendor, 0, provinces=["西藏"])
+    buyer = UserFactory()
+    address_row = save_address(
+        buyer,
+        {
+            "recipient": "次仁",
+            "phone": "13800000001",
+            "province": "西藏自治区",
+            "city": "拉萨市",
+            "district": "城关区",
+            "detail": "北京中路1号",
+        },
+    )
+    set_cart_quantity(buyer, lychee.id, 1)
+    auth.login(buyer.email)
+    page = client.get("/checkout").get_data(as_text=True)
+    data = {"delivery_method": "address", "address_id": address_row.id, "token": token_of(page)}
+    response = client.post("/checkout", data=data)
+    assert response.status_code == 200
+    assert "商家不向西藏自治区配送生鲜" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Order.id))) == 0
