@@ -102,6 +102,10 @@ class ProductForm(FlaskForm):
     shelf_life = StringField(
         _l("保质期"), validators=[Optional(), Length(max=50)], description=_l("例如：冷藏 7 天")
     )
+    is_fresh = BooleanField(
+        _l("生鲜商品"),
+        description=_l("需冷链或易腐的鲜活产品：可在运费设置中指定不配送的地区"),
+    )
     status = SelectField(
         _l("状态"),
         choices=[SelectChoice(k, v) for k, v in PRODUCT_STATUS_LABELS.items()],

@@ -24,6 +24,9 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -107,6 +110,9 @@ class Product(db.Model):
     min_order_qty: Mapped[int] = mapped_column(Integer, default=1)  # agency orders
     status: Mapped[str] = mapped_column(String(20), default=ProductStatus.ACTIVE)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 生鲜: perishable goods, which a vendor may not deliver to some provinces (the
+    # shop's shipping rule); pick-up at a station is always possible
+    is_fresh: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # name, description, vendor and village in one column for substring search
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

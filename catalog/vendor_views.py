@@ -151,6 +151,7 @@ def _product_form(product=None) -> ProductForm:
             "price": format_fen(product.price),
             "origin_village_id": product.origin_village_id,
             "shelf_life": product.shelf_life,
+            "is_fresh": product.is_fresh,
             "status": product.status,
             "min_order_qty": product.min_order_qty,
             "tiers": [
@@ -174,6 +175,7 @@ def _product_data(form: ProductForm) -> products.ProductData:
         specification=(form.specification.data or "").strip(),
         origin_village_id=form.origin_village_id.data,
         shelf_life=(form.shelf_life.data or "").strip(),
+        is_fresh=bool(form.is_fresh.data),
         min_order_qty=form.min_order_qty.data,
         status=form.status.data,
         tiers=form.tier_values(),

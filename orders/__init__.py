@@ -24,6 +24,7 @@ from orders.shop import (  # noqa: E402, F401
     checkout_views,
     fulfilment_views,
     order_views,
+    shipping_views,
     station_views,
     views,
     webhooks,

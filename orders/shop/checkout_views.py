@@ -50,7 +50,7 @@ from orders.shop.pickup import active_pickup_points
 from orders.shop.queries import (
     buyer_order,
 )
-from orders.shop.views import _vendor_groups
+from orders.shop.views import _vendor_groups, shipping_quote
 
 # ---------------------------------------------------------------- checkout
 
@@ -78,7 +78,11 @@ def _delivery(form: CheckoutForm) -> Delivery:
     if form.address_id.data != NEW_ADDRESS:
         address = accounts.own_address(current_user, form.address_id.data)
         return Delivery(
-            DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line()
+            DeliveryMethod.ADDRESS,
+            address.recipient,
+            address.phone,
+            address.one_line(),
+            province=address.province,
         )
     parts = [(form[name].data or "").strip() for name in ("province", "city", "district", "detail")]
     return Delivery(
@@ -86,6 +90,7 @@ def _delivery(form: CheckoutForm) -> Delivery:
         form.recipient.data.strip(),
         form.phone.data.strip(),
         "".join(parts),
+        province=parts[0],
     )
 
 
@@ -132,11 +137,16 @@ def checkout():
     if request.method == "GET" and any(line.problem for line in lines):
         flash(_("购物车中有不能下单的商品，请先调整。"), "warning")
         return redirect(url_for("orders.cart"))
+    parts = shipping_quote(lines)
+    goods = sum(line.amount for line in lines)
+    fees = sum(part.fee_fen for part in parts.values())
     return render_template(
         "orders/shop/checkout.html",
         form=form,
-        groups=_vendor_groups(lines),
-        total=sum(line.amount for line in lines),
+        groups=_vendor_groups(lines, parts),
+        goods=goods,
+        shipping_total=fees,
+        total=goods + fees,
         addresses=current_user.addresses,
         points=points,
         minutes=reservation_minutes(),

@@ -2,7 +2,8 @@
 poor villages, town e-commerce service centres), three demo citizens with addresses, and
 their online orders in every state a buyer, vendor or the bureau can meet: waiting for
 payment, paid and waiting for shipment, shipped, received, expired unpaid, part
-cancelled by a vendor, refunded by the buyer before shipping, refunded after sales.
+cancelled by a vendor, refunded by the buyer before shipping, refunded after sales; then
+the cooperative's shipping rule (运费, 包邮 from 99 yuan, no fresh goods to two provinces).
 
 Everything goes through the shop's own services (checkout, the local test gateway,
 shipping, receipt, cancellations, refunds), so stock movements, the ledger and the
@@ -28,6 +29,7 @@ from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.models import Order
+from orders.shop import shipping
 from orders.shop.checkout import Delivery, place_order, reservation_minutes
 from orders.shop.expiry import expire_if_due
 from orders.shop.fulfilment import (
@@ -338,4 +340,9 @@ def load_shop_demo() -> bool:
         # 8. waiting for payment, its stock reserved
         with _long_reservation():
             order(wang, {b2: 1, a2: 1})
+    # 9. from now on the cooperative charges shipping (8 yuan, free from 99 yuan) and
+    # does not send its fresh lychees to Tibet or Xinjiang: the cart shows it
+    with unit_of_work():
+        a1.is_fresh = True
+    shipping.save_rule(staff["coop@demo.cn"], coop, 800, 9900, ["西藏自治区", "新疆维吾尔自治区"])
     return True

@@ -803,3 +803,16 @@ def test_dashboard_counts_and_quiet_state(client, login, vendor, org):
     assert 'data-testid="count-active">2<' in html
     assert 'data-testid="count-draft">1<' in html
     assert 'data-testid="no-reminders"' in html
+
+
+def test_a_product_is_marked_fresh_on_its_form(client, login, vendor, org):
+    login(vendor)
+    response = client.post("/vendor/products/new", data=product_form(is_fresh="y"))
+    assert response.status_code == 302
+    product = db.session.scalar(select(Product).where(Product.vendor_id == org.id))
+    assert product.is_fresh is True
+    html = client.get(f"/vendor/products/{product.id}/edit").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]* name="is_fresh"', html)  # shown ticked
+    client.post(f"/vendor/products/{product.id}/edit", data=product_form())
+    db.session.refresh(product)
+    assert product.is_fresh is False  # unticked
