@@ -154,6 +154,7 @@ def register_registries(app: Flask) -> None:
     from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
+    from orders.policy.assessments import AssessmentsImport
     from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section, vendor_month_panel
     from orders.settlement.views import latest_statement_panel
@@ -180,6 +181,7 @@ def register_registries(app: Flask) -> None:
             BenefitLinksImport,
             FairsImport,
             SalesImport,
+            AssessmentsImport,
         ],
     )
     # Demo steps, in order; each loads its part once.
@@ -241,6 +243,7 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from catalog.cli import certifications_cli
     from orders.cli import orders_cli, report_cli
+    from orders.policy.cli import rewards_cli
 
     from .cli import demo_cli, import_cli, users_cli
 
@@ -250,3 +253,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certifications_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(rewards_cli)
