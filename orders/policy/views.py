@@ -13,6 +13,7 @@ from marketplace.authz import org_required
 from marketplace.errors import DomainError, ValidationError
 from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
+from marketplace.publication import personal_data
 from marketplace.web import form_errors, page_arg, page_size
 from orders import bp
 from orders.policy import assessments, exports, lists, rewards, vendor_rewards
@@ -45,6 +46,7 @@ def rewards_home():
 
 
 @bp.route("/bureau/rewards/households")
+@personal_data
 @org_required(MANAGE)
 def reward_households():
     year = _year_arg()
@@ -62,6 +64,7 @@ def reward_households():
 
 
 @bp.route("/bureau/rewards/households/<int:year>.<any(csv, xlsx):fmt>")
+@personal_data
 @org_required(MANAGE)
 def reward_households_file(year: int, fmt: str):
     return exports.households_file(rewards.household_list(current_user, g.org, year), fmt)
@@ -168,12 +171,14 @@ def _assessments_page(form: AssessmentForm | None = None, code: int = 200):
 
 
 @bp.route("/bureau/rewards/assessments")
+@personal_data
 @org_required(MANAGE)
 def reward_assessments():
     return _assessments_page()
 
 
 @bp.route("/bureau/rewards/assessments", methods=["POST"])
+@personal_data
 @org_required(MANAGE)
 def reward_assess():
     form = AssessmentForm()

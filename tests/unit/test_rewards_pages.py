@@ -73,6 +73,12 @@ def test_the_household_list_with_totals_and_the_income_source(client, bureau, ye
 
     csv_text = client.get(f"/bureau/rewards/households/{YEAR}.csv").data.decode("utf-8-sig")
     assert "460106001001" in csv_text and "估算" in csv_text and "1 户次" in csv_text
+    for url in (
+        f"/bureau/rewards/households?year={YEAR}",
+        f"/bureau/rewards/households/{YEAR}.csv",
+        f"/bureau/rewards/assessments?year={YEAR}",
+    ):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
     book = load_workbook(io.BytesIO(client.get(f"/bureau/rewards/households/{YEAR}.xlsx").data))
     cells = [c.value for row in book.active.iter_rows() for c in row]
     assert "460106001001" in cells
