@@ -17,7 +17,7 @@ def _yuan_field(form, field) -> None:
         raise ValidationError(str(exc.args[0])) from None
 
 
-class ApproveForm(FlaskForm):
+class ApproveListForm(FlaskForm):
     """The figures the person approves, as shown: refused if the list changed since."""
 
     count = HiddenField(validators=[DataRequired()])

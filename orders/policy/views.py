@@ -17,7 +17,7 @@ from marketplace.publication import personal_data
 from marketplace.web import form_errors, page_arg, page_size
 from orders import bp
 from orders.policy import assessments, exports, lists, rewards, vendor_rewards
-from orders.policy.forms import ApproveForm, AssessmentForm
+from orders.policy.forms import ApproveListForm, AssessmentForm
 from orders.policy.lists import MANAGE
 from orders.policy.rules import Rules
 
@@ -70,10 +70,10 @@ def reward_households_file(year: int, fmt: str):
     return exports.households_file(rewards.household_list(current_user, g.org, year), fmt)
 
 
-def _approve_page(kind: str, year: int, form: ApproveForm | None = None, code: int = 200):
+def _approve_page(kind: str, year: int, form: ApproveListForm | None = None, code: int = 200):
     service = rewards.household_list if kind == "households" else vendor_rewards.vendor_list
     result = service(current_user, g.org, year)
-    form = form or ApproveForm(count=result.count, payable=result.payable)
+    form = form or ApproveListForm(count=result.count, payable=result.payable)
     return render_template("orders/policy/approve.html", kind=kind, result=result, form=form), code
 
 
@@ -86,7 +86,7 @@ def reward_approve_confirm(kind: str, year: int):
 @bp.route("/bureau/rewards/<any(households, vendors):kind>/<int:year>/approve", methods=["POST"])
 @org_required(MANAGE)
 def reward_approve(kind: str, year: int):
-    form = ApproveForm()
+    form = ApproveListForm()
     endpoint = "orders.reward_households" if kind == "households" else "orders.reward_vendors"
     if not form.validate_on_submit():
         flash(_("请从确认页面批准名单。"), "danger")

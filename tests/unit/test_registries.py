@@ -27,6 +27,7 @@ def test_the_factory_fills_every_registry(app):
         "benefit-links",
         "fairs",
         "sales",
+        "assessments",
     ]
     steps = [step.__name__ for step in registries.demo_steps.get()]
     assert steps[-6:] == [
