@@ -20,6 +20,7 @@ from marketplace.authz import require
 from marketplace.bulk import chunks
 from marketplace.extensions import db
 from marketplace.models import Household, Organization, User
+from marketplace.money import format_fen
 from orders.ledger.models import Attribution
 from orders.policy import lists
 from orders.policy.lists import MANAGE, year_bounds
@@ -105,8 +106,6 @@ class HouseholdList:
 
     def to_json(self) -> dict:
         """The contract's shape (docs/formats.md): the year's own rewards."""
-        from marketplace.money import format_fen
-
         return {
             "year": self.year,
             "tiers": [

@@ -18,6 +18,7 @@ from marketplace.bulk import chunks
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Organization, User
+from marketplace.money import format_fen
 from orders.ledger.models import Attribution, Channel
 from orders.policy import lists
 from orders.policy.lists import MANAGE, year_bounds
@@ -114,8 +115,6 @@ class VendorList:
 
     def to_json(self) -> dict:
         """The contract's shape (docs/formats.md): the year's own figures."""
-        from marketplace.money import format_fen
-
         return {
             "year": self.year,
             "vendors": [
