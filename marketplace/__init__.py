@@ -155,6 +155,7 @@ def register_registries(app: Flask) -> None:
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
     from orders.policy.assessments import AssessmentsImport
+    from orders.policy.demo import load_rewards_demo
     from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section, vendor_month_panel
     from orders.settlement.views import latest_statement_panel
@@ -195,6 +196,7 @@ def register_registries(app: Flask) -> None:
             load_shop_demo,
             load_procurement_demo,
             load_fairs_demo,
+            load_rewards_demo,
         ],
     )
     # Sections of the home page, in order.

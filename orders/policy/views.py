@@ -35,7 +35,6 @@ def rewards_home():
         "orders/policy/home.html",
         rules=Rules.configured(),
         year=year,
-        years=range(lists.default_year() + 1, lists.default_year() - 5, -1),
         households_list=lists.approved_list(rewards.KIND, year),
         vendors_list=lists.approved_list(vendor_rewards.KIND, year),
         assessed=assessments.assessed_count(year),
