@@ -113,7 +113,7 @@ def _vendor_line(row, kind: str) -> list:
 
 def vendors_file(result: VendorList, fmt: str):
     y = tabular.yuan
-    blank = [""] * 10
+    blank = [""] * 9  # up to the last column, the amount
     rows = [_vendor_line(r, _("奖补")) for r in result.rows]
     rows += [_vendor_line(r, _("往年差额")) for r in result.differences]
     rows += [
@@ -138,7 +138,7 @@ def statement_file(statement: VendorStatement, fmt: str):
     if statement.row is not None:
         rows.append(_vendor_line(statement.row, _("奖补")))
     rows += [_vendor_line(r, _("往年差额")) for r in statement.differences]
-    rows.append([_("应发合计"), "", "", "", *[""] * 10, y(statement.payable)])
+    rows.append([_("应发合计"), "", "", "", *[""] * 9, y(statement.payable)])
     title = _("奖补结算单")
     heading = _(
         "%(v)s %(y)d 年度带动奖励与运输补贴结算单（%(s)s）",

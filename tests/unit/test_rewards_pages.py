@@ -5,6 +5,7 @@ form and import, and the command's JSON and table."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import date
@@ -126,6 +127,14 @@ def test_the_vendor_list_and_its_printable_statement(client, bureau, year_sold):
     assert "200.00" in text  # 2% of the 10,000 yuan certified
     sheet = client.get(f"/bureau/rewards/vendors/{YEAR}/{vendor.id}.xlsx")
     assert sheet.status_code == 200
+    for url in (
+        f"/bureau/rewards/vendors/{YEAR}.csv",
+        f"/bureau/rewards/vendors/{YEAR}/{vendor.id}.csv",
+    ):
+        lines = list(csv.reader(io.StringIO(client.get(url).data.decode("utf-8-sig"))))
+        assert {len(line) for line in lines} == {14}, url  # totals under the amount column
+        assert lines[-1][0] == "应发合计" and lines[-1][-1] == "200.00"
+        assert ["V-009", "新坡合作社"] == lines[1][2:4]
     assert client.get(f"/bureau/rewards/vendors/{YEAR}/{OrgFactory().id}").status_code == 404
     approved = client.post(
         f"/bureau/rewards/vendors/{YEAR}/approve", data={"count": "1", "payable": "20000"}
