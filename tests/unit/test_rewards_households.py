@@ -5,6 +5,7 @@ difference carried into the next list."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -154,7 +155,7 @@ def test_sale_dates_are_local_dates(bureau):
 
 
 def test_a_refund_after_approval_is_a_difference_for_the_next_list(
-    bureau, frozen_clock, app, monkeypatch
+    bureau, frozen_clock, app, monkeypatch, runner
 ):
     monkeypatch.setitem(app.config, "REWARD_INCOME_RATIO", Decimal("1"))
     household = HouseholdFactory()
@@ -172,6 +173,10 @@ def test_a_refund_after_approval_is_a_difference_for_the_next_list(
     assert [(r.household.code, r.reward, r.paid) for r in result.pending] == [
         (household.code, -100000, 200000)
     ]
+    frozen_json = runner.invoke(
+        args=["rewards", "households", "--year", str(YEAR), "--format", "json"]
+    )
+    assert json.loads(frozen_json.output)["total"] == "3000.00"  # as approved
 
     # the next year's list carries the difference, and its approval freezes it
     in_year(frozen_clock, YEAR + 2)
@@ -185,6 +190,9 @@ def test_a_refund_after_approval_is_a_difference_for_the_next_list(
         -100000,
         0,
     )
+    table = runner.invoke(args=["rewards", "households", "--year", str(YEAR + 1)]).output
+    assert f"difference for {YEAR}: {household.code} -1,000.00" in table
+    assert "payable 0.00 yuan" in table
     rewards.approve_households(user, org, YEAR + 1)
     assert rewards.household_list(user, org, YEAR).pending == []  # settled, once
     assert rewards.household_list(user, org, YEAR + 2).differences == []
