@@ -37,6 +37,11 @@ def check_year(year: int) -> int:
     return year
 
 
+def year_ended(year: int) -> bool:
+    """A year's list may be approved once the year is over (nothing can fall into it)."""
+    return year < local_today().year
+
+
 def default_year() -> int:
     """The last year that has ended: the one whose list is due."""
     return local_today().year - 1
@@ -81,7 +86,7 @@ def approve(
     saw them: if the ledger changed since, nothing is approved and they look again."""
     require(actor, MANAGE, bureau)
     check_year(year)
-    if year >= local_today().year:
+    if not year_ended(year):
         raise ValidationError(_("%(y)d 年尚未结束，年度结束后才能批准名单。", y=year))
     try:
         with unit_of_work():

@@ -57,6 +57,7 @@ def reward_households():
     return render_template(
         "orders/policy/households.html",
         result=result,
+        ended=lists.year_ended(result.year),
         page=lists.page_of(result.rows, page_arg(), page_size()),
         source_label=exports.source_label,
     )
@@ -129,6 +130,7 @@ def reward_vendors():
     return render_template(
         "orders/policy/vendors.html",
         result=result,
+        ended=lists.year_ended(result.year),
         page=lists.page_of(result.rows, page_arg(), page_size()),
     )
 

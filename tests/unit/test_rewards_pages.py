@@ -107,6 +107,19 @@ def test_approving_through_the_confirmation_page_freezes_the_list(client, bureau
     assert "已经批准" in again.get_data(as_text=True)
 
 
+def test_the_current_year_is_approved_only_once_it_has_ended(client, bureau, year_sold):
+    page = client.get(f"/bureau/rewards/households?year={YEAR + 1}").get_data(as_text=True)
+    assert "年度结束后才能批准名单" in page and "批准名单…" not in page
+    confirm = client.get(f"/bureau/rewards/vendors/{YEAR + 1}/approve").get_data(as_text=True)
+    assert "年度结束后才能批准名单" in confirm and "确认批准" not in confirm
+    refused = client.post(
+        f"/bureau/rewards/households/{YEAR + 1}/approve",
+        data={"count": "0", "payable": "0"},
+        follow_redirects=True,
+    )
+    assert "尚未结束" in refused.get_data(as_text=True)
+
+
 def test_approval_is_refused_when_the_list_changed_since_it_was_seen(client, bureau, year_sold):
     response = client.post(
         f"/bureau/rewards/households/{YEAR}/approve",
