@@ -74,7 +74,13 @@ def _approve_page(kind: str, year: int, form: ApproveListForm | None = None, cod
     service = rewards.household_list if kind == "households" else vendor_rewards.vendor_list
     result = service(current_user, g.org, year)
     form = form or ApproveListForm(count=result.count, payable=result.payable)
-    return render_template("orders/policy/approve.html", kind=kind, result=result, form=form), code
+    return render_template(
+        "orders/policy/approve.html",
+        kind=kind,
+        result=result,
+        form=form,
+        ended=lists.year_ended(year),
+    ), code
 
 
 @bp.route("/bureau/rewards/<any(households, vendors):kind>/<int:year>/approve")

@@ -87,7 +87,7 @@ def test_the_household_list_with_totals_and_the_income_source(client, bureau, ye
 
 def test_approving_through_the_confirmation_page_freezes_the_list(client, bureau, year_sold):
     confirm = client.get(f"/bureau/rewards/households/{YEAR}/approve").get_data(as_text=True)
-    assert "1 户次，1,000.00 元" in confirm
+    assert "1 户次，1,000.00 元" in confirm and "确认批准" in confirm
     response = client.post(
         f"/bureau/rewards/households/{YEAR}/approve", data={"count": "1", "payable": "100000"}
     )
