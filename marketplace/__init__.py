@@ -147,6 +147,8 @@ def register_registries(app: Flask) -> None:
     from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
+    from orders.policy.assessments import AssessmentsImport
+    from orders.policy.demo import load_rewards_demo
     from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section, vendor_month_panel
     from orders.settlement.views import latest_statement_panel
@@ -174,6 +176,7 @@ def register_registries(app: Flask) -> None:
             BenefitLinksImport,
             FairsImport,
             SalesImport,
+            AssessmentsImport,
         ],
     )
     # Demo steps, in order; each loads its part once.
@@ -187,6 +190,7 @@ def register_registries(app: Flask) -> None:
             load_shop_demo,
             load_procurement_demo,
             load_fairs_demo,
+            load_rewards_demo,
         ],
     )
     # Sections of the home page, in order.
@@ -242,6 +246,7 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from catalog.cli import certifications_cli
     from orders.cli import orders_cli, report_cli
+    from orders.policy.cli import rewards_cli
 
     from .cli import demo_cli, import_cli, users_cli
 
@@ -251,3 +256,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certifications_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(rewards_cli)

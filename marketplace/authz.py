@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "imports.run": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "audit.view": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "reports.view": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
+    "rewards.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "certifications.review": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "orders.refund": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "pickup_points.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},

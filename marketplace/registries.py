@@ -12,7 +12,7 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
   the bureau's upload page.
 - ``demo_steps``: ``[callable() -> bool]``, run in order by ``flask demo load``. Filled
   with the kernel's steps, then catalog's, vendors' (stock), orders' ledger, shop,
-  procurement and fairs demo.
+  procurement, fairs and rewards (policy) demo.
 - ``home_sections``: ``[callable() -> HTML]``, the home page's sections in order. Filled
   with orders.reports' impact counter and catalog's featured products.
 - ``order_notifier``: ``callable(kind, order)``, told after an order is paid, shipped or

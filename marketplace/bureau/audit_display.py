@@ -44,6 +44,8 @@ ACTION_LABELS = {
     "order.confirm_receipt": _l("确认收货"),
     "order.refund": _l("退款"),
     "order.late_payment_refunded": _l("迟到付款已退回"),
+    "rewards.approve": _l("批准奖补名单"),
+    "rewards.assessment": _l("录入收入评定"),
     "pickup_point.create": _l("新增自提点"),
     "pickup_point.update": _l("修改自提点"),
     "pickup_point.activate": _l("启用自提点"),
@@ -60,6 +62,8 @@ OBJECT_LABELS = {
     "certifications": _l("产品认定"),
     "orders": _l("订单"),
     "pickup_points": _l("自提点"),
+    "reward_lists": _l("奖补名单"),
+    "income_assessments": _l("收入评定"),
     "settlement_statements": _l("结算单"),
     "import": _l("数据导入"),
 }
