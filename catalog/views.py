@@ -14,7 +14,7 @@ from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
 from marketplace.web import id_arg, page_arg, page_size
 
-from . import bp, certification, products, public, sellability
+from . import bp, certification, priority, products, public, sellability
 from .public import PUBLIC_SORTS, CatalogFilters
 
 SORT_LABELS = {
@@ -39,12 +39,13 @@ def _filters() -> CatalogFilters:
         district_id=id_arg("district"),
         village_id=id_arg("village"),
         sort=sort if sort in PUBLIC_SORTS else "new",
+        priority=request.args.get("priority") == "1",
     )
 
 
 # the query parameters the list reads; anything else in a link (a share's tracking
 # parameters) neither changes the page nor splits its cache entry
-LIST_PARAMS = ("q", "category", "district", "village", "sort", "page")
+LIST_PARAMS = ("q", "category", "district", "village", "sort", "priority", "page")
 
 
 def _list_args() -> dict[str, str]:
@@ -77,6 +78,7 @@ def _product_list_body(day, list_args: dict[str, str]) -> str:
         categories=products.categories(),
         places=places,
         sort_labels=SORT_LABELS,
+        priority_ids=priority.priority_ids((p.id for p in page.items), day),
     )
 
 
@@ -91,6 +93,7 @@ def product_detail(product_id: int):
         suspended=sellability.unsellable_reason(product, day),
         certification=sellability.current_certification(product, day),
         impact=public.product_impact(product.id, day),
+        priority=priority.priority_impact(product.id, day),
     )
 
 
@@ -121,9 +124,17 @@ def featured_section() -> Markup:
     return fragment(
         "catalog",
         f"featured:{select_locale()}:{day.isoformat()}",
-        lambda: render_template(
-            "catalog/_featured.html",
-            products=public.featured_products(day),
-            categories=products.categories(),
-        ),
+        lambda: _featured_body(day),
+    )
+
+
+def _featured_body(day) -> str:
+    featured = public.featured_products(day)
+    first_priority = public.priority_products(day)
+    return render_template(
+        "catalog/_featured.html",
+        products=featured,
+        priority_products=first_priority,
+        priority_ids=priority.priority_ids((p.id for p in featured), day),
+        categories=products.categories(),
     )
