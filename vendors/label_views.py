@@ -71,13 +71,26 @@ def vendor_label_batches():
     return render_template("vendors/label_batches.html", page=page, product_id=product_id)
 
 
-def _sheet_page(make_sheet, back_url: str):
+def _sheet_page(make_sheet, create_url: str, back_url: str):
     try:
         sheet = make_sheet(_copies())
     except ValidationError as exc:
         flash(str(exc), "warning")
         return redirect(back_url)
-    return render_template("vendors/label_sheet.html", sheet=sheet, back_url=back_url)
+    return render_template(
+        "vendors/label_sheet.html", sheet=sheet, create_url=create_url, back_url=back_url
+    )
+
+
+def _create(make_label, sheet_url: str, back_url: str):
+    """Make the label (once), then show its sheet, keeping the number of copies asked."""
+    try:
+        make_label()
+    except ValidationError as exc:
+        flash(str(exc), "warning")
+        return redirect(back_url)
+    copies = request.form.get("copies", "")
+    return redirect(sheet_url + (f"?copies={copies}" if copies.isdigit() else ""))
 
 
 @bp.route("/vendor/labels/products/<int:product_id>")
@@ -87,6 +100,17 @@ def vendor_product_label_sheet(product_id: int):
         lambda copies: labels.product_sheet(
             current_user, g.org, product_id, copies or labels.PER_SHEET
         ),
+        url_for("vendors.vendor_product_label_create", product_id=product_id),
+        url_for("vendors.vendor_labels"),
+    )
+
+
+@bp.post("/vendor/labels/products/<int:product_id>")
+@org_required("products.manage")
+def vendor_product_label_create(product_id: int):
+    return _create(
+        lambda: labels.create_product_label(current_user, g.org, product_id),
+        url_for("vendors.vendor_product_label_sheet", product_id=product_id),
         url_for("vendors.vendor_labels"),
     )
 
@@ -96,6 +120,17 @@ def vendor_product_label_sheet(product_id: int):
 def vendor_batch_label_sheet(movement_id: int):
     return _sheet_page(
         lambda copies: labels.batch_sheet(current_user, g.org, movement_id, copies),
+        url_for("vendors.vendor_batch_label_create", movement_id=movement_id),
+        url_for("vendors.vendor_label_batches"),
+    )
+
+
+@bp.post("/vendor/labels/batches/<bigint:movement_id>")
+@org_required("products.manage")
+def vendor_batch_label_create(movement_id: int):
+    return _create(
+        lambda: labels.create_batch_label(current_user, g.org, movement_id),
+        url_for("vendors.vendor_batch_label_sheet", movement_id=movement_id),
         url_for("vendors.vendor_label_batches"),
     )
 
@@ -107,5 +142,16 @@ def bureau_product_label_sheet(product_id: int):
         lambda copies: labels.bureau_product_sheet(
             current_user, g.org, product_id, copies or labels.PER_SHEET
         ),
+        url_for("vendors.bureau_product_label_create", product_id=product_id),
+        url_for("catalog.certification_queue"),
+    )
+
+
+@bp.post("/bureau/labels/products/<int:product_id>")
+@org_required("certifications.review")
+def bureau_product_label_create(product_id: int):
+    return _create(
+        lambda: labels.create_bureau_label(current_user, g.org, product_id),
+        url_for("vendors.bureau_product_label_sheet", product_id=product_id),
         url_for("catalog.certification_queue"),
     )

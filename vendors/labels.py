@@ -97,15 +97,9 @@ def copies_arg(raw: str | None) -> int:
 
 def _ensure(vendor_id: int, product_id: int, movement_id: int | None) -> TraceLabel:
     """The label of a product (``movement_id`` None) or of a batch, created on first
-    use. INSERT ... ON CONFLICT DO NOTHING then a select, so two requests printing the
-    same label at once end with one label."""
-    where = [TraceLabel.product_id == product_id]
-    where.append(
-        TraceLabel.movement_id.is_(None)
-        if movement_id is None
-        else TraceLabel.movement_id == movement_id
-    )
-    label = db.session.scalar(select(TraceLabel).where(*where))
+    use. INSERT ... ON CONFLICT DO NOTHING then a select, so two requests making the
+    same label at once end with one label. Commits (the caller's unit of work, if any)."""
+    label = _find(product_id, movement_id)
     if label is None:
         with unit_of_work():
             insert_ignore(
@@ -118,7 +112,7 @@ def _ensure(vendor_id: int, product_id: int, movement_id: int | None) -> TraceLa
                     "scans": 0,
                 },
             )
-        label = db.session.scalar(select(TraceLabel).where(*where))
+        label = _find(product_id, movement_id)
     return label
 
 
@@ -165,22 +159,63 @@ def _product(product_id: int) -> Product:
     return product
 
 
-def product_sheet(actor: User, org: Organization, product_id: int, copies: int) -> Sheet:
-    """A sheet of the vendor's own product's label (created on first print). Only a
-    product certified today gets one: the label promises a certificate."""
+def _find(product_id: int, movement_id: int | None) -> TraceLabel | None:
+    where = [TraceLabel.product_id == product_id]
+    where.append(
+        TraceLabel.movement_id.is_(None)
+        if movement_id is None
+        else TraceLabel.movement_id == movement_id
+    )
+    return db.session.scalar(select(TraceLabel).where(*where))
+
+
+def create_product_label(actor: User, org: Organization, product_id: int) -> TraceLabel:
+    """The vendor's own product's label, made on first use (a POST: a GET changes
+    nothing). Only a product certified today gets one: the label promises a
+    certificate."""
+    require(actor, "products.manage", org)
+    product = _product(own_product(org, product_id).id)
+    _certified(product, today())
+    return _ensure(org.id, product.id, None)
+
+
+def create_bureau_label(actor: User, org: Organization, product_id: int) -> TraceLabel:
+    """The bureau makes any certified product's label (for a fair, a counter)."""
+    require(actor, "certifications.review", org)
+    product = _product(product_id)
+    _certified(product, today())
+    return _ensure(product.vendor_id, product.id, None)
+
+
+def create_batch_label(actor: User, org: Organization, movement_id: int) -> TraceLabel:
+    """The label of one of the vendor's receipt batches, made on first use."""
+    require(actor, "products.manage", org)
+    movement = own_receipt(org, movement_id)
+    product = _product(movement.product_id)
+    _certified(product, today())
+    return _ensure(org.id, product.id, movement.id)
+
+
+def product_sheet(actor: User, org: Organization, product_id: int, copies: int) -> Sheet | None:
+    """A sheet of the vendor's own product's label; None before the label is made."""
     require(actor, "products.manage", org)
     product = _product(own_product(org, product_id).id)
     certification = _certified(product, today())
-    label = _ensure(org.id, product.id, None)
+    label = _find(product.id, None)
+    if label is None:
+        return None
     return Sheet(_card(label, product, certification), copies, batch=False)
 
 
-def bureau_product_sheet(actor: User, org: Organization, product_id: int, copies: int) -> Sheet:
-    """The bureau prints any certified product's label (for a fair, a counter)."""
+def bureau_product_sheet(
+    actor: User, org: Organization, product_id: int, copies: int
+) -> Sheet | None:
     require(actor, "certifications.review", org)
     product = _product(product_id)
     certification = _certified(product, today())
-    label = _ensure(product.vendor_id, product.id, None)
+    label = _find(product.id, None)
+    if label is None:
+        return None
     return Sheet(_card(label, product, certification), copies, batch=False)
 
 
@@ -198,14 +233,18 @@ def own_receipt(org: Organization, movement_id: int) -> StockMovement:
     return movement
 
 
-def batch_sheet(actor: User, org: Organization, movement_id: int, copies: int | None) -> Sheet:
-    """A sheet of a receipt batch's label; by default one label per unit received, up
-    to one full sheet."""
+def batch_sheet(
+    actor: User, org: Organization, movement_id: int, copies: int | None
+) -> Sheet | None:
+    """A sheet of a receipt batch's label (None before it is made); by default one label
+    per unit received, up to one full sheet."""
     require(actor, "products.manage", org)
     movement = own_receipt(org, movement_id)
     product = _product(movement.product_id)
     certification = _certified(product, today())
-    label = _ensure(org.id, product.id, movement.id)
+    label = _find(product.id, movement.id)
+    if label is None:
+        return None
     if copies is None:
         copies = max(1, min(movement.on_hand_delta, PER_SHEET))
     card = _card(label, product, certification, local_date(movement.created_at))

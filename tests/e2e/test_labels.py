@@ -56,7 +56,7 @@ def test_a_vendor_prints_labels_and_a_scan_opens_the_product(
 
     # the product's sheet: 24 labels with inline QR codes on one A4 page
     page.goto("/vendor/labels")
-    page.get_by_test_id("product-labels").get_by_role("link", name="打印标签").click()
+    page.get_by_test_id("product-labels").get_by_role("button", name="打印标签").click()
     page.get_by_test_id("sheet-toolbar").wait_for()
     labels = page.get_by_test_id("label")
     assert labels.count() == 24
@@ -82,7 +82,7 @@ def test_a_vendor_prints_labels_and_a_scan_opens_the_product(
 
     # the batch's sheet: one label per unit received, with its receipt date
     page.goto("/vendor/labels")
-    page.get_by_test_id("batch-labels").get_by_role("link", name="打印批次标签").click()
+    page.get_by_test_id("batch-labels").get_by_role("button", name="打印批次标签").click()
     assert labels.count() == 6
     assert data["received"] in labels.first.inner_text()
     batch_link = page.get_by_test_id("label-url").get_attribute("href")

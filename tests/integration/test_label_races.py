@@ -34,7 +34,7 @@ def _certified_product_of_a_vendor():
 def test_concurrent_scans_all_count(live_server):
     vendor, product = _certified_product_of_a_vendor()
     staff = live_server.browser().login(vendor.email, TEST_PASSWORD)
-    assert staff.get(f"/vendor/labels/products/{product.id}").status_code == 200
+    assert staff.post(f"/vendor/labels/products/{product.id}").status_code == 302
     token = db.session.scalar(select(TraceLabel.token).where(TraceLabel.product_id == product.id))
 
     def scan():
@@ -50,8 +50,10 @@ def test_concurrent_scans_all_count(live_server):
 def test_two_first_prints_make_one_label(live_server):
     vendor, product = _certified_product_of_a_vendor()
     browsers = [live_server.browser().login(vendor.email, TEST_PASSWORD) for _ in range(4)]
-    path = f"/vendor/labels/products/{product.id}?copies=1"
-    responses = concurrently([partial(b.get, path) for b in browsers])
+    path = f"/vendor/labels/products/{product.id}"
+    responses = concurrently(
+        [partial(b.post, path, {"copies": "1"}, allow_redirects=True) for b in browsers]
+    )
     assert [r.status_code for r in responses] == [200] * 4, live_server.log()[-4000:]
     links = {re.search(r'data-testid="label-url">([^<]+)<', r.text).group(1) for r in responses}
     assert len(links) == 1

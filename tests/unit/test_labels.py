@@ -26,6 +26,11 @@ def _certified(product, number="FP-2026-0042", **kwargs):
     return product
 
 
+def _print(client, path: str):
+    """Press 打印标签: the POST that makes the label once, then its sheet."""
+    return client.post(path, follow_redirects=True)
+
+
 def _label(**where) -> TraceLabel:
     return db.session.scalar(select(TraceLabel).filter_by(**where))
 
@@ -33,8 +38,9 @@ def _label(**where) -> TraceLabel:
 def test_a_vendor_prints_a_sheet_of_its_products_label(client, auth, vendor, product):
     _certified(product)
     auth.login(vendor.email)
-    response = client.get(f"/vendor/labels/products/{product.id}")
+    response = _print(client, f"/vendor/labels/products/{product.id}")
     assert response.status_code == 200
+    assert response.request.path == f"/vendor/labels/products/{product.id}"
     html = response.get_data(as_text=True)
     label = _label(product_id=product.id, movement_id=None)
     url = f"http://localhost/t/{label.token}"
@@ -50,6 +56,7 @@ def test_a_vendor_prints_a_sheet_of_its_products_label(client, auth, vendor, pro
 def test_copies_fill_more_pages_and_bad_counts_fall_back(client, auth, vendor, product):
     _certified(product)
     auth.login(vendor.email)
+    _print(client, f"/vendor/labels/products/{product.id}")
     html = client.get(f"/vendor/labels/products/{product.id}?copies=30").get_data(as_text=True)
     assert html.count('data-testid="label"') == 30
     assert html.count('data-testid="label-page"') == 2
@@ -64,7 +71,8 @@ def test_copies_fill_more_pages_and_bad_counts_fall_back(client, auth, vendor, p
 def test_printing_again_keeps_the_same_label(client, auth, vendor, product):
     _certified(product)
     auth.login(vendor.email)
-    client.get(f"/vendor/labels/products/{product.id}")
+    _print(client, f"/vendor/labels/products/{product.id}")
+    _print(client, f"/vendor/labels/products/{product.id}")
     client.get(f"/vendor/labels/products/{product.id}?copies=3")
     assert len(db.session.scalars(select(TraceLabel)).all()) == 1
 
@@ -72,7 +80,7 @@ def test_printing_again_keeps_the_same_label(client, auth, vendor, product):
 def test_only_a_certified_product_gets_a_label(client, auth, vendor, product):
     CertificationFactory(product=product, status=CertStatus.PENDING)
     auth.login(vendor.email)
-    response = client.get(f"/vendor/labels/products/{product.id}", follow_redirects=True)
+    response = _print(client, f"/vendor/labels/products/{product.id}")
     assert "只有认定有效的产品才能打印溯源标签" in response.get_data(as_text=True)
     assert response.request.path == "/vendor/labels"
     assert _label(product_id=product.id) is None
@@ -82,17 +90,20 @@ def test_another_vendors_product_or_batch_is_not_found(client, auth, vendor, oth
     _certified(other_product)
     auth.login(vendor.email)
     assert client.get(f"/vendor/labels/products/{other_product.id}").status_code == 404
+    assert client.post(f"/vendor/labels/products/{other_product.id}").status_code == 404
     batch = db.session.scalar(
         select(StockMovement.id).where(StockMovement.product_id == other_product.id)
     )
     assert client.get(f"/vendor/labels/batches/{batch}").status_code == 404
+    assert client.post(f"/vendor/labels/batches/{batch}").status_code == 404
+    assert _label(product_id=other_product.id) is None
 
 
 def test_a_batch_label_is_for_a_receipt_only(client, auth, vendor, product):
     _certified(product)
     movement = receive(product, 5, note="第一批")
     auth.login(vendor.email)
-    html = client.get(f"/vendor/labels/batches/{movement.id}").get_data(as_text=True)
+    html = _print(client, f"/vendor/labels/batches/{movement.id}").get_data(as_text=True)
     assert html.count('data-testid="label"') == 5  # one per unit received by default
     assert local_date(movement.created_at).isoformat() in html
     # a movement that is not a receipt is no batch
@@ -101,6 +112,7 @@ def test_a_batch_label_is_for_a_receipt_only(client, auth, vendor, product):
         select(StockMovement.id).where(StockMovement.kind == MovementKind.ADJUSTMENT)
     )
     assert client.get(f"/vendor/labels/batches/{other}").status_code == 404
+    assert client.post(f"/vendor/labels/batches/{other}").status_code == 404
 
 
 def test_a_scan_counts_and_opens_the_product_page(client, auth, vendor, product):
@@ -108,7 +120,7 @@ def test_a_scan_counts_and_opens_the_product_page(client, auth, vendor, product)
     for _ in range(3):
         BenefitLinkFactory(product=product, household=HouseholdFactory())
     auth.login(vendor.email)
-    client.get(f"/vendor/labels/products/{product.id}")
+    _print(client, f"/vendor/labels/products/{product.id}")
     auth.logout()
     token = _label(product_id=product.id).token
     client.delete_cookie("session", domain="localhost")
@@ -132,7 +144,7 @@ def test_a_batch_scan_shows_the_receipt_date(client, auth, vendor, product):
     _certified(product)
     movement = receive(product, 2)
     auth.login(vendor.email)
-    client.get(f"/vendor/labels/batches/{movement.id}")
+    _print(client, f"/vendor/labels/batches/{movement.id}")
     token = _label(movement_id=movement.id).token
 
     response = client.get(f"/t/{token}")
@@ -146,6 +158,18 @@ def test_a_batch_scan_shows_the_receipt_date(client, auth, vendor, product):
         as_text=True
     )
     assert "溯源批次" not in client.get(f"/products/{product.id}?batch=nope").get_data(as_text=True)
+
+
+def test_opening_a_sheet_changes_nothing(client, auth, vendor, product):
+    """A GET makes no label: the sheet offers the button that does."""
+    _certified(product)
+    movement = receive(product, 3)
+    auth.login(vendor.email)
+    for path in (f"/vendor/labels/products/{product.id}", f"/vendor/labels/batches/{movement.id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'data-testid="no-label"' in html and 'data-testid="label"' not in html
+        assert f'action="{path}"' in html
+    assert db.session.scalars(select(TraceLabel)).all() == []
 
 
 def test_an_unknown_label_is_not_found(client):
@@ -168,7 +192,7 @@ def test_the_vendor_sees_its_labels_and_scans(client, auth, vendor, product):
     _certified(product)
     movement = receive(product, 4, note="荔枝第一批")
     auth.login(vendor.email)
-    client.get(f"/vendor/labels/products/{product.id}")
+    _print(client, f"/vendor/labels/products/{product.id}")
     client.get(f"/t/{_label(product_id=product.id, movement_id=None).token}")
     html = client.get("/vendor/labels").get_data(as_text=True)
     assert product.name in html and "荔枝第一批" in html
@@ -181,7 +205,7 @@ def test_the_bureau_prints_any_certified_products_label(client, auth, product):
     _certified(product)
     bureau = member_of(OrgKind.BUREAU, Role.STAFF)
     auth.login(bureau.email)
-    html = client.get(f"/bureau/labels/products/{product.id}").get_data(as_text=True)
+    html = _print(client, f"/bureau/labels/products/{product.id}").get_data(as_text=True)
     assert html.count('data-testid="label"') == labels.PER_SHEET
     assert _label(product_id=product.id).vendor_id == product.vendor_id
 
@@ -190,6 +214,7 @@ def test_a_vendor_may_not_use_the_bureau_sheet(client, auth, vendor, other_produ
     _certified(other_product)
     auth.login(vendor.email)
     assert client.get(f"/bureau/labels/products/{other_product.id}").status_code == 403
+    assert client.post(f"/bureau/labels/products/{other_product.id}").status_code == 403
 
 
 def test_an_expired_certificate_refuses_a_batch_label(client, auth, vendor, product):
@@ -200,7 +225,7 @@ def test_an_expired_certificate_refuses_a_batch_label(client, auth, vendor, prod
     )
     movement = receive(product, 2)
     auth.login(vendor.email)
-    response = client.get(f"/vendor/labels/batches/{movement.id}", follow_redirects=True)
+    response = _print(client, f"/vendor/labels/batches/{movement.id}")
     assert "只有认定有效的产品才能打印溯源标签" in response.get_data(as_text=True)
 
 

@@ -34,6 +34,9 @@ PERSONAL = {
     "orders.reports_export",
     "orders.household_benefits",
     "orders.household_benefits_export",
+    "orders.watch_list",
+    "orders.watch_household",
+    "orders.watch_export",
 }
 
 
