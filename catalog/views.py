@@ -100,9 +100,14 @@ def product_detail(product_id: int):
 @bp.route("/vendors/<int:vendor_id>")
 def vendor_detail(vendor_id: int):
     vendor = public.public_vendor(vendor_id)
-    stmt = public.vendor_public_products(vendor.id, sellability.today())
-    page = paginate(stmt, page_arg(), page_size())
-    return render_template("catalog/vendor.html", vendor=vendor, page=page)
+    day = sellability.today()
+    page = paginate(public.vendor_public_products(vendor.id, day), page_arg(), page_size())
+    return render_template(
+        "catalog/vendor.html",
+        vendor=vendor,
+        page=page,
+        priority_ids=priority.priority_ids((p.id for p in page.items), day),
+    )
 
 
 @bp.route("/notices")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload
 from catalog.models import Certification, Product
 from catalog.products import own_product
 from catalog.sellability import current_certification, today
+from marketplace import audit
 from marketplace.authz import require
 from marketplace.clock import local_date
 from marketplace.errors import NotFound, ValidationError
@@ -95,24 +96,36 @@ def copies_arg(raw: str | None) -> int:
 # ---------------------------------------------------------------- creating labels
 
 
-def _ensure(vendor_id: int, product_id: int, movement_id: int | None) -> TraceLabel:
+def _ensure(
+    actor: User, org: Organization, vendor_id: int, product_id: int, movement_id: int | None
+) -> TraceLabel:
     """The label of a product (``movement_id`` None) or of a batch, created on first
-    use. INSERT ... ON CONFLICT DO NOTHING then a select, so two requests making the
-    same label at once end with one label. Commits (the caller's unit of work, if any)."""
+    use and audited. INSERT ... ON CONFLICT DO NOTHING then a select, so two requests
+    making the same label at once end with one label (and one audit row)."""
     label = _find(product_id, movement_id)
-    if label is None:
-        with unit_of_work():
-            insert_ignore(
-                TraceLabel,
-                {
-                    "token": secrets.token_urlsafe(TOKEN_BYTES),
-                    "vendor_id": vendor_id,
-                    "product_id": product_id,
-                    "movement_id": movement_id,
-                    "scans": 0,
-                },
-            )
+    if label is not None:
+        return label
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with unit_of_work():
+        insert_ignore(
+            TraceLabel,
+            {
+                "token": token,
+                "vendor_id": vendor_id,
+                "product_id": product_id,
+                "movement_id": movement_id,
+                "scans": 0,
+            },
+        )
         label = _find(product_id, movement_id)
+        if label.token == token:  # this request made it
+            audit.record(
+                actor,
+                "trace_label.create",
+                label,
+                changes={"product_id": product_id, "movement_id": movement_id},
+                org_id=org.id,
+            )
     return label
 
 
@@ -176,7 +189,7 @@ def create_product_label(actor: User, org: Organization, product_id: int) -> Tra
     require(actor, "products.manage", org)
     product = _product(own_product(org, product_id).id)
     _certified(product, today())
-    return _ensure(org.id, product.id, None)
+    return _ensure(actor, org, org.id, product.id, None)
 
 
 def create_bureau_label(actor: User, org: Organization, product_id: int) -> TraceLabel:
@@ -184,7 +197,7 @@ def create_bureau_label(actor: User, org: Organization, product_id: int) -> Trac
     require(actor, "certifications.review", org)
     product = _product(product_id)
     _certified(product, today())
-    return _ensure(product.vendor_id, product.id, None)
+    return _ensure(actor, org, product.vendor_id, product.id, None)
 
 
 def create_batch_label(actor: User, org: Organization, movement_id: int) -> TraceLabel:
@@ -193,7 +206,7 @@ def create_batch_label(actor: User, org: Organization, movement_id: int) -> Trac
     movement = own_receipt(org, movement_id)
     product = _product(movement.product_id)
     _certified(product, today())
-    return _ensure(org.id, product.id, movement.id)
+    return _ensure(actor, org, org.id, product.id, movement.id)
 
 
 def product_sheet(actor: User, org: Organization, product_id: int, copies: int) -> Sheet | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from catalog.models import CertStatus
 from marketplace.clock import local_date, local_today
 from marketplace.extensions import db
-from marketplace.models import OrgKind, Role
+from marketplace.models import AuditEntry, OrgKind, Role
 from vendors import labels, stock
 from vendors.models import MovementKind, StockMovement, TraceLabel
 
@@ -74,7 +74,11 @@ def test_printing_again_keeps_the_same_label(client, auth, vendor, product):
     _print(client, f"/vendor/labels/products/{product.id}")
     _print(client, f"/vendor/labels/products/{product.id}")
     client.get(f"/vendor/labels/products/{product.id}?copies=3")
-    assert len(db.session.scalars(select(TraceLabel)).all()) == 1
+    [label] = db.session.scalars(select(TraceLabel)).all()
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "trace_label.create")
+    ).all()
+    assert entry.actor_id == vendor.id and entry.object_id == str(label.id)
 
 
 def test_only_a_certified_product_gets_a_label(client, auth, vendor, product):

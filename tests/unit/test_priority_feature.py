@@ -129,3 +129,11 @@ def test_only_sellable_products_are_featured(client):
         BenefitLinkFactory(product=product, household=HouseholdFactory(risk_light="red"))
     assert "未认定的优先产品" not in client.get("/products?priority=1").get_data(as_text=True)
     assert "未认定的优先产品" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_vendor_page_shows_the_badge_too(client):
+    featured = _product(4, name="优先的米")
+    _product(0, 3, vendor=featured.vendor, name="普通的面")
+    html = client.get(f"/vendors/{featured.vendor_id}").get_data(as_text=True)
+    assert "优先的米" in html and "普通的面" in html
+    assert html.count('data-testid="priority-badge"') == 1
