@@ -238,3 +238,16 @@ def test_the_qr_code_encodes_the_short_link():
     svg = str(labels.qr_svg(url))
     assert svg == segno.make(url, error="m").svg_inline(omitsize=True, svgclass="qr", title=url)
     assert "style=" not in svg  # nothing the CSP would refuse
+
+
+def test_the_stock_page_leads_to_the_products_batches(client, auth, vendor, product):
+    _certified(product)
+    mine = receive(product, 2, note="我的批次")
+    other = _certified(ProductFactory(vendor=product.vendor), number="FP-2026-0044")
+    receive(other, 3, note="别的产品批次")
+    auth.login(vendor.email)
+    stock_page = client.get(f"/vendor/stock/{product.id}").get_data(as_text=True)
+    assert f"/vendor/labels/batches?product={product.id}" in stock_page
+    html = client.get(f"/vendor/labels/batches?product={product.id}").get_data(as_text=True)
+    assert "我的批次" in html and "别的产品批次" not in html
+    assert f"/vendor/labels/batches/{mine.id}" in html
