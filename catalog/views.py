@@ -86,14 +86,16 @@ def _product_list_body(day, list_args: dict[str, str]) -> str:
 def product_detail(product_id: int):
     day = sellability.today()
     product = public.get_public_product(product_id, day, once_public=True)
+    # not for sale today: the page says why (暂停销售) instead of a bare 404
+    suspended = sellability.unsellable_reason(product, day)
     return render_template(
         "catalog/product.html",
         product=product,
-        # not for sale today: the page says why (暂停销售) instead of a bare 404
-        suspended=sellability.unsellable_reason(product, day),
+        suspended=suspended,
         certification=sellability.current_certification(product, day),
         impact=public.product_impact(product.id, day),
-        priority=priority.priority_impact(product.id, day),
+        # featured only while it can be bought, as in the list
+        priority=None if suspended else priority.priority_impact(product.id, day),
     )
 
 

@@ -137,3 +137,14 @@ def test_the_vendor_page_shows_the_badge_too(client):
     html = client.get(f"/vendors/{featured.vendor_id}").get_data(as_text=True)
     assert "优先的米" in html and "普通的面" in html
     assert html.count('data-testid="priority-badge"') == 1
+
+
+def test_a_suspended_product_is_not_featured_on_its_page(client):
+    product = _product(3)
+    product.certifications[0].status = CertStatus.SUSPENDED
+    from marketplace.extensions import db
+
+    db.session.commit()
+    html = client.get(f"/products/{product.id}").get_data(as_text=True)
+    assert 'data-testid="suspended"' in html
+    assert 'data-testid="priority-badge"' not in html and "priority-note" not in html
