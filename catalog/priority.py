@@ -43,9 +43,27 @@ def _at_risk_counts(day: date, product_ids=None) -> Select:
 
 
 def priority_clause(day: date):
-    """SQL condition on Product: featured as 优先帮扶 on ``day``."""
-    counts = _at_risk_counts(day).subquery()
-    return Product.id.in_(select(counts.c.product_id).where(counts.c.at_risk >= MIN_GROUP))
+    """SQL condition on Product: featured as 优先帮扶 on ``day``. Correlated to the outer
+    product, so the public list (ordered by an index, LIMITed to a page) counts the
+    at-risk links of the products it walks through, not of the whole catalogue."""
+    in_force = (
+        select(func.max(BenefitLink.valid_from))
+        .where(BenefitLink.product_id == Product.id, BenefitLink.valid_from <= day)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    at_risk = (
+        select(func.count(func.distinct(BenefitLink.household_id)))
+        .join(Household, Household.id == BenefitLink.household_id)
+        .where(
+            BenefitLink.product_id == Product.id,
+            BenefitLink.valid_from == in_force,
+            Household.risk_light.in_(AT_RISK),
+        )
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    return at_risk >= MIN_GROUP
 
 
 def priority_ids(product_ids: Iterable[int], day: date) -> set[int]:
