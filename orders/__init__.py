@@ -20,6 +20,7 @@ from orders.fairs import views as fair_views  # noqa: E402, F401
 from orders.policy import views as policy_views  # noqa: E402, F401
 from orders.procurement import views as procurement_views  # noqa: E402, F401
 from orders.reports import views as report_views  # noqa: E402, F401
+from orders.reports import watch_views  # noqa: E402, F401
 from orders.settlement import views as settlement_views  # noqa: E402, F401
 from orders.shop import (  # noqa: E402, F401
     aftersales_views,

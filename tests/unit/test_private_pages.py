@@ -39,6 +39,9 @@ PERSONAL = {
     "orders.household_benefits",
     "orders.household_benefits_export",
     "orders.reward_households_file",
+    "orders.watch_list",
+    "orders.watch_household",
+    "orders.watch_export",
 }
 
 
