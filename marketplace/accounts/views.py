@@ -14,7 +14,7 @@ from ..authz import ACTIVE_ORG_KEY, active_org, can
 from ..errors import ValidationError
 from ..extensions import limiter
 from ..web import safe_next
-from . import bp, devices, services
+from . import bp, devices, privacy, services
 from .forms import AddressForm, ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 
 
@@ -85,6 +85,7 @@ def register():
                 name=form.name.data,
                 phone=form.phone.data,
                 next_url=request.args.get("next"),
+                policy_version=privacy.current_policy().version if form.agree.data else None,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -151,7 +152,8 @@ def login():
             services.start_session(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
             response = redirect(safe_next(request.args.get("next"), _landing(user)))
-            devices.remember(response, user.email)
+            # what was typed (the e-mail, or the verified phone) is what the limit keys on
+            devices.remember(response, _form_email())
             return response
     return render_template("accounts/login.html", form=form)
 
