@@ -64,8 +64,14 @@ class AddressForm(FlaskForm):
     is_default = BooleanField(_l("设为默认地址"))
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("注册邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        _l("注册邮箱"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
 
 
 class ResetPasswordForm(FlaskForm):
