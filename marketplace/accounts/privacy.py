@@ -205,7 +205,7 @@ def export_data(user: User) -> dict[str, Any]:
             )
         ],
         "activity": [
-            {"action": e.action, "at": _when(e.created_at)}
+            {"action": e.action, "at": _when(e.at)}
             for e in db.session.scalars(
                 select(AuditEntry).where(AuditEntry.actor_id == user.id).order_by(AuditEntry.id)
             )
