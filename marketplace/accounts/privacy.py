@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
@@ -242,10 +241,8 @@ def delete_account(user: User, password: str) -> None:
     """注销: confirm with the password, then empty the account (see the module's note).
     The person is logged out everywhere and can no longer log in; the e-mail address
     and the phone number are free for a new account."""
-    try:
-        services._hasher().verify(user.password_hash, password or "")
-    except (VerificationError, InvalidHashError):
-        raise ValidationError(_("密码不正确"), {"password": _("密码不正确")}) from None
+    if not services.password_matches(user, password):
+        raise ValidationError(_("密码不正确"), {"password": _("密码不正确")})
     cleanups = []
     with unit_of_work():
         user = lock_row(User, user.id)

@@ -222,6 +222,14 @@ def authenticate(identifier: str, password: str) -> User:
     return user
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Is ``password`` the user's current one (a deleted account has none)?"""
+    try:
+        return _hasher().verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def change_password(user: User, current: str, new: str) -> LoginSession:
     """Set a new password and end every log-in of the user, this one included: cookies
     copied earlier, here or elsewhere, no longer work. Returns the fresh log-in that

@@ -24,7 +24,13 @@ from marketplace.clock import to_local
 from marketplace.extensions import db
 from marketplace.models import User
 from orders.ledger.models import Order, OrderStatus
-from orders.shop.models import OPEN_AFTER_SALES, AfterSalesRequest, CartItem, Shipment
+from orders.shop.models import (
+    OPEN_AFTER_SALES,
+    AfterSalesRequest,
+    CartItem,
+    Shipment,
+    ShipmentStatus,
+)
 
 TOMBSTONE = "已注销用户"
 
@@ -139,7 +145,9 @@ class ShopPersonalData:
             .where(
                 Order.buyer_user_id == user.id,
                 Order.status == OrderStatus.PAID,
-                Shipment.status.in_(["pending", "shipped", "at_station"]),
+                Shipment.status.in_(
+                    [ShipmentStatus.PENDING, ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION]
+                ),
             )
             .distinct()
         ).all()

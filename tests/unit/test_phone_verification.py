@@ -50,7 +50,7 @@ def enter(client, code):
 
 
 def texted_code(sms) -> str:
-    phone, text = sms.sent[-1]
+    _phone, text = sms.sent[-1]
     [code] = re.findall(r"\b(\d{6})\b", text)
     return code
 
@@ -69,7 +69,7 @@ def test_a_six_digit_code_is_texted_and_stored_only_hashed(app, sms):
     client = logged_in_client(app, user)
     response = ask_code(client)
     assert response.status_code == 302 and response.headers["Location"].endswith("/code")
-    phone, text = sms.sent[-1]
+    phone, _text = sms.sent[-1]
     assert phone == PHONE
     code = texted_code(sms)
     stored = db.session.scalar(select(PhoneCode).where(PhoneCode.user_id == user.id))
