@@ -8,8 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from marketplace.accounts import recovery
+from marketplace.accounts.services import hash_password, password_matches
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, User
 
@@ -184,3 +186,29 @@ def test_posts_per_client_address_are_limited(app, outbox):
     for n in range(10):
         assert forgot(client, f"p{n}@example.cn", ip="10.6.0.1").status_code == 302
     assert forgot(client, "p99@example.cn", ip="10.6.0.1").status_code == 429
+
+
+def test_a_link_used_by_another_request_meanwhile_sets_nothing(monkeypatch, client, outbox):
+    """The loser of two submissions read the account before the winner changed it: its
+    guarded UPDATE (``WHERE password_hash = <as read>``) changes no row, and it is told
+    the link is used. (tests/integration/test_account_races.py runs it under gunicorn.)"""
+    user = UserFactory(email="lin@example.cn")
+    forgot(client, "lin@example.cn")
+    token = link_in(outbox[0]).rsplit("/", 1)[1]
+    read_it = recovery.reset_user
+
+    def and_meanwhile(token):
+        found = read_it(token)
+        db.session.execute(
+            update(User)
+            .where(User.id == found.id)
+            .values(password_hash=hash_password("the winner's 1"))
+            .execution_options(synchronize_session=False)
+        )
+        return found
+
+    monkeypatch.setattr(recovery, "reset_user", and_meanwhile)
+    with pytest.raises(recovery.ResetLinkInvalid):
+        recovery.reset_password(token, NEW)
+    db.session.expire_all()
+    assert password_matches(db.session.get(User, user.id), TEST_PASSWORD)
