@@ -300,3 +300,12 @@ def test_an_organization_member_is_told_to_leave_first(app):
     with pytest.raises(privacy.AccountNotDeletable) as refused:
         privacy.delete_account(staff, TEST_PASSWORD)
     assert "成员" in refused.value.reasons[0]
+
+
+def test_the_export_holds_exactly_the_documented_keys(app):
+    from .test_formats_doc import DOC_PATH, first_table, sections
+
+    body = sections(DOC_PATH.read_text(encoding="utf-8"))["Download my data (JSON)"]
+    documented = [row["key"].strip("`") for row in first_table(body)]
+    data = json.loads(logged_in(app, UserFactory()).get("/account/privacy/export").data)
+    assert list(data) == documented
