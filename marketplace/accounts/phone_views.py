@@ -9,6 +9,7 @@ from ..extensions import limiter
 from ..web import form_errors
 from . import bp, phone
 from .forms import PhoneCodeForm, PhoneForm
+from .views import sent
 
 
 def _code_limit() -> str:
@@ -23,14 +24,9 @@ def _number_key() -> str:
     return "phone-code-number:" + request.form.get("phone", "").strip()
 
 
-def _sent(response) -> bool:
-    """Only a form that texted a code counts."""
-    return response.status_code == 302
-
-
 @bp.route("/account/phone", methods=["GET", "POST"])
-@limiter.limit(_code_limit, methods=["POST"], key_func=_account_key, deduct_when=_sent)
-@limiter.limit(_code_limit, methods=["POST"], key_func=_number_key, deduct_when=_sent)
+@limiter.limit(_code_limit, methods=["POST"], key_func=_account_key, deduct_when=sent)
+@limiter.limit(_code_limit, methods=["POST"], key_func=_number_key, deduct_when=sent)
 @login_required
 def verify_phone():
     form = PhoneForm(phone=current_user.phone)

@@ -10,6 +10,7 @@ from ..extensions import limiter
 from ..web import form_errors
 from . import bp, recovery, services
 from .forms import ForgotPasswordForm, ResetPasswordForm
+from .views import sent
 
 
 def _reset_limit() -> str:
@@ -24,14 +25,9 @@ def _reset_email_key() -> str:
     return "reset:" + services.normalize_email(request.form.get("email", ""))
 
 
-def _sent(response) -> bool:
-    """Only a form that sent a mail counts against its address."""
-    return response.status_code == 302
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_reset_limit, methods=["POST"])
-@limiter.limit(_reset_email_limit, methods=["POST"], key_func=_reset_email_key, deduct_when=_sent)
+@limiter.limit(_reset_email_limit, methods=["POST"], key_func=_reset_email_key, deduct_when=sent)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -63,15 +63,16 @@ def _register_email_key() -> str:
     return "register:" + _form_email()
 
 
-def _sent(response) -> bool:
-    """Only a form that sent a mail counts against its address."""
+def sent(response) -> bool:
+    """Rate limits that count only a form that sent something (a mail, a text message):
+    its answer is the redirect to the "sent" page."""
     return response.status_code == 302
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"])
 @limiter.limit(
-    _register_email_limit, methods=["POST"], key_func=_register_email_key, deduct_when=_sent
+    _register_email_limit, methods=["POST"], key_func=_register_email_key, deduct_when=sent
 )
 def register():
     if current_user.is_authenticated:
