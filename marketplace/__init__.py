@@ -156,6 +156,7 @@ def register_registries(app: Flask) -> None:
     from orders.shop.demo import load_shop_demo
     from orders.shop.fulfilment_views import shipments_panel
     from orders.shop.notify import OrderNotifier
+    from orders.shop.personal_data import ShopPersonalData
     from vendors.demo import load_stock_demo
     from vendors.services import WarehouseStock
     from vendors.views import low_stock_panel
@@ -210,6 +211,8 @@ def register_registries(app: Flask) -> None:
     registries.order_notifier.fill(app, OrderNotifier(app))
     # The stock column of the products import.
     registries.stock.fill(app, WarehouseStock())
+    # A person's data in the packages above the kernel (download my data, delete account).
+    registries.personal_data.fill(app, [ShopPersonalData()])
 
 
 def register_errorhandlers(app: Flask) -> None:

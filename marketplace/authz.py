@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "orders.refund": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "pickup_points.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "settlement.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
+    "privacy.edit": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     # every organization
     "org.view": {kind: ANY_ROLE for kind in OrgKind},
     "org.manage_members": {kind: frozenset({Role.ADMIN}) for kind in OrgKind},

@@ -176,6 +176,16 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "REGISTER_RATE_LIMIT": env.get("REGISTER_RATE_LIMIT", "10 per hour"),
         "REGISTER_EMAIL_RATE_LIMIT": env.get("REGISTER_EMAIL_RATE_LIMIT", "5 per hour"),
         "REGISTRATION_LINK_HOURS": int(env.get("REGISTRATION_LINK_HOURS", "24")),
+        # forgotten passwords: the mailed link's life, form posts per client address and
+        # mails per e-mail address
+        "PASSWORD_RESET_MINUTES": int(env.get("PASSWORD_RESET_MINUTES", "30")),
+        "PASSWORD_RESET_RATE_LIMIT": env.get("PASSWORD_RESET_RATE_LIMIT", "10 per hour"),
+        "PASSWORD_RESET_EMAIL_RATE_LIMIT": env.get("PASSWORD_RESET_EMAIL_RATE_LIMIT", "5 per hour"),
+        # phone verification: a texted code's life and wrong guesses, and codes sent per
+        # account and per phone number
+        "PHONE_CODE_MINUTES": int(env.get("PHONE_CODE_MINUTES", "10")),
+        "PHONE_CODE_ATTEMPTS": int(env.get("PHONE_CODE_ATTEMPTS", "5")),
+        "PHONE_CODE_RATE_LIMIT": env.get("PHONE_CODE_RATE_LIMIT", "5 per hour"),
         "REDIS_URL": redis_url,
         # shared by every node through Redis when REDIS_URL is set
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",

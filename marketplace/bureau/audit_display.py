@@ -18,6 +18,11 @@ ACTION_LABELS = {
     "user.change_password": _l("修改密码"),
     "user.update_profile": _l("修改个人资料"),
     "user.logout_everywhere": _l("退出所有设备"),
+    "user.reset_password": _l("重设密码"),
+    "user.verify_phone": _l("验证手机号"),
+    "user.consent": _l("同意隐私政策"),
+    "user.delete": _l("注销账号"),
+    "policy.publish": _l("发布隐私政策"),
     "org.apply": _l("申请入驻"),
     "org.verify": _l("审核通过组织"),
     "org.reject": _l("驳回组织申请"),
@@ -65,6 +70,7 @@ OBJECT_LABELS = {
     "reward_lists": _l("奖补名单"),
     "income_assessments": _l("收入评定"),
     "settlement_statements": _l("结算单"),
+    "policy_versions": _l("隐私政策"),
     "import": _l("数据导入"),
 }
 FIELD_LABELS = {

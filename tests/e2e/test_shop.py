@@ -83,6 +83,7 @@ def test_visitor_buys_from_two_vendors_with_the_test_gateway(page, live_server, 
     form.get_by_label("姓名").fill("李市民")
     form.get_by_label("密码", exact=True).fill("correct horse 9")
     form.get_by_label("确认密码").fill("correct horse 9")
+    form.get_by_label("我已阅读并同意").check()
     with live_server.outbox() as mails:
         form.get_by_role("button", name="注册").click()
         page.get_by_text("请查收邮件").first.wait_for()

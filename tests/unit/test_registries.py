@@ -45,6 +45,7 @@ def test_the_factory_fills_every_registry(app):
     ]
     assert isinstance(registries.order_notifier.get(), OrderNotifier)
     assert isinstance(registries.stock.get(), WarehouseStock)
+    assert [type(h).__name__ for h in registries.personal_data.get()] == ["ShopPersonalData"]
     assert all(r.name in app.extensions for r in registries.ALL)
 
 
