@@ -24,6 +24,10 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
   dashboard (what to do today), in order, each shown only when its permission holds.
   Filled with orders.shop's shipments to send, vendors' low stock, orders.reports' month
   and orders.settlement's latest statement; called by catalog's vendor dashboard.
+- ``stock_returned``: ``callable(product_ids)``, told (after the commit) which sold-out
+  products have units available at their warehouse again. Filled with catalog.restock's
+  ``stock_returned`` (the 到货提醒 subscribers); called by vendors' stock engine, so
+  the stock engine tells buyers without knowing who listens.
 """
 
 from __future__ import annotations
@@ -77,5 +81,8 @@ home_sections: Registry[list[Callable[[], str]]] = Registry("home_sections", lis
 order_notifier: Registry[OrderNotifier | None] = Registry("order_notifier", lambda: None)
 stock: Registry[StockPort | None] = Registry("stock", lambda: None)
 vendor_today: Registry[list[Callable[[Any, Any], str]]] = Registry("vendor_today", list)
+stock_returned: Registry[Callable[[Sequence[int]], None] | None] = Registry(
+    "stock_returned", lambda: None
+)
 
-ALL = (importers, demo_steps, home_sections, order_notifier, stock, vendor_today)
+ALL = (importers, demo_steps, home_sections, order_notifier, stock, vendor_today, stock_returned)
