@@ -122,8 +122,11 @@ def after_sales_escalate(request_id: int):
 
 
 @bp.route("/after-sales/photo/<name>")
-@login_required
 def after_sales_photo(name: str):
+    """A request's photo, from the private folder, for the buyer, the part's vendor
+    staff and bureau staff; 404 for anyone else, a visitor included."""
+    if not current_user.is_authenticated:
+        abort(404)
     located = files.path_for(aftersales.PHOTO_FOLDER, name)
     if located is None or not aftersales.may_see_photo(current_user, name):
         abort(404)
