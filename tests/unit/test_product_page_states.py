@@ -96,9 +96,8 @@ def test_the_buy_bar_carries_the_form_and_its_stylesheet(client):
     bar = page.split('data-testid="buy-bar"', 1)[1]
     assert bar.index('data-testid="add-to-cart"') < bar.index("加入购物车")
     css = client.get("/static/css/product.css")
-    assert "position: fixed" in css.get_data(
-        as_text=True
-    ) and "max-width: 767.98px" in css.get_data(as_text=True)
+    rules = css.get_data(as_text=True)
+    assert "position: fixed" in rules and "max-width: 767.98px" in rules
     css.close()
 
 

@@ -73,10 +73,9 @@ def test_stock_that_never_ran_out_tells_nobody_and_a_rollback_tells_nobody():
     product = sold_out()
     buyer = UserFactory()
     restock.subscribe(buyer, product.id)
-    with pytest.raises(RuntimeError):
-        with unit_of_work():
-            stock.receive([Goods(product.id, 3)], Ref("receipt"))
-            raise RuntimeError("the use case failed")
+    with pytest.raises(RuntimeError), unit_of_work():
+        stock.receive([Goods(product.id, 3)], Ref("receipt"))
+        raise RuntimeError("the use case failed")
     assert told(buyer) == 0 and restock.is_subscribed(buyer, product.id)
 
 
