@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from orders.shop.models import InvoiceTitleKind
@@ -52,3 +52,25 @@ class InvoiceRejectForm(FlaskForm):
         _l("不能开具的原因"),
         validators=[DataRequired(_l("请填写不能开具的原因")), Length(max=1000)],
     )
+
+
+class CheckoutInvoiceForm(InvoiceRequestForm):
+    """The checkout's optional invoice section (prefix ``invoice``): checked only when
+    ``wanted``; the checkout form around it carries the CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    wanted = BooleanField(_l("需要电子发票"))
+    title_kind = RadioField(
+        _l("抬头类型"),
+        choices=TITLE_KIND_CHOICES,
+        default=InvoiceTitleKind.PERSONAL.value,
+        validators=[Optional()],
+    )
+    title = StringField(
+        _l("发票抬头"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("个人填姓名，单位填单位全称"),
+    )
+    email = StringField(_l("接收邮箱"), validators=[Optional(), Length(max=254)])

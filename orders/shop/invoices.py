@@ -28,7 +28,7 @@ from marketplace.mail import send_mail
 from marketplace.models import Organization, User, utcnow
 from marketplace.notifications.services import Notice, link_to, notify_org, notify_users
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
-from orders.ledger.models import PAID_STATUSES, Order
+from orders.ledger.models import PAID_STATUSES, Order, OrderStatus
 from orders.shop.models import (
     InvoiceRequest,
     InvoiceStatus,
@@ -84,8 +84,12 @@ def clean_details(details: InvoiceDetails) -> InvoiceDetails:
 
 
 def invoiceable(order: Order, shipment: Shipment) -> bool:
-    """A part of a paid order, not cancelled, may carry an invoice request."""
-    return order.status in PAID_STATUSES and shipment.status != ShipmentStatus.CANCELLED
+    """A part not cancelled, of an order placed (the checkout's request, still unpaid)
+    or paid, may carry an invoice request; vendors see requests once it is paid."""
+    return (
+        order.status in (OrderStatus.PENDING_PAYMENT, *PAID_STATUSES)
+        and shipment.status != ShipmentStatus.CANCELLED
+    )
 
 
 # ---------------------------------------------------------------- the buyer
@@ -107,7 +111,7 @@ def request_invoice(
         if shipment is None:
             raise NotFound()
         if not invoiceable(order, shipment):
-            raise IllegalTransition(_("订单付款后、且该包裹未取消时才能申请发票"))
+            raise IllegalTransition(_("已取消的订单或包裹不能申请发票"))
         invoice = db.session.scalar(
             select(InvoiceRequest)
             .where(InvoiceRequest.shipment_id == shipment.id)
@@ -148,7 +152,7 @@ def request_invoice(
             object_type="invoice_requests",
             changes={"order": order.number, "title_kind": details.title_kind},
         )
-    if action == "invoice.request":
+    if action == "invoice.request" and order.is_paid:  # unpaid: the paid-order notice will do
         _tell_vendor(invoice, again)
     return invoice
 

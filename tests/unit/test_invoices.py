@@ -21,6 +21,7 @@ from marketplace.models import AuditEntry
 from marketplace.notifications.models import Notification
 from orders.shop import invoices
 from orders.shop.checkout import place_order
+from orders.shop.fulfilment import cancel_by_buyer
 from orders.shop.invoices import InvoiceDetails
 from orders.shop.models import InvoiceRequest, InvoiceStatus
 
@@ -55,6 +56,12 @@ def issued(market) -> InvoiceRequest:
     return invoices.issue_invoice(
         market["staff_a"], market["a"], invoice.id, "04400001", io.BytesIO(PDF)
     )
+
+
+def cancel_unpaid(buyer, order) -> None:
+    cancel_by_buyer(buyer, order.id, "不要了")
+    db.session.refresh(order)
+    assert order.status == "cancelled"
 
 
 def inbox_titles(user) -> list[str]:
@@ -169,11 +176,17 @@ def test_an_issued_invoice_is_not_issued_twice(market):
         invoices.issue_invoice(market["staff_a"], market["a"], invoice.id, "2", io.BytesIO(PDF))
 
 
-def test_only_paid_orders_and_own_parts(market):
+def test_not_for_cancelled_orders_nor_others_parts(market, client, auth):
     buyer, apples = market["buyer"], market["apples"]
     unpaid = place_order(buyer, {apples.id: 1}, address(), "t-inv-unpaid")
+    waiting = invoices.request_invoice(buyer, unpaid.id, unpaid.shipments[0].id, personal())
+    assert waiting.status == InvoiceStatus.REQUESTED  # asked at checkout, before paying
+    auth.login(market["staff_a"].email)  # the vendor sees it once the order is paid
+    assert unpaid.number not in client.get("/vendor/invoices").get_data(as_text=True)
+    auth.logout()
+    cancel_unpaid(buyer, unpaid)
     with pytest.raises(IllegalTransition):
-        invoices.request_invoice(buyer, unpaid.id, unpaid.shipments[0].id, personal())
+        invoices.request_invoice(buyer, unpaid.id, unpaid.shipments[0].id, company())
     order = market["order"]
     with pytest.raises(NotFound):  # another buyer's order
         invoices.request_invoice(UserFactory(), order.id, order.shipments[0].id, personal())
@@ -285,3 +298,49 @@ def test_vendor_list_filters_and_issues_from_the_order_page(client, auth, market
         == 404
     )
     assert other.id  # an unrelated vendor's product changes nothing here
+
+
+# ---------------------------------------------------------------- at checkout
+
+
+def test_the_checkout_invoice_option_asks_each_vendor(client, auth):
+    from .test_shop_checkout import (
+        NEW_ADDRESS,
+        buyer_with_cart,
+        checkout_page,
+        orders_count,
+        token_of,
+    )
+
+    buyer_with_cart(auth, stocked_product(5), stocked_product(5))
+    page = checkout_page(client)
+    assert 'data-testid="checkout-invoice"' in page
+    data = {
+        **NEW_ADDRESS,
+        "token": token_of(page),
+        "invoice-wanted": "y",
+        "invoice-title_kind": "company",
+        "invoice-title": "海口某某科技有限公司",
+        "invoice-tax_id": "91350100M000100Y44",  # wrong check character
+        "invoice-email": "finance@example.com",
+    }
+    refused = client.post("/checkout", data=data)
+    assert refused.status_code == 200 and "纳税人识别号应为" in refused.get_data(as_text=True)
+    assert orders_count() == 0
+    client.post("/checkout", data={**data, "invoice-tax_id": CREDIT_CODE})
+    assert orders_count() == 1
+    asked = db.session.scalars(select(InvoiceRequest)).all()
+    assert len(asked) == 2 and {i.tax_id for i in asked} == {CREDIT_CODE}
+    assert len({i.vendor_id for i in asked}) == 2
+
+
+def test_the_checkout_without_the_option_asks_nothing(client, auth):
+    from .test_shop_checkout import NEW_ADDRESS, buyer_with_cart, checkout_page, token_of
+
+    buyer_with_cart(auth, stocked_product(5))
+    page = checkout_page(client)
+    client.post(
+        "/checkout",
+        data={**NEW_ADDRESS, "token": token_of(page), "invoice-title_kind": "company"},
+    )
+    assert db.session.scalar(select(InvoiceRequest)) is None
