@@ -87,6 +87,7 @@ def vendor_orders():
         page=page,
         status=status,
         lines=queries.vendor_lines(page.items),
+        invoices_open=invoices.open_count(current_user, g.org),
         **_labels(),
     )
 

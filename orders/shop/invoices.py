@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from catalog import files
@@ -185,6 +185,12 @@ def vendor_invoices(actor: User, org: Organization, status: str | None = None) -
     if status:
         stmt = stmt.where(InvoiceRequest.status == status)
     return stmt
+
+
+def open_count(actor: User, org: Organization) -> int:
+    """How many of the vendor's requests on paid orders wait to be issued."""
+    stmt = vendor_invoices(actor, org, InvoiceStatus.REQUESTED)
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
 def vendor_invoice(actor: User, org: Organization, invoice_id: int) -> InvoiceRequest:

@@ -273,6 +273,8 @@ def test_vendor_list_filters_and_issues_from_the_order_page(client, auth, market
     invoice = requested(market)
     other = stocked_product(5)
     auth.login(market["staff_a"].email)
+    orders_page = client.get("/vendor/orders").get_data(as_text=True)
+    assert 'data-testid="invoices-open">1<' in orders_page
     listing = client.get("/vendor/invoices?status=requested").get_data(as_text=True)
     assert market["order"].number in listing and "海口某某科技有限公司" in listing
     assert "没有符合条件的发票申请" in client.get("/vendor/invoices?status=issued").get_data(

@@ -98,3 +98,17 @@ def test_only_public_products_can_be_watched():
     db.session.commit()
     with pytest.raises(NotFound):
         restock.subscribe(UserFactory(), product.id)
+
+
+def test_a_count_correction_or_the_products_import_brings_it_back_too():
+    from marketplace.unit_of_work import unit_of_work as uow
+    from vendors.stock_counts import set_on_hand_many
+
+    product, other = sold_out(), sold_out()
+    buyer = UserFactory()
+    restock.subscribe(buyer, product.id)
+    restock.subscribe(buyer, other.id)
+    with uow():
+        set_on_hand_many({product.id: 4, other.id: 0}, Ref("import"))
+    assert told(buyer) == 1
+    assert restock.is_subscribed(buyer, other.id)  # still sold out: still waiting
