@@ -12,6 +12,7 @@ import pytest
 from marketplace.models import OrgKind, Role
 from orders.shop.checkout import Delivery, place_order
 from orders.shop.payment import complete_payment, start_payment
+from vendors import stock
 
 from ..conftest import TEST_PASSWORD
 from ..factories import UserFactory, member_of
@@ -38,7 +39,10 @@ def arrange() -> dict:
         "e2e-invoice-order",
     )
     assert complete_payment("test", start_payment(order).reference).status == "paid"
+    gone = SellableProductFactory(vendor=product.vendor, stock=1, name="百花蜂蜜")
+    stock.sell([stock.Goods(gone.id, 1)], stock.Ref("e2e"))
     return {
+        "sold_out": gone.id,
         "buyer": buyer.email,
         "vendor": staff.email,
         "order": order.id,
@@ -89,6 +93,15 @@ def test_buyer_requests_vendor_issues_buyer_downloads(phone, live_server):
     box = bar.bounding_box()
     assert box is not None and abs(box["y"] + box["height"] - PHONE["height"]) < 2
     assert bar.get_by_role("button", name="加入购物车").is_enabled()
+    page.screenshot(path=str(SCREENSHOTS / "invoices_product_bar.png"))
+
+    # a sold-out product: no active button, a restock alert, nothing wider than the phone
+    page.goto(f"/products/{arranged['sold_out']}")
+    bar = page.get_by_test_id("buy-bar")
+    assert bar.get_by_test_id("sold-out").is_disabled()
+    assert bar.get_by_test_id("restock-login").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "invoices_sold_out_bar.png"))
 
     # the buyer asks for a company invoice from the order page
     log_in(context, page, arranged["buyer"])
