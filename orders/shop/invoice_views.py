@@ -126,8 +126,9 @@ def vendor_invoice_issue(invoice_id: int):
         flash_form_errors(form)
         return _back(invoice_id)
     try:
+        upload = request.files.get("file")
         invoices.issue_invoice(
-            current_user, g.org, invoice_id, form.invoice_no.data, request.files.get("file")
+            current_user, g.org, invoice_id, form.invoice_no.data, upload if upload else None
         )
     except DomainError as exc:
         flash(exc.message, "danger")

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
@@ -76,7 +77,9 @@ def clean_details(details: InvoiceDetails) -> InvoiceDetails:
             "纳税人识别号应为 18 位统一社会信用代码，或 15、17、18、20 位税号，请核对"
         )
     email = (details.email or "").strip()
-    if not email or "@" not in email or len(email) > 254 or " " in email:
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
         errors["email"] = _("请填写接收电子发票的邮箱")
     if errors:
         raise ValidationError(next(iter(errors.values())), errors)

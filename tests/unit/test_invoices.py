@@ -282,6 +282,22 @@ def test_vendor_list_filters_and_issues_from_the_order_page(client, auth, market
     )
     page = client.get(f"/vendor/orders/{market['order'].id}").get_data(as_text=True)
     assert 'data-testid="invoice-issue-form"' in page and CREDIT_CODE in page
+    no_file = client.post(
+        f"/vendor/invoices/{invoice.id}/issue",
+        data={"invoice_no": "04400077"},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "请上传电子发票 PDF 文件" in no_file.get_data(as_text=True)
+    not_pdf = client.post(
+        f"/vendor/invoices/{invoice.id}/issue",
+        data={"invoice_no": "04400077", "file": (io.BytesIO(b"GIF89a..."), "fapiao.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "发票文件必须是 PDF 文件" in not_pdf.get_data(as_text=True)
+    db.session.refresh(invoice)
+    assert invoice.status == InvoiceStatus.REQUESTED
     response = client.post(
         f"/vendor/invoices/{invoice.id}/issue",
         data={"invoice_no": "04400077", "file": (io.BytesIO(PDF), "fapiao.pdf")},
