@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -55,6 +55,12 @@ def after_commit(key: str, callback: Callable[[list], None], item: Any) -> None:
     follows is committed already and stays."""
     pending = db.session.info.setdefault(_AFTER_COMMIT, {})
     pending.setdefault(key, (callback, set()))[1].add(item)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    """A rollback anywhere (not only a unit of work's) drops what waited for a commit."""
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def _run_after_commit() -> None:

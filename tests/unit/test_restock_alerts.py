@@ -112,3 +112,20 @@ def test_a_count_correction_or_the_products_import_brings_it_back_too():
         set_on_hand_many({product.id: 4, other.id: 0}, Ref("import"))
     assert told(buyer) == 1
     assert restock.is_subscribed(buyer, other.id)  # still sold out: still waiting
+
+
+def test_a_plain_rollback_drops_the_waiting_notice_too():
+    from marketplace.unit_of_work import after_commit
+
+    product = sold_out()
+    buyer = UserFactory()
+    restock.subscribe(buyer, product.id)
+    after_commit("stock_returned", restock.stock_returned, product.id)
+    db.session.rollback()  # not a unit of work's: the session event drops it
+    with unit_of_work():
+        pass  # a later use case commits; the dropped notice must not go out with it
+    assert told(buyer) == 0
+    after_commit("stock_returned", restock.stock_returned, product.id)
+    with unit_of_work():
+        pass
+    assert told(buyer) == 1  # kept, it goes out after the next commit
