@@ -37,6 +37,7 @@ from orders.shop.models import (
     Shipment,
     ShipmentStatus,
 )
+from orders.shop.parts import lock_order
 from orders.shop.queries import buyer_order
 
 log = logging.getLogger(__name__)
@@ -106,11 +107,10 @@ def request_invoice(
     order = buyer_order(buyer, order_id)
     details = clean_details(details)
     with unit_of_work():
-        shipment = db.session.scalar(
-            select(Shipment)
-            .where(Shipment.id == shipment_id, Shipment.order_id == order.id)
-            .with_for_update()
-        )
+        # the order and its parts locked and read afresh: a cancellation committed
+        # meanwhile is seen, and two submissions of the form take turns
+        order = lock_order(order.id)
+        shipment = next((s for s in order.shipments if s.id == shipment_id), None)
         if shipment is None:
             raise NotFound()
         if not invoiceable(order, shipment):
