@@ -315,3 +315,23 @@ class HeldReport(db.Model):
     stored_name: Mapped[str] = mapped_column(String(100))  # catalog.files' generated name
     filename: Mapped[str] = mapped_column(String(255))  # the upload's, shown back only
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RestockAlert(db.Model):
+    """A signed-in buyer's 到货提醒 for a sold-out product: told once (inbox and e-mail)
+    when stock is available again; subscribing again after that is a new round."""
+
+    __tablename__ = "restock_alerts"
+    __table_args__ = (
+        UniqueConstraint("product_id", "user_id"),
+        Index("ix_restock_alerts_product_pending", "product_id", "notified_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # one notice per round
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    product: Mapped[Product] = relationship()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from marketplace.fragments import fragment
@@ -14,7 +17,7 @@ from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
 from marketplace.web import id_arg, page_arg, page_size
 
-from . import bp, certification, priority, products, public, sellability
+from . import bp, certification, priority, products, public, restock, sellability
 from .public import PUBLIC_SORTS, CatalogFilters
 
 SORT_LABELS = {
@@ -96,7 +99,23 @@ def product_detail(product_id: int):
         impact=public.product_impact(product.id, day),
         # featured only while it can be bought, as in the list
         priority=None if suspended else priority.priority_impact(product.id, day),
+        restock_subscribed=restock.is_subscribed(current_user, product.id),
     )
+
+
+@bp.route("/products/<int:product_id>/restock-alert", methods=["POST"])
+@login_required
+def restock_alert(product_id: int):
+    """到货提醒: subscribe (or, with ``cancel``, stop waiting)."""
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    if request.form.get("cancel"):
+        restock.unsubscribe(current_user, product_id)
+        flash(_("已取消到货提醒。"), "info")
+    else:
+        restock.subscribe(current_user, product_id)
+        flash(_("已设置到货提醒：补货后会通过站内消息和邮件通知您。"), "success")
+    return redirect(url_for("catalog.product_detail", product_id=product_id))
 
 
 @bp.route("/vendors/<int:vendor_id>")

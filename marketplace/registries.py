@@ -28,6 +28,10 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
   a person, for the account's "download my data" and "delete my account" (PIPL).
   Filled with orders.shop's (orders with lines, parts, after-sales, cart); called by
   ``marketplace.accounts.privacy``.
+- ``stock_returned``: ``callable(product_ids)``, told (after the commit) which sold-out
+  products have units available at their warehouse again. Filled with catalog.restock's
+  ``stock_returned`` (the 到货提醒 subscribers); called by vendors' stock engine, so
+  the stock engine tells buyers without knowing who listens.
 """
 
 from __future__ import annotations
@@ -101,5 +105,17 @@ order_notifier: Registry[OrderNotifier | None] = Registry("order_notifier", lamb
 stock: Registry[StockPort | None] = Registry("stock", lambda: None)
 vendor_today: Registry[list[Callable[[Any, Any], str]]] = Registry("vendor_today", list)
 personal_data: Registry[list[PersonalData]] = Registry("personal_data", list)
+stock_returned: Registry[Callable[[Sequence[int]], None] | None] = Registry(
+    "stock_returned", lambda: None
+)
 
-ALL = (importers, demo_steps, home_sections, order_notifier, stock, vendor_today, personal_data)
+ALL = (
+    importers,
+    demo_steps,
+    home_sections,
+    order_notifier,
+    stock,
+    vendor_today,
+    personal_data,
+    stock_returned,
+)

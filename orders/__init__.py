@@ -26,6 +26,7 @@ from orders.shop import (  # noqa: E402, F401
     aftersales_views,
     checkout_views,
     fulfilment_views,
+    invoice_views,
     order_views,
     shipping_views,
     station_views,

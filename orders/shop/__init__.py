@@ -11,6 +11,8 @@
   and settled through the gateway
 - ``shipping``: each vendor's shipping rule and the fee of each vendor's part
 - ``queries``: what the buyer's, vendor's and bureau's order pages read
+- ``aftersales``: after-sales requests per part (photos in a private folder);
+  ``invoices``: e-invoices per part (request, issue with the PDF, reject, download)
 - ``pickup``: pick-up points; ``station``: pick-up codes, arrival and collection at a
   station, and who works there
 - ``parts``: the steps these share (an order's vendor parts, its goods, its lock)

@@ -39,6 +39,7 @@ from orders.shop.refunds import refund_lines, settle_quietly
 
 RESPONSE_DAYS = 3  # a vendor silent this long: the buyer may ask the bureau
 MAX_PHOTOS = 5
+PHOTO_FOLDER = "aftersales"  # private: never served by the public media route
 DELIVERED = (ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION, ShipmentStatus.RECEIVED)
 
 
@@ -114,7 +115,8 @@ def request_after_sales(
         line = lines.get(line_id)
         if line is None or qty < 0 or qty > line.quantity - line.refunded_quantity:
             raise ValidationError(_("退款数量超出可退数量"))
-    stored = [files.store_image(photo) for photo in photos]  # outside the transaction
+    # outside the transaction, in the private folder: only may_see_photo's people see them
+    stored = [files.store_image(photo, PHOTO_FOLDER) for photo in photos]
     names = [name for s in stored for name in (s.filename, s.thumb_filename)]
     try:
         with unit_of_work():
@@ -142,7 +144,7 @@ def request_after_sales(
                 changes={"request": request.id, "kind": kind},
             )
     except BaseException:
-        files.remove("images", *names)
+        files.remove(PHOTO_FOLDER, *names)
         raise
     return request
 

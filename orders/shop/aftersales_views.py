@@ -126,14 +126,18 @@ def after_sales_escalate(request_id: int):
 
 
 @bp.route("/after-sales/photo/<name>")
-@login_required
 def after_sales_photo(name: str):
-    located = files.path_for("images", name)
+    """A request's photo, from the private folder, for the buyer, the part's vendor
+    staff and bureau staff; 404 for anyone else, a visitor included."""
+    if not current_user.is_authenticated:
+        abort(404)
+    located = files.path_for(aftersales.PHOTO_FOLDER, name)
     if located is None or not aftersales.may_see_photo(current_user, name):
         abort(404)
     path, mimetype = located
     response = send_file(path, mimetype=mimetype, conditional=True)
     response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

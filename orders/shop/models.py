@@ -395,3 +395,61 @@ class AfterSalesRequest(db.Model):
         backref=backref("after_sales", order_by="AfterSalesRequest.id", viewonly=True)
     )
     shipment: Mapped[Shipment] = relationship()
+
+
+class InvoiceStatus(enum.StrEnum):
+    REQUESTED = "requested"  # the buyer asked; the buyer may still change it
+    ISSUED = "issued"  # the vendor recorded the number and uploaded the PDF
+    REJECTED = "rejected"  # the vendor refused, with a reason; the buyer may ask again
+
+
+class InvoiceTitleKind(enum.StrEnum):
+    PERSONAL = "personal"  # 个人
+    COMPANY = "company"  # 单位 (needs the tax id)
+
+
+class InvoiceRequest(db.Model):
+    """A buyer's request for an e-invoice (电子发票) for one vendor's part of an order:
+    the title, the tax id for a company, the e-mail to receive it. The vendor issues it
+    (its number and the PDF, kept in the private upload folder) or rejects it with a
+    reason. One per part; the buyer edits it only while it is requested."""
+
+    __tablename__ = "invoice_requests"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({enum_values(InvoiceStatus)})", name="status"),
+        CheckConstraint(f"title_kind IN ({enum_values(InvoiceTitleKind)})", name="title_kind"),
+        Index("ix_invoice_requests_vendor_status", "vendor_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), unique=True
+    )
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(10), default=InvoiceStatus.REQUESTED)
+    title_kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    tax_id: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    invoice_no: Mapped[str | None] = mapped_column(String(40))
+    pdf_file: Mapped[str | None] = mapped_column(String(60))  # a generated name
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    order: Mapped[Order] = relationship(
+        backref=backref("invoice_requests", order_by="InvoiceRequest.id", viewonly=True)
+    )
+    shipment: Mapped[Shipment] = relationship()
+    vendor: Mapped[Organization] = relationship()
+
+    @property
+    def buyer_can_edit(self) -> bool:
+        return self.status in (InvoiceStatus.REQUESTED, InvoiceStatus.REJECTED)
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == InvoiceStatus.ISSUED
