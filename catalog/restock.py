@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from marketplace.clock import to_local
 from marketplace.extensions import db
 from marketplace.models import User, utcnow
 from marketplace.notifications.services import Notice, link_to, notify_users
@@ -108,3 +109,35 @@ def stock_returned(product_ids: Sequence[int]) -> int:
             ),
         )
     return told
+
+
+class RestockPersonalData:
+    """The catalogue's share of a person's data (the kernel's ``personal_data``
+    registry): their 到货提醒 subscriptions, shown in "download my data" and deleted
+    with the account."""
+
+    def export(self, user: User) -> dict:
+        alerts = db.session.scalars(
+            select(RestockAlert).where(RestockAlert.user_id == user.id).order_by(RestockAlert.id)
+        )
+        return {
+            "restock_alerts": [
+                {
+                    "product": alert.product.name,
+                    "subscribed_at": to_local(alert.created_at).isoformat(),
+                    "notified_at": to_local(alert.notified_at).isoformat()
+                    if alert.notified_at
+                    else None,
+                }
+                for alert in alerts
+            ]
+        }
+
+    def open_obligations(self, user: User) -> list[str]:
+        return []  # a subscription never holds anything up
+
+    def erase(self, user: User) -> tuple[dict[str, int], None]:
+        removed = db.session.execute(
+            RestockAlert.__table__.delete().where(RestockAlert.user_id == user.id)
+        ).rowcount
+        return {"restock_alerts": removed}, None

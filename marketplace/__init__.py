@@ -142,7 +142,7 @@ def register_registries(app: Flask) -> None:
     """Fill every kernel registry; marketplace/registries.py says who calls each."""
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
-    from catalog.restock import stock_returned
+    from catalog.restock import RestockPersonalData, stock_returned
     from catalog.views import featured_section
     from orders.fairs.demo import load_fairs_demo
     from orders.fairs.imports import FairsImport
@@ -213,7 +213,7 @@ def register_registries(app: Flask) -> None:
     # The stock column of the products import.
     registries.stock.fill(app, WarehouseStock())
     # A person's data in the packages above the kernel (download my data, delete account).
-    registries.personal_data.fill(app, [ShopPersonalData()])
+    registries.personal_data.fill(app, [ShopPersonalData(), RestockPersonalData()])
     # 到货提醒: the stock engine says which sold-out products are back.
     registries.stock_returned.fill(app, stock_returned)
 

@@ -24,10 +24,13 @@ from marketplace.clock import to_local
 from marketplace.extensions import db
 from marketplace.models import User
 from orders.ledger.models import Order, OrderStatus
+from orders.shop.aftersales import PHOTO_FOLDER
 from orders.shop.models import (
     OPEN_AFTER_SALES,
     AfterSalesRequest,
     CartItem,
+    InvoiceRequest,
+    InvoiceTitleKind,
     Shipment,
     ShipmentStatus,
 )
@@ -99,6 +102,24 @@ def _order(order: Order) -> dict[str, Any]:
                 "created_at": _when(payment.created_at),
             }
             for payment in order.payments
+        ],
+        "invoices": [
+            {
+                "vendor": invoice.vendor.name,
+                "status": invoice.status,
+                "title_kind": invoice.title_kind,
+                "title": invoice.title,
+                "tax_id": invoice.tax_id,
+                "email": invoice.email,
+                "invoice_no": invoice.invoice_no,
+                "created_at": _when(invoice.created_at),
+                "issued_at": _when(invoice.issued_at),
+            }
+            for invoice in db.session.scalars(
+                select(InvoiceRequest)
+                .where(InvoiceRequest.order_id == order.id)
+                .order_by(InvoiceRequest.id)
+            )
         ],
         "after_sales": [
             {
@@ -190,12 +211,32 @@ class ShopPersonalData:
             .values(reason=TOMBSTONE, photos=[], return_carrier=None, return_tracking=None)
             .execution_options(synchronize_session=False)
         ).rowcount
+        # an invoice issued to the person is the vendor's tax record and stays, but the
+        # person's own title, tax id and e-mail go from a request not yet issued, and the
+        # e-mail from every one
+        invoices = db.session.execute(
+            update(InvoiceRequest)
+            .where(InvoiceRequest.order_id.in_(mine))
+            .values(email=TOMBSTONE)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.execute(
+            update(InvoiceRequest)
+            .where(
+                InvoiceRequest.order_id.in_(mine),
+                InvoiceRequest.title_kind == InvoiceTitleKind.PERSONAL,
+                InvoiceRequest.issued_at.is_(None),
+            )
+            .values(title=TOMBSTONE, tax_id=None)
+            .execution_options(synchronize_session=False)
+        )
         cart = db.session.execute(
             CartItem.__table__.delete().where(CartItem.user_id == user.id)
         ).rowcount
         thumbs = [f"{Path(n).stem}_t{Path(n).suffix}" for n in photos]
 
         def remove_photos() -> None:  # once the deletion has committed
-            files.remove("images", *photos, *thumbs)
+            files.remove(PHOTO_FOLDER, *photos, *thumbs)
 
-        return {"orders": orders, "after_sales": requests, "cart_items": cart}, remove_photos
+        counts = {"orders": orders, "after_sales": requests, "invoices": invoices}
+        return {**counts, "cart_items": cart}, remove_photos

@@ -309,3 +309,40 @@ def test_the_export_holds_exactly_the_documented_keys(app):
     documented = [row["key"].strip("`") for row in first_table(body)]
     data = json.loads(logged_in(app, UserFactory()).get("/account/privacy/export").data)
     assert list(data) == documented
+
+
+def test_invoices_and_restock_alerts_are_exported_and_erased(app):
+    from catalog import restock
+    from catalog.models import RestockAlert
+    from orders.shop.invoices import InvoiceDetails, request_invoice
+    from orders.shop.models import InvoiceRequest
+
+    from .test_restock_alerts import sold_out as sold_out_product
+
+    buyer = UserFactory(email="lin@example.cn")
+    order = delivered_order(buyer)
+    request_invoice(
+        buyer,
+        order.id,
+        order.shipments[0].id,
+        InvoiceDetails("personal", "林小海", "", "lin-invoice@example.cn"),
+    )
+    sold_out = sold_out_product()
+    restock.subscribe(buyer, sold_out.id)
+    client = logged_in(app, buyer)
+
+    data = json.loads(client.get("/account/privacy/export").data)
+    [invoice] = data["orders"][0]["invoices"]
+    assert invoice["title"] == "林小海" and invoice["email"] == "lin-invoice@example.cn"
+    assert data["restock_alerts"][0]["product"] == sold_out.name
+
+    response = client.post("/account/delete", data={"password": TEST_PASSWORD, "confirm": "y"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    kept = db.session.scalars(select(InvoiceRequest)).one()
+    assert kept.order_id == order.id  # the vendor's record stays
+    assert kept.title == "已注销用户" and kept.email == "已注销用户" and kept.tax_id is None
+    alerts = db.session.scalar(
+        select(func.count(RestockAlert.id)).where(RestockAlert.user_id == buyer.id)
+    )
+    assert alerts == 0

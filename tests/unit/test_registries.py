@@ -45,7 +45,10 @@ def test_the_factory_fills_every_registry(app):
     ]
     assert isinstance(registries.order_notifier.get(), OrderNotifier)
     assert isinstance(registries.stock.get(), WarehouseStock)
-    assert [type(h).__name__ for h in registries.personal_data.get()] == ["ShopPersonalData"]
+    assert [type(h).__name__ for h in registries.personal_data.get()] == [
+        "ShopPersonalData",
+        "RestockPersonalData",
+    ]
     assert registries.stock_returned.get().__module__ == "catalog.restock"
     assert all(r.name in app.extensions for r in registries.ALL)
 
