@@ -325,3 +325,46 @@ class Attribution(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     household: Mapped[Household | None] = relationship()
+
+
+class SalesRollup(db.Model):
+    """The attribution rows summed per calendar month and per everything a report groups
+    by (channel, product, vendor, household, village, certified, fair, buyer): what the
+    bureau's reports, /impact and the home counter read instead of every attribution row.
+
+    Kept in step by ``orders.ledger.rollup`` in the transaction that writes the
+    attribution (paid sales, refunds, imports), and rebuilt from the attribution rows by
+    ``flask report rebuild-rollup``. "None" is stored as 0 (ids) or '' (buyer name) so
+    the key can be one unique index that an upsert adds to."""
+
+    __tablename__ = "sales_rollup"
+    __table_args__ = (
+        Index(
+            "ux_sales_rollup_key",
+            "month",
+            "channel",
+            "product_id",
+            "vendor_id",
+            "household_id",
+            "village_id",
+            "certified",
+            "fair_id",
+            "buyer_org_id",
+            "buyer_name",
+            unique=True,
+        ),
+        Index("ix_sales_rollup_household", "household_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the sales' month
+    channel: Mapped[str] = mapped_column(String(20))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    vendor_id: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[int] = mapped_column(BigInteger)  # 0: the unattributed part
+    village_id: Mapped[int] = mapped_column(BigInteger)  # 0: none (unattributed)
+    certified: Mapped[bool] = mapped_column(Boolean)
+    fair_id: Mapped[int] = mapped_column(BigInteger)  # 0: not a fair sale
+    buyer_org_id: Mapped[int] = mapped_column(BigInteger)  # 0: none
+    buyer_name: Mapped[str] = mapped_column(String(200))  # '': none
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen, net of refunds

@@ -1,0 +1,140 @@
+"""The sales rollup (``SalesRollup``): the attribution rows summed per month and per
+everything a report groups by, kept in step with them and rebuilt from them.
+
+``add`` counts attribution rows as they are written (a paid batch, a refund) into the
+session; the sums go into the table just before that transaction commits, by one upsert
+per key (``amount = amount + delta``), keys in a fixed order. Written last, the rollup's
+row locks are the last ones any transaction takes, so two concurrent sales of one
+product wait for each other there and never deadlock with the stock rows; a rollback
+drops them with everything else. ``rebuild`` recomputes the table from the attribution
+rows in one statement (``flask report rebuild-rollup``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Date, cast, delete, event, func, insert, literal_column, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from marketplace.bulk import ROWS_PER_INSERT, chunks
+from marketplace.extensions import db
+from marketplace.unit_of_work import unit_of_work
+from orders.ledger.models import Attribution, Order, SalesRollup
+
+KEY = (
+    "month",
+    "channel",
+    "product_id",
+    "vendor_id",
+    "household_id",
+    "village_id",
+    "certified",
+    "fair_id",
+    "buyer_org_id",
+    "buyer_name",
+)
+_PENDING = "sales_rollup_pending"  # session.info: {key: fen} to add before commit
+
+
+def add(rows: Sequence[dict]) -> None:
+    """Count attribution rows (the dicts inserted into ``attributions``) into the rollup
+    when the caller's transaction commits."""
+    if not rows:
+        return
+    orders: dict[int, tuple[int, int, str]] = {}
+    for chunk in chunks(sorted({row["order_id"] for row in rows})):
+        for order_id, fair_id, org_id, name in db.session.execute(
+            select(Order.id, Order.fair_id, Order.buyer_org_id, Order.buyer_name).where(
+                Order.id.in_(chunk)
+            )
+        ):
+            orders[order_id] = (fair_id or 0, org_id or 0, name or "")
+    pending: dict[tuple, int] = db.session.info.setdefault(_PENDING, defaultdict(int))
+    for row in rows:
+        fair_id, org_id, name = orders[row["order_id"]]
+        key = (
+            row["sale_date"].replace(day=1),
+            row["channel"],
+            row["product_id"],
+            row["vendor_id"],
+            row["household_id"] or 0,
+            row["village_id"] or 0,
+            bool(row["certified"]),
+            fair_id,
+            org_id,
+            name,
+        )
+        pending[key] += row["amount"]
+
+
+def _upsert(session: Session, pending: dict[tuple, int]) -> None:
+    table = SalesRollup.__table__
+    dialect = session.connection().dialect.name
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[name] for name in KEY],
+        set_={"amount": table.c.amount + stmt.excluded.amount},
+    )
+    values = [
+        {**dict(zip(KEY, key, strict=True)), "amount": amount}
+        for key, amount in sorted(pending.items())
+    ]
+    for chunk in chunks(values, ROWS_PER_INSERT):
+        session.execute(stmt, list(chunk))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _upsert(session, pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def month_start(column):
+    """The first day of ``column``'s month, in SQL (PostgreSQL or SQLite)."""
+    if db.session.connection().dialect.name == "postgresql":
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, literal_column("'start of month'"))
+
+
+def rebuild() -> int:
+    """Recompute the whole rollup from the attribution rows, in one transaction (on
+    PostgreSQL paid sales and refunds committing meanwhile wait for it, then add
+    theirs); the number of rollup rows."""
+    with unit_of_work():
+        if db.session.connection().dialect.name == "postgresql":
+            db.session.execute(text("LOCK TABLE sales_rollup IN EXCLUSIVE MODE"))
+        db.session.execute(delete(SalesRollup))
+        db.session.execute(insert(SalesRollup).from_select([*KEY, "amount"], rollup_select()))
+        count = db.session.scalar(select(func.count()).select_from(SalesRollup))
+    return int(count or 0)
+
+
+def rollup_select():
+    """The rollup's rows computed from the attribution rows (what ``rebuild`` writes)."""
+    month = month_start(Attribution.sale_date)
+    keys = [
+        month,
+        Attribution.channel,
+        Attribution.product_id,
+        Attribution.vendor_id,
+        func.coalesce(Attribution.household_id, 0),
+        func.coalesce(Attribution.village_id, 0),
+        Attribution.certified,
+        func.coalesce(Order.fair_id, 0),
+        func.coalesce(Order.buyer_org_id, 0),
+        func.coalesce(Order.buyer_name, literal_column("''")),
+    ]
+    return (
+        select(*keys, func.sum(Attribution.amount))
+        .select_from(Attribution)
+        .join(Order, Order.id == Attribution.order_id)
+        .group_by(*keys)
+    )

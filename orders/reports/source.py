@@ -1,0 +1,152 @@
+"""What every sales report reads: the ledger's rows for a period, as one subquery.
+
+The rows come from the sales rollup (``orders.ledger.rollup``: the attribution rows
+summed per month and report key) for the whole months of the period, and from the
+attribution rows themselves for the days of a month the period only partly covers; so
+any period is exact, and a period of whole months (a year, "everything") reads the
+rollup alone. ``raw_rows()`` makes every report read the attribution rows instead (the
+definition the rollup is tested against).
+
+Each row has: ``year``, ``month`` (of the sale date), ``channel``, ``product_id``,
+``vendor_id``, ``household_id`` and ``village_id`` (NULL: the unattributed part),
+``certified``, ``fair_id``, ``buyer_org_id``, ``buyer_name`` (the order's, NULL when
+none) and ``amount`` (fen, net: refunds are negative rows).
+
+A household is *driven* in a group when its net amount through that group in some
+calendar year of the period is positive (``driven``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, extract, func, literal_column, select, union_all
+
+from orders.ledger.models import Attribution, Order, SalesRollup
+
+_RAW: ContextVar[bool] = ContextVar("reports_raw_rows", default=False)
+
+
+def period_clause(column, date_from: date | None, date_to: date | None):
+    conditions = []
+    if date_from is not None:
+        conditions.append(column >= date_from)
+    if date_to is not None:
+        conditions.append(column <= date_to)
+    return and_(True, *conditions)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Sale dates from ``date_from`` to ``date_to``, both inclusive; None = open."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def clause(self, column=Attribution.sale_date):
+        return period_clause(column, self.date_from, self.date_to)
+
+
+@contextmanager
+def raw_rows() -> Iterator[None]:
+    """Within the block, reports read every attribution row instead of the rollup."""
+    token = _RAW.set(True)
+    try:
+        yield
+    finally:
+        _RAW.reset(token)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _raw(date_from: date | None, date_to: date | None):
+    a = Attribution
+    return (
+        select(
+            extract("year", a.sale_date).label("year"),
+            extract("month", a.sale_date).label("month"),
+            a.channel.label("channel"),
+            a.product_id.label("product_id"),
+            a.vendor_id.label("vendor_id"),
+            a.household_id.label("household_id"),
+            a.village_id.label("village_id"),
+            a.certified.label("certified"),
+            Order.fair_id.label("fair_id"),
+            Order.buyer_org_id.label("buyer_org_id"),
+            Order.buyer_name.label("buyer_name"),
+            a.amount.label("amount"),
+        )
+        .join(Order, Order.id == a.order_id)
+        .where(period_clause(a.sale_date, date_from, date_to))
+    )
+
+
+def _rolled(first_month: date | None, end_month: date | None):
+    """Rollup rows of the months from ``first_month`` up to (not including)
+    ``end_month``."""
+    r = SalesRollup
+    where = []
+    if first_month is not None:
+        where.append(r.month >= first_month)
+    if end_month is not None:
+        where.append(r.month < end_month)
+    return select(
+        extract("year", r.month).label("year"),
+        extract("month", r.month).label("month"),
+        r.channel.label("channel"),
+        r.product_id.label("product_id"),
+        r.vendor_id.label("vendor_id"),
+        func.nullif(r.household_id, 0).label("household_id"),
+        func.nullif(r.village_id, 0).label("village_id"),
+        r.certified.label("certified"),
+        func.nullif(r.fair_id, 0).label("fair_id"),
+        func.nullif(r.buyer_org_id, 0).label("buyer_org_id"),
+        func.nullif(r.buyer_name, literal_column("''")).label("buyer_name"),
+        r.amount.label("amount"),
+    ).where(*where)
+
+
+def ledger_rows(period: Period, name: str = "ledger"):
+    """The period's rows (see the module's docstring) as a subquery."""
+    date_from, date_to = period.date_from, period.date_to
+    if _RAW.get():
+        return _raw(date_from, date_to).subquery(name)
+    # the whole months: from the first month starting in the period to the month after
+    # the last one ending in it
+    first = None
+    if date_from is not None:
+        first = date_from if date_from.day == 1 else _next_month(date_from)
+    end = None
+    if date_to is not None:
+        end = (
+            _next_month(date_to)
+            if (date_to + timedelta(days=1)).day == 1
+            else date_to.replace(day=1)
+        )
+    if first is not None and end is not None and first >= end:
+        return _raw(date_from, date_to).subquery(name)  # no whole month
+    parts = [_rolled(first, end)]
+    if date_from is not None and date_from < first:
+        parts.append(_raw(date_from, first - timedelta(days=1)))
+    if date_to is not None and date_to >= end:
+        parts.append(_raw(end, date_to))
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery(name)
+
+
+def driven(rows, *keys):
+    """(keys..., household_id, year) with a positive net amount in that group and
+    calendar year over ``rows`` (a ``ledger_rows`` subquery): the households a group
+    drove, as a subquery. ``keys`` are columns of ``rows``."""
+    return (
+        select(*keys, rows.c.household_id.label("household_id"), rows.c.year.label("year"))
+        .where(rows.c.household_id.is_not(None))
+        .group_by(*keys, rows.c.household_id, rows.c.year)
+        .having(func.sum(rows.c.amount) > 0)
+        .subquery()
+    )
