@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, case, distinct, func, literal, literal_column, select
+from sqlalchemy import Select, and_, case, distinct, func, literal, literal_column, select
 from sqlalchemy.orm import aliased
 
 from catalog.models import Product
@@ -255,28 +255,32 @@ def _dimension_rows(dim: Dimension, period: Period):
 
 def dimension_query(name: str, period: Period) -> Select:
     """The rows of one breakdown, largest amount first: (key, label, detail, amount,
-    attributed, households, person_times)."""
+    attributed, households, person_times). One pass over the ledger rows: grouped per
+    key, household and year first, which gives both the money and the households
+    driven (those of the groups with a positive net)."""
     dim = DIMENSIONS[name]
     keyed = _dimension_rows(dim, period)
-    money = (
+    per = (
         select(
             keyed.c.key,
+            keyed.c.household_id,
+            keyed.c.year,
             func.sum(keyed.c.amount).label("amount"),
-            attributed(keyed).label("attributed"),
         )
-        .group_by(keyed.c.key)
-        .subquery()
+        .group_by(keyed.c.key, keyed.c.household_id, keyed.c.year)
+        .subquery("per_household")
     )
-    keyed_again = _dimension_rows(dim, period)
-    per_year = driven(keyed_again, keyed_again.c.key)
-    people = (
+    is_driven = and_(per.c.household_id.is_not(None), per.c.amount > 0)
+    money = (
         select(
-            per_year.c.key,
-            func.count(distinct(per_year.c.household_id)).label("households"),
-            func.sum(Household.members).label("person_times"),
+            per.c.key,
+            func.sum(per.c.amount).label("amount"),
+            attributed(per).label("attributed"),
+            func.count(distinct(case((is_driven, per.c.household_id)))).label("households"),
+            func.sum(case((is_driven, Household.members), else_=0)).label("person_times"),
         )
-        .join(Household, Household.id == per_year.c.household_id)
-        .group_by(per_year.c.key)
+        .outerjoin(Household, Household.id == per.c.household_id)
+        .group_by(per.c.key)
         .subquery()
     )
     if name == "vendor":
@@ -293,9 +297,9 @@ def dimension_query(name: str, period: Period) -> Select:
         detail,
         money.c.amount,
         money.c.attributed,
-        func.coalesce(people.c.households, 0),
-        func.coalesce(people.c.person_times, 0),
-    ).outerjoin(people, people.c.key == money.c.key)
+        money.c.households,
+        money.c.person_times,
+    ).select_from(money)
     if name == "vendor":
         stmt = stmt.join(Organization, Organization.id == money.c.key)
     elif name == "product":

@@ -22,6 +22,7 @@ from orders.ledger.services import SaleItem, record_paid_sale, refund
 from orders.reports import breakdowns, public
 from orders.reports import households as household_reports
 from orders.reports.breakdowns import DIMENSIONS, Period
+from orders.reports.fairs import fair_season
 from orders.reports.source import raw_rows
 from orders.reports.summary import summary
 from tests.unit.test_reports_breakdowns import build_ledger
@@ -71,6 +72,7 @@ def _figures(period: Period) -> dict:
     impact = public.impact(period)
     result["impact"] = (impact.total, impact.years, impact.channels)
     result["headline"] = public.headline(period)
+    result["fairs"] = fair_season(period.date_from, period.date_to).to_json()
     return result
 
 
