@@ -69,9 +69,15 @@ def add(rows: Sequence[dict]) -> None:
         pending[key] += row["amount"]
 
 
+BULK_KEYS = 1000  # from this many keys on (an import), PostgreSQL takes them by COPY
+
+
 def _upsert(session: Session, pending: dict[tuple, int]) -> None:
     table = SalesRollup.__table__
     dialect = session.connection().dialect.name
+    if dialect == "postgresql" and len(pending) >= BULK_KEYS:
+        _upsert_copied(session, pending)
+        return
     stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[name] for name in KEY],
@@ -83,6 +89,34 @@ def _upsert(session: Session, pending: dict[tuple, int]) -> None:
     ]
     for chunk in chunks(values, ROWS_PER_INSERT):
         session.execute(stmt, list(chunk))
+
+
+def _upsert_copied(session: Session, pending: dict[tuple, int]) -> None:
+    """An import's thousands of keys: COPY into a temporary table, then one upsert from
+    it in key order (an executemany of 100,000 upserts takes ten times longer)."""
+    names = ", ".join([*KEY, "amount"])
+    session.execute(
+        text(
+            "CREATE TEMPORARY TABLE sales_rollup_delta ON COMMIT DROP AS "
+            f"SELECT {names} FROM sales_rollup WITH NO DATA"
+        )
+    )
+    cursor_owner = session.connection().connection.driver_connection
+    with (
+        cursor_owner.cursor() as cursor,
+        cursor.copy(f"COPY sales_rollup_delta ({names}) FROM STDIN") as copy,
+    ):
+        for key, amount in pending.items():
+            copy.write_row([*key, amount])
+    keys = ", ".join(KEY)
+    session.execute(
+        text(
+            f"INSERT INTO sales_rollup ({names}) SELECT {names} FROM sales_rollup_delta "
+            f"ORDER BY {keys} ON CONFLICT ({keys}) "
+            "DO UPDATE SET amount = sales_rollup.amount + excluded.amount"
+        )
+    )
+    session.execute(text("DROP TABLE sales_rollup_delta"))
 
 
 @event.listens_for(Session, "before_commit")

@@ -242,7 +242,7 @@ class DimRow:
 
 def _dimension_rows(dim: Dimension, period: Period):
     """The period's rows of the dimension's channel, with its grouping key as ``key``."""
-    rows = ledger_rows(period)
+    rows = ledger_rows(period, orders=dim.channel is not None)
     stmt = select(
         dim.key(rows).label("key"), rows.c.household_id, rows.c.year, rows.c.amount
     ).select_from(rows)

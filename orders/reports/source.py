@@ -24,7 +24,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, extract, func, literal_column, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    cast,
+    extract,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 
 from orders.ledger.models import Attribution, Order, SalesRollup
 
@@ -65,26 +76,28 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _raw(date_from: date | None, date_to: date | None):
+def _raw(date_from: date | None, date_to: date | None, orders: bool = True):
     a = Attribution
-    return (
-        select(
-            extract("year", a.sale_date).label("year"),
-            extract("month", a.sale_date).label("month"),
-            a.channel.label("channel"),
-            a.product_id.label("product_id"),
-            a.vendor_id.label("vendor_id"),
-            a.household_id.label("household_id"),
-            a.village_id.label("village_id"),
-            a.certified.label("certified"),
-            Order.fair_id.label("fair_id"),
-            Order.buyer_org_id.label("buyer_org_id"),
-            Order.buyer_name.label("buyer_name"),
-            a.amount.label("amount"),
-        )
-        .join(Order, Order.id == a.order_id)
-        .where(period_clause(a.sale_date, date_from, date_to))
-    )
+    if orders:
+        fair_id, buyer_org_id, buyer_name = Order.fair_id, Order.buyer_org_id, Order.buyer_name
+    else:  # not asked for: spare the join with every order
+        fair_id = buyer_org_id = cast(null(), BigInteger)
+        buyer_name = cast(null(), String(200))
+    stmt = select(
+        extract("year", a.sale_date).label("year"),
+        extract("month", a.sale_date).label("month"),
+        a.channel.label("channel"),
+        a.product_id.label("product_id"),
+        a.vendor_id.label("vendor_id"),
+        a.household_id.label("household_id"),
+        a.village_id.label("village_id"),
+        a.certified.label("certified"),
+        fair_id.label("fair_id"),
+        buyer_org_id.label("buyer_org_id"),
+        buyer_name.label("buyer_name"),
+        a.amount.label("amount"),
+    ).where(period_clause(a.sale_date, date_from, date_to))
+    return stmt.join(Order, Order.id == a.order_id) if orders else stmt
 
 
 def _rolled(first_month: date | None, end_month: date | None):
@@ -112,11 +125,13 @@ def _rolled(first_month: date | None, end_month: date | None):
     ).where(*where)
 
 
-def ledger_rows(period: Period, name: str = "ledger"):
-    """The period's rows (see the module's docstring) as a subquery."""
+def ledger_rows(period: Period, name: str = "ledger", *, orders: bool = False):
+    """The period's rows (see the module's docstring) as a subquery. The order's columns
+    (``fair_id``, ``buyer_org_id``, ``buyer_name``) are NULL in the rows read from the
+    attribution unless ``orders`` asks for them (a join with the orders)."""
     date_from, date_to = period.date_from, period.date_to
     if _RAW.get():
-        return _raw(date_from, date_to).subquery(name)
+        return _raw(date_from, date_to, orders).subquery(name)
     # the whole months: from the first month starting in the period to the month after
     # the last one ending in it
     first = None
@@ -130,12 +145,12 @@ def ledger_rows(period: Period, name: str = "ledger"):
             else date_to.replace(day=1)
         )
     if first is not None and end is not None and first >= end:
-        return _raw(date_from, date_to).subquery(name)  # no whole month
+        return _raw(date_from, date_to, orders).subquery(name)  # no whole month
     parts = [_rolled(first, end)]
     if date_from is not None and date_from < first:
-        parts.append(_raw(date_from, first - timedelta(days=1)))
+        parts.append(_raw(date_from, first - timedelta(days=1), orders))
     if date_to is not None and date_to >= end:
-        parts.append(_raw(end, date_to))
+        parts.append(_raw(end, date_to, orders))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery(name)
 
 
