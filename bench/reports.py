@@ -320,15 +320,16 @@ def remove_import(db, run: int) -> None:
         # take the import's sums out of the rollup (what a rebuild would give, faster)
         from orders.ledger.models import Order, SalesRollup
 
-        keyed = rollup.rollup_select().where(Order.external_ref.like(f"BENCH-{run}-%"))
-        sums = keyed.subquery("sums")
         table = SalesRollup.__table__
-        key_columns = list(sums.c)[: len(rollup.KEY)]
-        db.session.execute(
-            table.update()
-            .where(*[table.c[k] == col for k, col in zip(rollup.KEY, key_columns, strict=True)])
-            .values(amount=table.c.amount - list(sums.c)[-1])
-        )
+        for span in ("m", "y"):
+            keyed = rollup.rollup_select(span).where(Order.external_ref.like(f"BENCH-{run}-%"))
+            sums = keyed.subquery("sums")
+            key_columns = list(sums.c)[: len(rollup.KEY)]
+            db.session.execute(
+                table.update()
+                .where(*[table.c[k] == col for k, col in zip(rollup.KEY, key_columns, strict=True)])
+                .values(amount=table.c.amount - list(sums.c)[-1])
+            )
     # only the bench's own rows go, children first: skip the per-row foreign key checks
     db.session.execute(text("SET LOCAL session_replication_role = replica"))
     db.session.execute(text(f"DELETE FROM attributions WHERE order_id IN ({ids})"))

@@ -124,6 +124,7 @@ period_report(
     "The fair season: fairs held, fair sales and households driven, fair by fair.",
 )
 
+
 @report_cli.command("rebuild-rollup")
 def rebuild_rollup_command() -> None:
     """Recompute the sales rollup every report reads from the attribution rows."""

@@ -327,10 +327,15 @@ class Attribution(db.Model):
     household: Mapped[Household | None] = relationship()
 
 
+MONTH_ROWS = "m"  # sales_rollup.span: one calendar month (month = its first day)
+YEAR_ROWS = "y"  # one calendar year (month = 1 January), without the fair
+
+
 class SalesRollup(db.Model):
     """The attribution rows summed per calendar month and per everything a report groups
-    by (channel, product, vendor, household, village, certified, fair, buyer): what the
-    bureau's reports, /impact and the home counter read instead of every attribution row.
+    by (channel, product, vendor, household, village, certified, fair, buyer), and again
+    per calendar year (every key but the fair): what the bureau's reports, /impact and
+    the home counter read instead of every attribution row.
 
     Kept in step by ``orders.ledger.rollup`` in the transaction that writes the
     attribution (paid sales, refunds, imports), and rebuilt from the attribution rows by
@@ -339,8 +344,10 @@ class SalesRollup(db.Model):
 
     __tablename__ = "sales_rollup"
     __table_args__ = (
+        CheckConstraint(f"span IN ('{MONTH_ROWS}', '{YEAR_ROWS}')", name="span"),
         Index(
             "ux_sales_rollup_key",
+            "span",
             "month",
             "channel",
             "product_id",
@@ -353,11 +360,11 @@ class SalesRollup(db.Model):
             "buyer_name",
             unique=True,
         ),
-        Index("ix_sales_rollup_household", "household_id", "month"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    month: Mapped[date] = mapped_column(Date)  # the first day of the sales' month
+    span: Mapped[str] = mapped_column(String(1))  # MONTH_ROWS or YEAR_ROWS
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month (or year)
     channel: Mapped[str] = mapped_column(String(20))
     product_id: Mapped[int] = mapped_column(BigInteger)
     vendor_id: Mapped[int] = mapped_column(BigInteger)

@@ -1,5 +1,6 @@
 """The sales rollup (``SalesRollup``): the attribution rows summed per month and per
-everything a report groups by, kept in step with them and rebuilt from them.
+everything a report groups by, and again per year (without the fair), kept in step with
+them and rebuilt from them.
 
 ``add`` counts attribution rows as they are written (a paid batch, a refund) into the
 session; the sums go into the table just before that transaction commits, by one upsert
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import Date, cast, delete, event, func, insert, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,9 +23,10 @@ from sqlalchemy.orm import Session
 from marketplace.bulk import ROWS_PER_INSERT, chunks
 from marketplace.extensions import db
 from marketplace.unit_of_work import unit_of_work
-from orders.ledger.models import Attribution, Order, SalesRollup
+from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Attribution, Order, SalesRollup
 
 KEY = (
+    "span",
     "month",
     "channel",
     "product_id",
@@ -54,19 +57,18 @@ def add(rows: Sequence[dict]) -> None:
     pending: dict[tuple, int] = db.session.info.setdefault(_PENDING, defaultdict(int))
     for row in rows:
         fair_id, org_id, name = orders[row["order_id"]]
-        key = (
-            row["sale_date"].replace(day=1),
-            row["channel"],
+        day, amount = row["sale_date"], row["amount"]
+        rest = (
             row["product_id"],
             row["vendor_id"],
             row["household_id"] or 0,
             row["village_id"] or 0,
             bool(row["certified"]),
-            fair_id,
-            org_id,
-            name,
         )
-        pending[key] += row["amount"]
+        month = (MONTH_ROWS, day.replace(day=1), row["channel"], *rest, fair_id, org_id, name)
+        year = (YEAR_ROWS, date(day.year, 1, 1), row["channel"], *rest, 0, org_id, name)
+        pending[month] += amount
+        pending[year] += amount
 
 
 BULK_KEYS = 1000  # from this many keys on (an import), PostgreSQL takes them by COPY
@@ -138,6 +140,13 @@ def month_start(column):
     return func.date(column, literal_column("'start of month'"))
 
 
+def year_start(column):
+    """1 January of ``column``'s year, in SQL (PostgreSQL or SQLite)."""
+    if db.session.connection().dialect.name == "postgresql":
+        return cast(func.date_trunc("year", column), Date)
+    return func.date(column, literal_column("'start of year'"))
+
+
 def rebuild() -> int:
     """Recompute the whole rollup from the attribution rows, in one transaction (on
     PostgreSQL paid sales and refunds committing meanwhile wait for it, then add
@@ -146,28 +155,42 @@ def rebuild() -> int:
         if db.session.connection().dialect.name == "postgresql":
             db.session.execute(text("LOCK TABLE sales_rollup IN EXCLUSIVE MODE"))
         db.session.execute(delete(SalesRollup))
-        db.session.execute(insert(SalesRollup).from_select([*KEY, "amount"], rollup_select()))
+        for span in (MONTH_ROWS, YEAR_ROWS):
+            db.session.execute(
+                insert(SalesRollup).from_select([*KEY, "amount"], rollup_select(span))
+            )
         count = db.session.scalar(select(func.count()).select_from(SalesRollup))
     return int(count or 0)
 
 
-def rollup_select():
-    """The rollup's rows computed from the attribution rows (what ``rebuild`` writes)."""
-    month = month_start(Attribution.sale_date)
+def rollup_select(span: str):
+    """The rollup's rows of one span computed from the attribution rows (what
+    ``rebuild`` writes)."""
+    if span == MONTH_ROWS:
+        start, fair = month_start(Attribution.sale_date), func.coalesce(Order.fair_id, 0)
+    else:
+        start, fair = year_start(Attribution.sale_date), None
     keys = [
-        month,
+        start,
         Attribution.channel,
         Attribution.product_id,
         Attribution.vendor_id,
         func.coalesce(Attribution.household_id, 0),
         func.coalesce(Attribution.village_id, 0),
         Attribution.certified,
-        func.coalesce(Order.fair_id, 0),
         func.coalesce(Order.buyer_org_id, 0),
         func.coalesce(Order.buyer_name, literal_column("''")),
     ]
+    if fair is not None:
+        keys.insert(7, fair)
+    # the constants are selected, never grouped by (SQLite reads a number there as a
+    # column position)
+    constants = [literal_column(f"'{span}'")]
+    if fair is None:
+        constants.append(literal_column("0"))
+    selected = [constants[0], *keys[:7], *constants[1:], *keys[7:]]
     return (
-        select(*keys, func.sum(Attribution.amount))
+        select(*selected, func.sum(Attribution.amount))
         .select_from(Attribution)
         .join(Order, Order.id == Attribution.order_id)
         .group_by(*keys)

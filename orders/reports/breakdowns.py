@@ -63,7 +63,7 @@ class MonthRow:
 def monthly_by_channel(period: Period) -> list[MonthRow]:
     """Net sales per calendar month and channel; months without sales between the first
     and the last one are included as zeros so a chart's axis is even."""
-    rows = ledger_rows(period)
+    rows = ledger_rows(period, monthly=True)
     grouped = db.session.execute(
         select(rows.c.year, rows.c.month, rows.c.channel, func.sum(rows.c.amount))
         .group_by(rows.c.year, rows.c.month, rows.c.channel)
@@ -242,7 +242,7 @@ class DimRow:
 
 def _dimension_rows(dim: Dimension, period: Period):
     """The period's rows of the dimension's channel, with its grouping key as ``key``."""
-    rows = ledger_rows(period, orders=dim.channel is not None)
+    rows = ledger_rows(period, orders=dim.channel is not None, monthly=dim.name == "fair")
     stmt = select(
         dim.key(rows).label("key"), rows.c.household_id, rows.c.year, rows.c.amount
     ).select_from(rows)

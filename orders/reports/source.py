@@ -37,7 +37,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from orders.ledger.models import Attribution, Order, SalesRollup
+from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Attribution, Order, SalesRollup
 
 _RAW: ContextVar[bool] = ContextVar("reports_raw_rows", default=False)
 
@@ -100,15 +100,15 @@ def _raw(date_from: date | None, date_to: date | None, orders: bool = True):
     return stmt.join(Order, Order.id == a.order_id) if orders else stmt
 
 
-def _rolled(first_month: date | None, end_month: date | None):
-    """Rollup rows of the months from ``first_month`` up to (not including)
-    ``end_month``."""
+def _rolled(first: date | None, end: date | None, span: str):
+    """Rollup rows of one span (``MONTH_ROWS`` or ``YEAR_ROWS``) from the month
+    ``first`` up to (not including) the month ``end``."""
     r = SalesRollup
-    where = []
-    if first_month is not None:
-        where.append(r.month >= first_month)
-    if end_month is not None:
-        where.append(r.month < end_month)
+    where = [r.span == span]
+    if first is not None:
+        where.append(r.month >= first)
+    if end is not None:
+        where.append(r.month < end)
     return select(
         extract("year", r.month).label("year"),
         extract("month", r.month).label("month"),
@@ -125,10 +125,21 @@ def _rolled(first_month: date | None, end_month: date | None):
     ).where(*where)
 
 
-def ledger_rows(period: Period, name: str = "ledger", *, orders: bool = False):
-    """The period's rows (see the module's docstring) as a subquery. The order's columns
-    (``fair_id``, ``buyer_org_id``, ``buyer_name``) are NULL in the rows read from the
-    attribution unless ``orders`` asks for them (a join with the orders)."""
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def ledger_rows(
+    period: Period, name: str = "ledger", *, orders: bool = False, monthly: bool = False
+):
+    """The period's rows (see the module's docstring) as a subquery.
+
+    Whole calendar years come from the rollup's year rows (a twelfth of the month rows:
+    the dashboard's usual periods, a year or everything) unless ``monthly`` asks for
+    each row's month and fair (year rows have neither: ``month`` is 1, ``fair_id``
+    NULL); the other whole months from its month rows; the days of cut months from the
+    attribution rows, whose order columns (``fair_id``, ``buyer_org_id``,
+    ``buyer_name``) are NULL unless ``orders`` asks for them (a join with the orders)."""
     date_from, date_to = period.date_from, period.date_to
     if _RAW.get():
         return _raw(date_from, date_to, orders).subquery(name)
@@ -142,11 +153,22 @@ def ledger_rows(period: Period, name: str = "ledger", *, orders: bool = False):
         end = (
             _next_month(date_to)
             if (date_to + timedelta(days=1)).day == 1
-            else date_to.replace(day=1)
+            else _month_start(date_to)
         )
     if first is not None and end is not None and first >= end:
         return _raw(date_from, date_to, orders).subquery(name)  # no whole month
-    parts = [_rolled(first, end)]
+    parts = []
+    # the whole years among them
+    year_first = first if first is None or first.month == 1 else date(first.year + 1, 1, 1)
+    year_end = end if end is None or end.month == 1 else date(end.year, 1, 1)
+    if not monthly and (year_first is None or year_end is None or year_first < year_end):
+        parts.append(_rolled(year_first, year_end, YEAR_ROWS))
+        if first is not None and first < year_first:
+            parts.append(_rolled(first, year_first, MONTH_ROWS))
+        if end is not None and year_end < end:
+            parts.append(_rolled(year_end, end, MONTH_ROWS))
+    else:
+        parts.append(_rolled(first, end, MONTH_ROWS))
     if date_from is not None and date_from < first:
         parts.append(_raw(date_from, first - timedelta(days=1), orders))
     if date_to is not None and date_to >= end:

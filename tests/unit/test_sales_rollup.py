@@ -17,7 +17,7 @@ from marketplace.importing import run_import
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger import rollup
 from orders.ledger.imports import SalesImport
-from orders.ledger.models import Channel, SalesRollup
+from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Channel, SalesRollup
 from orders.ledger.services import SaleItem, record_paid_sale, refund
 from orders.reports import breakdowns, public
 from orders.reports import households as household_reports
@@ -39,6 +39,9 @@ PERIODS = [
     Period(date(2024, 7, 2), date(2024, 7, 20)),  # inside one month
     Period(date(2024, 3, 15), None),  # open end, cut start
     Period(None, date(2024, 7, 1)),  # open start, cut end
+    Period(date(2023, 5, 1), date(2025, 1, 31)),  # months, a whole year, a month
+    Period(date(2023, 5, 20), date(2025, 1, 1)),  # cut, months, a year, cut
+    Period(date(2024, 1, 1), None),  # whole years, open end
 ]
 
 SALES_CSV = (
@@ -122,7 +125,9 @@ def test_the_failed_sale_left_nothing_and_the_totals_are_the_ledgers():
     _mixed_ledger()
     s = summary()
     assert s.total_amount == TOTAL
-    assert sum(r.amount for r in db.session.scalars(select(SalesRollup))) == s.total_amount
+    for span in (MONTH_ROWS, YEAR_ROWS):
+        rows = db.session.scalars(select(SalesRollup).where(SalesRollup.span == span))
+        assert sum(r.amount for r in rows) == s.total_amount
 
 
 def test_rollup_kept_in_step_equals_the_rollup_rebuilt(runner):
