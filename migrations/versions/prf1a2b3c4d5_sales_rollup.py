@@ -49,13 +49,17 @@ def upgrade():
         else:
             start = f"date(a.sale_date, 'start of {unit}')"
         fair = "coalesce(o.fair_id, 0)" if span == 'm' else "0"
-        keys = (f"'{span}', {start}, a.channel, a.product_id, a.vendor_id, "
+        keys = (f"{start}, a.channel, a.product_id, a.vendor_id, "
                 "coalesce(a.household_id, 0), coalesce(a.village_id, 0), a.certified, "
-                f"{fair}, coalesce(o.buyer_org_id, 0), coalesce(o.buyer_name, '')")
+                "coalesce(o.buyer_org_id, 0), coalesce(o.buyer_name, '')")
+        names = ("month, channel, product_id, vendor_id, household_id, village_id, certified, "
+                 "buyer_org_id, buyer_name")
+        # the constants are selected, never grouped by
         op.execute(
-            f"INSERT INTO sales_rollup ({', '.join(KEY)}, amount) "
-            f"SELECT {keys}, sum(a.amount) FROM attributions a "
+            f"INSERT INTO sales_rollup (span, fair_id, {names}, amount) "
+            f"SELECT '{span}', {fair}, {keys}, sum(a.amount) FROM attributions a "
             f"JOIN orders o ON o.id = a.order_id GROUP BY {keys}"
+            + (", coalesce(o.fair_id, 0)" if span == 'm' else "")
         )
 
 

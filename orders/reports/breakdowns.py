@@ -240,26 +240,43 @@ class DimRow:
     person_times: int
 
 
-def _dimension_rows(dim: Dimension, period: Period):
-    """The period's rows of the dimension's channel, with its grouping key as ``key``."""
+def _dimension_rows(dim: Dimension, period: Period, keys: list | None = None):
+    """The period's rows of the dimension's channel (of ``keys`` only, if given), with
+    its grouping key as ``key``."""
     rows = ledger_rows(period, orders=dim.channel is not None, monthly=dim.name == "fair")
-    stmt = select(
-        dim.key(rows).label("key"), rows.c.household_id, rows.c.year, rows.c.amount
-    ).select_from(rows)
+    key = dim.key(rows)
+    stmt = select(key.label("key"), rows.c.household_id, rows.c.year, rows.c.amount)
+    stmt = stmt.select_from(rows)
     if dim.buyer:
         stmt = stmt.outerjoin(BuyerOrg, BuyerOrg.id == rows.c.buyer_org_id)
     if dim.channel is not None:
         stmt = stmt.where(rows.c.channel == dim.channel)
+    if keys is not None:
+        stmt = stmt.where(key.in_(keys))
     return stmt.subquery("keyed")
 
 
-def dimension_query(name: str, period: Period) -> Select:
-    """The rows of one breakdown, largest amount first: (key, label, detail, amount,
-    attributed, households, person_times). One pass over the ledger rows: grouped per
-    key, household and year first, which gives both the money and the households
-    driven (those of the groups with a positive net)."""
-    dim = DIMENSIONS[name]
+def _top_keys(dim: Dimension, period: Period, limit: int) -> list:
+    """The keys of the ``limit`` largest amounts (money only: no household grouping)."""
     keyed = _dimension_rows(dim, period)
+    total = func.sum(keyed.c.amount)
+    return list(
+        db.session.scalars(
+            select(keyed.c.key)
+            .group_by(keyed.c.key)
+            .order_by(total.desc(), keyed.c.key)
+            .limit(limit)
+        )
+    )
+
+
+def dimension_query(name: str, period: Period, keys: list | None = None) -> Select:
+    """The rows of one breakdown (of ``keys`` only, if given), largest amount first:
+    (key, label, detail, amount, attributed, households, person_times). One pass over
+    the ledger rows: grouped per key, household and year first, which gives both the
+    money and the households driven (those of the groups with a positive net)."""
+    dim = DIMENSIONS[name]
+    keyed = _dimension_rows(dim, period, keys)
     per = (
         select(
             keyed.c.key,
@@ -328,5 +345,14 @@ def dimension_page(name: str, period: Period, page: int, per_page: int) -> Page:
     return result
 
 
+TOP_FIRST = 100  # up to this many rows, the top keys are found first from the money alone
+
+
 def dimension_rows(name: str, period: Period, limit: int = EXPORT_LIMIT) -> list[DimRow]:
-    return [_dim_row(r) for r in db.session.execute(dimension_query(name, period).limit(limit))]
+    """The breakdown's first ``limit`` rows. A short list (the dashboard's top ten)
+    ranks the keys by amount first, then counts households for those keys only."""
+    keys = _top_keys(DIMENSIONS[name], period, limit) if limit <= TOP_FIRST else None
+    if keys == []:
+        return []
+    stmt = dimension_query(name, period, keys).limit(limit)
+    return [_dim_row(r) for r in db.session.execute(stmt)]

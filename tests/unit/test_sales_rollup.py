@@ -72,6 +72,8 @@ def _figures(period: Period) -> dict:
             result[f"geo-t{town.id}"] = breakdowns.geography(period, town_id=town.id).rows
     for name in DIMENSIONS:
         result[name] = breakdowns.dimension_rows(name, period)
+        # the dashboard's short list ranks the keys first: the same first rows
+        assert breakdowns.dimension_rows(name, period, limit=2) == result[name][:2]
     impact = public.impact(period)
     result["impact"] = (impact.total, impact.years, impact.channels)
     result["headline"] = public.headline(period)
