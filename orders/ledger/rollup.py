@@ -185,9 +185,9 @@ def rollup_select(span: str):
         keys.insert(7, fair)
     # the constants are selected, never grouped by (SQLite reads a number there as a
     # column position)
-    constants = [literal_column(f"'{span}'")]
+    constants = [literal_column(f"'{span}'").label("span")]
     if fair is None:
-        constants.append(literal_column("0"))
+        constants.append(literal_column("0").label("fair_id"))
     selected = [constants[0], *keys[:7], *constants[1:], *keys[7:]]
     return (
         select(*selected, func.sum(Attribution.amount))
