@@ -29,6 +29,16 @@ The script also runs against an older checkout without a rollup (for a before/af
 comparison): the parts it lacks are skipped. The load average is printed with the
 figures.
 
+Measured on the shared 2-CPU development machine (1 December 2026, load average 3 to 4,
+medians in seconds; "before" is the checkout before the rollup, same data):
+
+    what                                         before    rollup
+    bureau dashboard page, whole period          11.0      0.63
+    bureau dashboard page, 2024-03-15..09-10      3.6      0.98
+    /impact figures (uncached)                    3.3      0.10
+    district breakdown, whole period              1.80     0.035   (raw GROUP BY 0.34-0.72)
+    report summary, whole period                  0.26     0.20
+
 The generated attribution split is a simple one (floor, the remainder to one
 household): exact sums, which is all the timings need.
 """
