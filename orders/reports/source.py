@@ -147,9 +147,11 @@ def ledger_rows(
     # the last one ending in it
     first = None
     if date_from is not None:
+        if date_from.day != 1 and date_from >= date.max.replace(day=1):
+            return _raw(date_from, date_to, orders).subquery(name)  # no whole month
         first = date_from if date_from.day == 1 else _next_month(date_from)
-    end = None
-    if date_to is not None:
+    end = None  # the last day of time ends a month: open
+    if date_to is not None and date_to < date.max:
         end = (
             _next_month(date_to)
             if (date_to + timedelta(days=1)).day == 1
@@ -158,8 +160,10 @@ def ledger_rows(
     if first is not None and end is not None and first >= end:
         return _raw(date_from, date_to, orders).subquery(name)  # no whole month
     parts = []
-    # the whole years among them
-    year_first = first if first is None or first.month == 1 else date(first.year + 1, 1, 1)
+    # the whole years among them (none when the first whole month is in the last year)
+    year_first = first
+    if first is not None and first.month != 1:
+        year_first = date(first.year + 1, 1, 1) if first.year < date.max.year else date.max
     year_end = end if end is None or end.month == 1 else date(end.year, 1, 1)
     if not monthly and (year_first is None or year_end is None or year_first < year_end):
         parts.append(_rolled(year_first, year_end, YEAR_ROWS))
@@ -171,7 +175,7 @@ def ledger_rows(
         parts.append(_rolled(first, end, MONTH_ROWS))
     if date_from is not None and date_from < first:
         parts.append(_raw(date_from, first - timedelta(days=1), orders))
-    if date_to is not None and date_to >= end:
+    if date_to is not None and end is not None and date_to >= end:
         parts.append(_raw(end, date_to, orders))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery(name)
 
