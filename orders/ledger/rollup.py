@@ -20,7 +20,7 @@ from sqlalchemy import Date, cast, delete, event, func, insert, literal_column, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from marketplace.bulk import ROWS_PER_INSERT, chunks
+from marketplace.bulk import ROWS_PER_INSERT, WRITTEN_KEY, chunks
 from marketplace.extensions import db
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Attribution, Order, SalesRollup
@@ -46,6 +46,11 @@ def add(rows: Sequence[dict]) -> None:
     when the caller's transaction commits."""
     if not rows:
         return
+    # an import collecting the tables it writes (to ANALYZE them once committed): the
+    # rollup is written at the commit, after it stopped listening
+    written = db.session.info.get(WRITTEN_KEY)
+    if written is not None:
+        written.add(SalesRollup.__tablename__)
     orders: dict[int, tuple[int, int, str]] = {}
     for chunk in chunks(sorted({row["order_id"] for row in rows})):
         for order_id, fair_id, org_id, name in db.session.execute(

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
+from marketplace import importing
 from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.unit_of_work import unit_of_work
@@ -146,6 +147,16 @@ def test_rollup_kept_in_step_equals_the_rollup_rebuilt(runner):
     assert result.exit_code == 0, result.output
     assert f"sales rollup rebuilt: {len(kept)} rows" in result.output
     assert _rollup_rows() == kept
+
+
+def test_a_sales_import_analyzes_the_rollup_it_wrote(monkeypatch):
+    """Every import leaves the database ready: the rollup written at its commit is among
+    the tables ANALYZEd."""
+    build_ledger()
+    analyzed = []
+    monkeypatch.setattr(importing, "analyze", lambda tables: analyzed.append(set(tables)))
+    run_import(SalesImport("test"), SALES_CSV.encode())
+    assert analyzed and {"attributions", "sales_rollup"} <= analyzed[0]
 
 
 def test_reports_read_the_rollup(runner):
