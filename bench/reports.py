@@ -29,15 +29,18 @@ The script also runs against an older checkout without a rollup (for a before/af
 comparison): the parts it lacks are skipped. The load average is printed with the
 figures.
 
-Measured on the shared 2-CPU development machine (1 December 2026, load average 3 to 4,
-medians in seconds; "before" is the checkout before the rollup, same data):
+Measured on the shared 2-CPU development machine (1 December 2026, load average 1.1 to
+1.7, medians in seconds; "before" is the checkout before the rollup, same data, same run
+order):
 
     what                                         before    rollup
-    bureau dashboard page, whole period          11.0      0.63
-    bureau dashboard page, 2024-03-15..09-10      3.6      0.98
-    /impact figures (uncached)                    3.3      0.10
-    district breakdown, whole period              1.80     0.035   (raw GROUP BY 0.34-0.72)
-    report summary, whole period                  0.26     0.20
+    bureau dashboard page, whole period           7.97     0.56
+    bureau dashboard page, 2024-03-15..09-10      2.80     1.17
+    /impact figures (uncached)                    2.88     0.115
+    district breakdown, whole period              1.24     0.040   (raw GROUP BY 0.43)
+    village breakdown of one town                 0.71     0.021
+    report summary, whole period                  0.31     0.12
+    import sales, 100,000 rows                   42.9     46.8     (the rollup's upsert)
 
 The generated attribution split is a simple one (floor, the remainder to one
 household): exact sums, which is all the timings need.
