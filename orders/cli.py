@@ -1,6 +1,6 @@
 """`flask report summary [--from DATE] [--to DATE] [--format table|json]`, `flask report fairs`
 (same options) (docs/formats.md);
-`flask orders expire` (run it from cron every 5 minutes)."""
+`flask report rebuild-rollup`; `flask orders expire` (run it from cron every 5 minutes)."""
 
 from __future__ import annotations
 
@@ -123,6 +123,15 @@ period_report(
     fairs_table,
     "The fair season: fairs held, fair sales and households driven, fair by fair.",
 )
+
+
+@report_cli.command("rebuild-rollup")
+def rebuild_rollup_command() -> None:
+    """Recompute the sales rollup every report reads from the attribution rows."""
+    from orders.ledger.rollup import rebuild
+
+    click.echo(f"sales rollup rebuilt: {rebuild():,} rows")
+
 
 orders_cli = AppGroup("orders", help="Online orders.")
 

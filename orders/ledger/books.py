@@ -15,6 +15,7 @@ from catalog.models import BenefitLink, Certification, CertStatus
 from marketplace.bulk import bulk_insert, chunks
 from marketplace.extensions import db
 from marketplace.models import Household, utcnow
+from orders.ledger import rollup
 from orders.ledger.attribution import Share, integer_weights, split, split_integers
 from orders.ledger.models import Attribution
 
@@ -147,9 +148,11 @@ def attribution_rows(lines: Sequence[PaidLine], certified: dict[int, bool]) -> l
 
 
 def write_attribution(lines: Sequence[PaidLine], certified: dict[int, bool]) -> int:
-    """Insert the attribution rows of ``lines`` in the caller's transaction."""
+    """Insert the attribution rows of ``lines`` in the caller's transaction, and count
+    them into the sales rollup the reports read."""
     rows = attribution_rows(lines, certified)
     bulk_insert(Attribution.__table__, rows)
+    rollup.add(rows)
     return len(rows)
 
 

@@ -348,3 +348,53 @@ class Attribution(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     household: Mapped[Household | None] = relationship()
+
+
+MONTH_ROWS = "m"  # sales_rollup.span: one calendar month (month = its first day)
+YEAR_ROWS = "y"  # one calendar year (month = 1 January), without the fair
+
+
+class SalesRollup(db.Model):
+    """The attribution rows summed per calendar month and per everything a report groups
+    by (channel, product, vendor, household, village, certified, fair, buyer), and again
+    per calendar year (every key but the fair): what the bureau's reports, /impact and
+    the home counter read instead of every attribution row.
+
+    Kept in step by ``orders.ledger.rollup`` in the transaction that writes the
+    attribution (paid sales, refunds, imports), and rebuilt from the attribution rows by
+    ``flask report rebuild-rollup``. "None" is stored as 0 (ids) or '' (buyer name) so
+    the key can be one unique index that an upsert adds to."""
+
+    __tablename__ = "sales_rollup"
+    __table_args__ = (
+        CheckConstraint(f"span IN ('{MONTH_ROWS}', '{YEAR_ROWS}')", name="span"),
+        Index(
+            "ux_sales_rollup_key",
+            "span",
+            "month",
+            "channel",
+            "product_id",
+            "vendor_id",
+            "household_id",
+            "village_id",
+            "certified",
+            "fair_id",
+            "buyer_org_id",
+            "buyer_name",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    span: Mapped[str] = mapped_column(String(1))  # MONTH_ROWS or YEAR_ROWS
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month (or year)
+    channel: Mapped[str] = mapped_column(String(20))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    vendor_id: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[int] = mapped_column(BigInteger)  # 0: the unattributed part
+    village_id: Mapped[int] = mapped_column(BigInteger)  # 0: none (unattributed)
+    certified: Mapped[bool] = mapped_column(Boolean)
+    fair_id: Mapped[int] = mapped_column(BigInteger)  # 0: not a fair sale
+    buyer_org_id: Mapped[int] = mapped_column(BigInteger)  # 0: none
+    buyer_name: Mapped[str] = mapped_column(String(200))  # '': none
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen, net of refunds

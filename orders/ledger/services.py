@@ -26,6 +26,7 @@ from marketplace.fragments import bump_after_commit
 from marketplace.models import AuditEntry, Organization, User, utcnow
 from marketplace.unit_of_work import lock_row, transition, unit_of_work
 from orders.fairs.models import Fair
+from orders.ledger import rollup
 from orders.ledger.books import CertificationBook, PaidLine, refund_rows, write_attribution
 from orders.ledger.models import (
     Attribution,
@@ -478,6 +479,7 @@ def refund(
             rows.extend(refund_rows(line.id, record.id, amount))
         if rows:
             db.session.execute(insert(Attribution), rows)
+            rollup.add(rows)  # the reports' sums, written at commit
         if shipping_fen:
             record.shipping_fen = shipping_fen
             record.amount += shipping_fen

@@ -1,9 +1,9 @@
-"""Breakdowns of the ledger for the report pages: per month, per place, per vendor,
-product, fair, agency buyer and counter store, the households driven, one household's
-benefits, and the public impact figures (published through marketplace.publication).
+"""Breakdowns of the ledger for the report pages: per month, per place, and per vendor,
+product, fair, agency buyer and counter store.
 
-Everything is a GROUP BY over the attribution rows in the database (joined to orders,
-households and places as a breakdown needs); Python only receives the grouped rows, and
+Everything is a GROUP BY over the period's ledger rows (``orders.reports.source``: the
+sales rollup, plus attribution rows for months the period only partly covers), joined to
+households and places as a breakdown needs; Python only receives the grouped rows, and
 every result is bounded (a page, a limit, or a naturally small set such as the months of
 the period or the towns of a district).
 
@@ -13,6 +13,9 @@ calendar year of the period is positive; person-times add the household's member
 per such year. The place breakdown puts money where the attribution row says the
 household lived at the sale, and households where they are registered now (so the
 household columns add up to the summary exactly).
+
+The households driven (``orders.reports.households``) and the public figures
+(``orders.reports.public``) have their own modules.
 """
 
 from __future__ import annotations
@@ -21,54 +24,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, case, distinct, extract, func, literal, literal_column, select
+from sqlalchemy import Select, and_, case, distinct, func, literal, literal_column, select
 from sqlalchemy.orm import aliased
 
 from catalog.models import Product
 from marketplace.extensions import db
 from marketplace.models import District, Household, Organization, Town, Village
 from marketplace.pagination import Page, paginate
-from marketplace.publication import Aggregate, Counts, publish, publish_tables
 from orders.fairs.models import Fair
-from orders.ledger.models import Attribution, Channel, Order
-from orders.reports.summary import CHANNELS, period_clause
+from orders.ledger.models import Channel
+from orders.reports.source import Period, driven, ledger_rows
+from orders.reports.summary import CHANNELS
+
+__all__ = ["EXPORT_LIMIT", "Period"]
 
 # an export never holds more rows than this
 EXPORT_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class Period:
-    """Sale dates from ``date_from`` to ``date_to``, both inclusive; None = open."""
-
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def clause(self, column=Attribution.sale_date):
-        return period_clause(column, self.date_from, self.date_to)
-
-
-def _year():
-    return extract("year", Attribution.sale_date)
-
-
-def _driven(period: Period, *keys, where=(), join_order: bool = False):
-    """(keys..., household_id, year) with positive net attribution in that group and
-    calendar year: the households a group drove, as a subquery."""
-    year = _year().label("year")
-    stmt = select(*keys, Attribution.household_id.label("household_id"), year).where(
-        Attribution.household_id.is_not(None), period.clause(), *where
-    )
-    if join_order:
-        stmt = stmt.join(Order, Order.id == Attribution.order_id)
-    return (
-        stmt.group_by(*keys, Attribution.household_id, year)
-        .having(func.sum(Attribution.amount) > 0)
-        .subquery()
-    )
-
-
-_attributed = func.sum(case((Attribution.household_id.is_not(None), Attribution.amount), else_=0))
+def attributed(rows):
+    """The part of ``rows``' amount credited to some household."""
+    return func.sum(case((rows.c.household_id.is_not(None), rows.c.amount), else_=0))
 
 
 # -- time ---------------------------------------------------------------------------
@@ -87,25 +63,23 @@ class MonthRow:
 def monthly_by_channel(period: Period) -> list[MonthRow]:
     """Net sales per calendar month and channel; months without sales between the first
     and the last one are included as zeros so a chart's axis is even."""
-    year = extract("year", Attribution.sale_date).label("y")
-    month = extract("month", Attribution.sale_date).label("m")
+    rows = ledger_rows(period, monthly=True)
     grouped = db.session.execute(
-        select(year, month, Attribution.channel, func.sum(Attribution.amount))
-        .where(period.clause())
-        .group_by(year, month, Attribution.channel)
-        .order_by(year, month)
+        select(rows.c.year, rows.c.month, rows.c.channel, func.sum(rows.c.amount))
+        .group_by(rows.c.year, rows.c.month, rows.c.channel)
+        .order_by(rows.c.year, rows.c.month)
     ).all()
     if not grouped:
         return []
     cells = {(int(y), int(m), ch): int(a or 0) for y, m, ch, a in grouped}
     first = min((y, m) for y, m, _ in cells)
     last = max((y, m) for y, m, _ in cells)
-    rows = []
+    result = []
     y, m = first
     while (y, m) <= last:
-        rows.append(MonthRow(f"{y:04d}-{m:02d}", {c: cells.get((y, m, c), 0) for c in CHANNELS}))
+        result.append(MonthRow(f"{y:04d}-{m:02d}", {c: cells.get((y, m, c), 0) for c in CHANNELS}))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return rows
+    return result
 
 
 # -- places -------------------------------------------------------------------------
@@ -159,32 +133,39 @@ def geography(
             .where(scope)
         )
 
+    # the rollup's rows per village first (a few thousand), then up to the level
+    rows = ledger_rows(period)
+    per_village = (
+        select(rows.c.village_id, func.sum(rows.c.amount).label("amount"))
+        .where(rows.c.village_id.is_not(None))
+        .group_by(rows.c.village_id)
+        .subquery()
+    )
     money = (
         placed(
-            select(key.label("key"), func.sum(Attribution.amount).label("amount")),
-            Attribution.village_id,
+            select(key.label("key"), func.sum(per_village.c.amount).label("amount")),
+            per_village.c.village_id,
         )
-        .where(period.clause())
         .group_by(key)
         .subquery()
     )
-    driven = _driven(period)
+    households = driven(ledger_rows(period))
     people = (
         placed(
             select(
                 key.label("key"),
-                func.count(distinct(driven.c.household_id)).label("households"),
+                func.count(distinct(households.c.household_id)).label("households"),
                 func.sum(Household.members).label("person_times"),
             )
-            .select_from(driven)
-            .join(Household, Household.id == driven.c.household_id),
+            .select_from(households)
+            .join(Household, Household.id == households.c.household_id),
             Household.village_id,
         )
         .group_by(key)
         .subquery()
     )
     amount = func.coalesce(money.c.amount, 0)
-    rows = db.session.execute(
+    found = db.session.execute(
         select(
             table.id,
             table.name,
@@ -201,14 +182,13 @@ def geography(
         level,
         district,
         town,
-        [GeoRow(i, n, int(h), int(p), int(a)) for i, n, h, p, a in rows],
+        [GeoRow(i, n, int(h), int(p), int(a)) for i, n, h, p, a in found],
     )
     if level == "district":
+        unplaced = ledger_rows(period)
         result.unattributed = int(
             db.session.scalar(
-                select(func.sum(Attribution.amount)).where(
-                    Attribution.village_id.is_(None), period.clause()
-                )
+                select(func.sum(unplaced.c.amount)).where(unplaced.c.village_id.is_(None))
             )
             or 0
         )
@@ -223,44 +203,29 @@ BuyerOrg = aliased(Organization, name="buyer_org")
 @dataclass(frozen=True)
 class Dimension:
     name: str
-    key: Callable  # () -> the grouping expression
-    where: tuple = ()
-    join_order: bool = False
-    buyer: bool = False
+    key: Callable  # (ledger rows) -> the grouping expression
+    channel: str | None = None  # only this channel's rows
+    buyer: bool = False  # joins the buyer organization
 
 
-def _buyer_key():
+def _buyer_key(rows):
     # a literal SQL constant, not a bound parameter: PostgreSQL must see the GROUP BY
     # expression and the selected one as the same
-    return func.coalesce(BuyerOrg.name, Order.buyer_name, literal_column("''"))
+    return func.coalesce(BuyerOrg.name, rows.c.buyer_name, literal_column("''"))
 
 
-def _store_key():
+def _store_key(rows):
     # a counter sale's buyer is a store: its name (a retailer has several stores), else
     # the organization's
-    return func.coalesce(Order.buyer_name, BuyerOrg.name, literal_column("''"))
+    return func.coalesce(rows.c.buyer_name, BuyerOrg.name, literal_column("''"))
 
 
 DIMENSIONS: dict[str, Dimension] = {
-    "vendor": Dimension("vendor", lambda: Attribution.vendor_id),
-    "product": Dimension("product", lambda: Attribution.product_id),
-    "fair": Dimension(
-        "fair", lambda: Order.fair_id, (Attribution.channel == Channel.FAIR,), join_order=True
-    ),
-    "agency": Dimension(
-        "agency",
-        _buyer_key,
-        (Attribution.channel == Channel.PROCUREMENT,),
-        join_order=True,
-        buyer=True,
-    ),
-    "counter": Dimension(
-        "counter",
-        _store_key,
-        (Attribution.channel == Channel.COUNTER,),
-        join_order=True,
-        buyer=True,
-    ),
+    "vendor": Dimension("vendor", lambda rows: rows.c.vendor_id),
+    "product": Dimension("product", lambda rows: rows.c.product_id),
+    "fair": Dimension("fair", lambda rows: rows.c.fair_id, Channel.FAIR),
+    "agency": Dimension("agency", _buyer_key, Channel.PROCUREMENT, buyer=True),
+    "counter": Dimension("counter", _store_key, Channel.COUNTER, buyer=True),
 }
 
 
@@ -275,53 +240,64 @@ class DimRow:
     person_times: int
 
 
-def _joined(dim: Dimension, stmt: Select) -> Select:
-    if dim.join_order:
-        stmt = stmt.join(Order, Order.id == Attribution.order_id)
+def _dimension_rows(dim: Dimension, period: Period, keys: list | None = None):
+    """The period's rows of the dimension's channel (of ``keys`` only, if given), with
+    its grouping key as ``key``."""
+    rows = ledger_rows(period, orders=dim.channel is not None, monthly=dim.name == "fair")
+    key = dim.key(rows)
+    stmt = select(key.label("key"), rows.c.household_id, rows.c.year, rows.c.amount)
+    stmt = stmt.select_from(rows)
     if dim.buyer:
-        stmt = stmt.outerjoin(BuyerOrg, BuyerOrg.id == Order.buyer_org_id)
-    return stmt
+        stmt = stmt.outerjoin(BuyerOrg, BuyerOrg.id == rows.c.buyer_org_id)
+    if dim.channel is not None:
+        stmt = stmt.where(rows.c.channel == dim.channel)
+    if keys is not None:
+        stmt = stmt.where(key.in_(keys))
+    return stmt.subquery("keyed")
 
 
-def dimension_query(name: str, period: Period) -> Select:
-    """The rows of one breakdown, largest amount first: (key, label, detail, amount,
-    attributed, households, person_times)."""
+def _top_keys(dim: Dimension, period: Period, limit: int) -> list:
+    """The keys of the ``limit`` largest amounts (money only: no household grouping)."""
+    keyed = _dimension_rows(dim, period)
+    total = func.sum(keyed.c.amount)
+    return list(
+        db.session.scalars(
+            select(keyed.c.key)
+            .group_by(keyed.c.key)
+            .order_by(total.desc(), keyed.c.key)
+            .limit(limit)
+        )
+    )
+
+
+def dimension_query(name: str, period: Period, keys: list | None = None) -> Select:
+    """The rows of one breakdown (of ``keys`` only, if given), largest amount first:
+    (key, label, detail, amount, attributed, households, person_times). One pass over
+    the ledger rows: grouped per key, household and year first, which gives both the
+    money and the households driven (those of the groups with a positive net)."""
     dim = DIMENSIONS[name]
-    key = dim.key().label("key")
-    money = (
-        _joined(
-            dim,
-            select(
-                key,
-                func.sum(Attribution.amount).label("amount"),
-                _attributed.label("attributed"),
-            ).select_from(Attribution),
-        )
-        .where(period.clause(), *dim.where)
-        .group_by(dim.key())
-        .subquery()
-    )
-    year = _year().label("year")
-    per_year = (
-        _joined(
-            dim,
-            select(
-                dim.key().label("key"), Attribution.household_id.label("household_id"), year
-            ).select_from(Attribution),
-        )
-        .where(Attribution.household_id.is_not(None), period.clause(), *dim.where)
-        .group_by(dim.key(), Attribution.household_id, year)
-        .having(func.sum(Attribution.amount) > 0)
-        .subquery()
-    )
-    people = (
+    keyed = _dimension_rows(dim, period, keys)
+    per = (
         select(
-            per_year.c.key,
-            func.count(distinct(per_year.c.household_id)).label("households"),
-            func.sum(Household.members).label("person_times"),
+            keyed.c.key,
+            keyed.c.household_id,
+            keyed.c.year,
+            func.sum(keyed.c.amount).label("amount"),
         )
-        .join(Household, Household.id == per_year.c.household_id)
-        .group_by(per_year.c.key)
+        .group_by(keyed.c.key, keyed.c.household_id, keyed.c.year)
+        .subquery("per_household")
+    )
+    is_driven = and_(per.c.household_id.is_not(None), per.c.amount > 0)
+    money = (
+        select(
+            per.c.key,
+            func.sum(per.c.amount).label("amount"),
+            attributed(per).label("attributed"),
+            func.count(distinct(case((is_driven, per.c.household_id)))).label("households"),
+            func.sum(case((is_driven, Household.members), else_=0)).label("person_times"),
+        )
+        .outerjoin(Household, Household.id == per.c.household_id)
+        .group_by(per.c.key)
         .subquery()
     )
     if name == "vendor":
@@ -338,9 +314,9 @@ def dimension_query(name: str, period: Period) -> Select:
         detail,
         money.c.amount,
         money.c.attributed,
-        func.coalesce(people.c.households, 0),
-        func.coalesce(people.c.person_times, 0),
-    ).outerjoin(people, people.c.key == money.c.key)
+        money.c.households,
+        money.c.person_times,
+    ).select_from(money)
     if name == "vendor":
         stmt = stmt.join(Organization, Organization.id == money.c.key)
     elif name == "product":
@@ -351,13 +327,13 @@ def dimension_query(name: str, period: Period) -> Select:
 
 
 def _dim_row(row) -> DimRow:
-    key, label, detail, amount, attributed, households, person_times = row
+    key, label, detail, amount, attributed_, households, person_times = row
     return DimRow(
         key,
         label or "",
         detail.isoformat() if isinstance(detail, date) else str(detail or ""),
         int(amount or 0),
-        int(attributed or 0),
+        int(attributed_ or 0),
         int(households or 0),
         int(person_times or 0),
     )
@@ -369,258 +345,14 @@ def dimension_page(name: str, period: Period, page: int, per_page: int) -> Page:
     return result
 
 
+TOP_FIRST = 100  # up to this many rows, the top keys are found first from the money alone
+
+
 def dimension_rows(name: str, period: Period, limit: int = EXPORT_LIMIT) -> list[DimRow]:
-    return [_dim_row(r) for r in db.session.execute(dimension_query(name, period).limit(limit))]
-
-
-# -- households ---------------------------------------------------------------------
-
-
-@dataclass
-class DrivenHousehold:
-    id: int
-    code: str
-    head_name: str
-    members: int
-    place: str
-    years: int  # calendar years of the period in which it was driven
-    amount: int  # fen, net over the period
-
-    @property
-    def person_times(self) -> int:
-        return self.members * self.years
-
-
-def households_query(period: Period) -> Select:
-    """The households driven in the period with their net attributed amounts, largest
-    first (bureau only: names and codes)."""
-    driven = _driven(period)
-    years = (
-        select(driven.c.household_id, func.count().label("years"))
-        .group_by(driven.c.household_id)
-        .subquery()
-    )
-    amounts = (
-        select(Attribution.household_id, func.sum(Attribution.amount).label("amount"))
-        .where(
-            period.clause(),
-            Attribution.household_id.in_(select(years.c.household_id)),
-        )
-        .group_by(Attribution.household_id)
-        .subquery()
-    )
-    return (
-        select(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.members,
-            District.name,
-            Town.name,
-            Village.name,
-            years.c.years,
-            amounts.c.amount,
-        )
-        .select_from(years)
-        .join(amounts, amounts.c.household_id == years.c.household_id)
-        .join(Household, Household.id == years.c.household_id)
-        .join(Village, Village.id == Household.village_id)
-        .join(Town, Town.id == Village.town_id)
-        .join(District, District.id == Town.district_id)
-        .order_by(amounts.c.amount.desc(), Household.code)
-    )
-
-
-def _household_row(row) -> DrivenHousehold:
-    id_, code, name, members, district, town, village, years, amount = row
-    return DrivenHousehold(
-        id_, code, name, int(members), f"{district}{town}{village}", int(years), int(amount or 0)
-    )
-
-
-def households_page(period: Period, page: int, per_page: int) -> Page:
-    result = paginate(households_query(period), page, per_page, scalars=False)
-    result.items = [_household_row(r) for r in result.items]
-    return result
-
-
-def households_rows(period: Period, limit: int = EXPORT_LIMIT) -> list[DrivenHousehold]:
-    return [_household_row(r) for r in db.session.execute(households_query(period).limit(limit))]
-
-
-# -- one household's benefits ----------------------------------------------------------
-
-
-@dataclass
-class ProductBenefit:
-    product_id: int
-    name: str
-    sku: str
-    amount: int  # fen
-
-
-@dataclass
-class MonthBenefit:
-    month: str  # "YYYY-MM"
-    product_id: int
-    name: str
-    amount: int  # fen
-
-
-HOUSEHOLD_PRODUCT_LIMIT = 500
-HOUSEHOLD_MONTH_LIMIT = 5000
-
-
-def household_products(household_id: int, period: Period) -> list[ProductBenefit]:
-    """What each product's sales brought the household in the period, largest first."""
-    total = func.sum(Attribution.amount)
-    rows = db.session.execute(
-        select(Product.id, Product.name, Product.sku, total)
-        .join(Product, Product.id == Attribution.product_id)
-        .where(Attribution.household_id == household_id, period.clause())
-        .group_by(Product.id, Product.name, Product.sku)
-        .order_by(total.desc(), Product.sku)
-        .limit(HOUSEHOLD_PRODUCT_LIMIT)
-    )
-    return [ProductBenefit(i, n, s, int(a or 0)) for i, n, s, a in rows]
-
-
-def household_months_query(household_id: int, period: Period) -> Select:
-    year = extract("year", Attribution.sale_date).label("y")
-    month = extract("month", Attribution.sale_date).label("m")
-    return (
-        select(year, month, Product.id, Product.name, func.sum(Attribution.amount))
-        .join(Product, Product.id == Attribution.product_id)
-        .where(Attribution.household_id == household_id, period.clause())
-        .group_by(year, month, Product.id, Product.name)
-        .order_by(year.desc(), month.desc(), Product.name)
-    )
-
-
-def _month_benefit(row) -> MonthBenefit:
-    y, m, product_id, name, amount = row
-    return MonthBenefit(f"{int(y):04d}-{int(m):02d}", product_id, name, int(amount or 0))
-
-
-def household_months_page(household_id: int, period: Period, page: int, per_page: int) -> Page:
-    result = paginate(household_months_query(household_id, period), page, per_page, scalars=False)
-    result.items = [_month_benefit(r) for r in result.items]
-    return result
-
-
-def household_months(household_id: int, period: Period) -> list[MonthBenefit]:
-    stmt = household_months_query(household_id, period).limit(HOUSEHOLD_MONTH_LIMIT)
-    return [_month_benefit(r) for r in db.session.execute(stmt)]
-
-
-# -- the public impact figures -------------------------------------------------------
-
-
-@dataclass
-class PublicImpact:
-    """The public page's figures, published (marketplace.publication): the headline,
-    by calendar year and by channel."""
-
-    total: Aggregate
-    years: list[Aggregate]
-    channels: list[Aggregate]
-
-
-def _people_by(driven, key=None) -> dict:
-    """key -> (households, person_times, villages) over a driven subquery."""
-    cols = [key] if key is not None else []
-    rows = db.session.execute(
-        select(
-            *cols,
-            func.count(distinct(driven.c.household_id)),
-            func.sum(Household.members),
-            func.count(distinct(Household.village_id)),
-        )
-        .select_from(driven)
-        .join(Household, Household.id == driven.c.household_id)
-        .group_by(*cols)
-    ).all()
-    if key is None:
-        h, p, v = rows[0] if rows else (0, 0, 0)
-        return {None: (int(h or 0), int(p or 0), int(v or 0))}
-    return {k: (int(h or 0), int(p or 0), int(v or 0)) for k, h, p, v in rows}
-
-
-def _counts(amount: int, people: tuple[int, int, int]) -> Counts:
-    households, person_times, villages = people
-    return Counts(households, amount, person_times, villages)
-
-
-def _headline(period: Period) -> Counts:
-    amount = db.session.scalar(select(func.sum(Attribution.amount)).where(period.clause()))
-    return _counts(int(amount or 0), _people_by(_driven(period))[None])
-
-
-def headline(period: Period | None = None) -> Aggregate:
-    """Total sales, households driven, person-times and villages reached, as published
-    (the home page's counter). It is the impact page's total: ``publish_tables`` only
-    withholds a published total when a table's rows miss some of its households, and
-    every household driven is in some year's row and some channel's row."""
-    return publish(_headline(period or Period()))
-
-
-def impact(period: Period | None = None) -> PublicImpact:
-    """The public page's figures: the headline, by calendar year and by channel. Both
-    tables split the headline, so they are published together (complementary
-    suppression: no withheld group is the headline minus the rows shown)."""
-    period = period or Period()
-    total = _headline(period)
-
-    year = extract("year", Attribution.sale_date).label("y")
-    money_by_year = {
-        int(y): int(a or 0)
-        for y, a in db.session.execute(
-            select(year, func.sum(Attribution.amount)).where(period.clause()).group_by(year)
-        )
-    }
-    driven = _driven(period)
-    people_by_year = {int(k): v for k, v in _people_by(driven, driven.c.year).items()}
-    years = [
-        (str(y), _counts(money_by_year.get(y, 0), people_by_year.get(y, (0, 0, 0))))
-        for y in sorted(set(money_by_year) | set(people_by_year))
-    ]
-
-    money_by_channel = dict(
-        db.session.execute(
-            select(Attribution.channel, func.sum(Attribution.amount))
-            .where(period.clause())
-            .group_by(Attribution.channel)
-        ).all()
-    )
-    by_channel = _driven(period, Attribution.channel.label("channel"))
-    people_by_channel = _people_by(by_channel, by_channel.c.channel)
-    channels = [
-        (str(c), _counts(int(money_by_channel.get(c) or 0), people_by_channel.get(c, (0, 0, 0))))
-        for c in CHANNELS
-    ]
-    published, (year_rows, channel_rows) = publish_tables(total, years, channels)
-    return PublicImpact(published, year_rows, channel_rows)
-
-
-@dataclass(frozen=True)
-class VendorMonth:
-    amount: int  # fen, net of refunds, every channel
-    households: int  # households whose net attribution through the vendor is positive
-
-
-def vendor_period(vendor_id: int, period: Period) -> VendorMonth:
-    """One vendor's sales and households driven in a period (its dashboard's month)."""
-    where = (
-        Attribution.vendor_id == vendor_id,
-        period_clause(Attribution.sale_date, period.date_from, period.date_to),
-    )
-    amount = db.session.scalar(select(func.coalesce(func.sum(Attribution.amount), 0)).where(*where))
-    per_household = (
-        select(Attribution.household_id)
-        .where(*where, Attribution.household_id.is_not(None))
-        .group_by(Attribution.household_id)
-        .having(func.sum(Attribution.amount) > 0)
-        .subquery()
-    )
-    households = db.session.scalar(select(func.count()).select_from(per_household))
-    return VendorMonth(int(amount), households)
+    """The breakdown's first ``limit`` rows. A short list (the dashboard's top ten)
+    ranks the keys by amount first, then counts households for those keys only."""
+    keys = _top_keys(DIMENSIONS[name], period, limit) if limit <= TOP_FIRST else None
+    if keys == []:
+        return []
+    stmt = dimension_query(name, period, keys).limit(limit)
+    return [_dim_row(r) for r in db.session.execute(stmt)]

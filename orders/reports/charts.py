@@ -22,8 +22,9 @@ from pygal.style import Style
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 from marketplace.publication import Aggregate  # noqa: E402
-from orders.reports.breakdowns import MonthBenefit, MonthRow  # noqa: E402
+from orders.reports.breakdowns import MonthRow  # noqa: E402
 from orders.reports.exports import channel_label  # noqa: E402
+from orders.reports.households import MonthBenefit  # noqa: E402
 from orders.reports.summary import CHANNELS, SummaryFigures  # noqa: E402
 
 FONT = (

@@ -14,14 +14,8 @@ from flask_babel import gettext as _
 
 from marketplace import tabular
 from marketplace.pagination import Page
-from orders.reports.breakdowns import (
-    DimRow,
-    DrivenHousehold,
-    GeoLevel,
-    MonthBenefit,
-    MonthRow,
-    ProductBenefit,
-)
+from orders.reports.breakdowns import DimRow, GeoLevel, MonthRow
+from orders.reports.households import DrivenHousehold, MonthBenefit, ProductBenefit
 from orders.reports.summary import CHANNELS, SummaryFigures
 
 TEXT, INT, FEN = "text", "int", "fen"

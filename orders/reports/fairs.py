@@ -13,7 +13,8 @@ from sqlalchemy import case, func, or_, select
 from marketplace.extensions import db
 from marketplace.money import format_fen
 from orders.fairs.models import Fair
-from orders.ledger.models import PAID_STATUSES, Attribution, Channel, Order
+from orders.ledger.models import PAID_STATUSES, Channel, Order
+from orders.reports.source import Period, ledger_rows
 from orders.reports.summary import SummaryFigures, period_clause, summary
 
 
@@ -74,15 +75,12 @@ def fair_season(
         head.fairs_held,
         head.channels[Channel.FAIR].amount,
     )
+    rows = ledger_rows(Period(date_from, date_to))
     driven = (
-        select(Attribution.household_id)
-        .where(
-            Attribution.channel == Channel.FAIR,
-            Attribution.household_id.is_not(None),
-            period_clause(Attribution.sale_date, date_from, date_to),
-        )
-        .group_by(Attribution.household_id)
-        .having(func.sum(Attribution.amount) > 0)
+        select(rows.c.household_id)
+        .where(rows.c.channel == Channel.FAIR, rows.c.household_id.is_not(None))
+        .group_by(rows.c.household_id)
+        .having(func.sum(rows.c.amount) > 0)
         .subquery()
     )
     result.households_driven = int(db.session.scalar(select(func.count()).select_from(driven)) or 0)

@@ -1,10 +1,10 @@
 """`report summary`: the bureau's headline figures for a period (docs/formats.md).
 
-Computed in the database, shaped to stay fast at millions of attribution rows: money and
-order counts from the paid orders (an index-only scan), the unattributed part and the
-refunds from the few attribution rows concerned (partial indexes), households and
-person-times by one index probe per household and year, and small counts over fairs and
-certifications. Nothing is loaded row by row into Python.
+Computed in the database from the period's ledger rows (``orders.reports.source``: the
+sales rollup, plus the attribution rows of months the period only partly covers), so it
+stays fast at millions of attribution rows; order counts from the paid orders (an
+index-only scan), and small counts over fairs and certifications. Nothing is loaded row
+by row into Python.
 """
 
 from __future__ import annotations
@@ -12,28 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import (
-    Date,
-    Integer,
-    and_,
-    case,
-    distinct,
-    extract,
-    func,
-    literal,
-    select,
-    union_all,
-)
-from sqlalchemy.orm import aliased
+from sqlalchemy import case, distinct, extract, func, select
 
 from catalog.models import Certification, CertStatus
-from marketplace.bulk import chunks
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Household
 from marketplace.money import format_fen
 from orders.fairs.models import Fair, FairStatus
-from orders.ledger.models import PAID_STATUSES, Attribution, Channel, Order, OrderLine
+from orders.ledger.models import PAID_STATUSES, Attribution, Channel, Order
+from orders.reports.source import Period, driven, ledger_rows, period_clause
 
 CHANNELS = [Channel.ONLINE, Channel.FAIR, Channel.PROCUREMENT, Channel.COUNTER]
 
@@ -87,15 +75,6 @@ class SummaryFigures:
         }
 
 
-def period_clause(column, date_from: date | None, date_to: date | None):
-    conditions = []
-    if date_from is not None:
-        conditions.append(column >= date_from)
-    if date_to is not None:
-        conditions.append(column <= date_to)
-    return and_(True, *conditions)
-
-
 def ledger_span() -> tuple[date | None, date | None]:
     """The first and last dates in the ledger, sales and fairs (what "everything" spans)."""
     sales = db.session.execute(
@@ -137,48 +116,38 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
         if shown_from > shown_to:  # the data lies wholly outside the one bound given
             shown_from, shown_to = (date_from, date_from) if date_from else (date_to, date_to)
     result = SummaryFigures(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
-    in_period = period_clause(Attribution.sale_date, date_from, date_to)
-
-    # money and order counts from the paid orders (total less refunded is exactly the
-    # sum of their attribution rows); refunds of certified lines and the unattributed
-    # part from the few attribution rows concerned
-    money = db.session.execute(
-        select(
-            Order.channel,
-            func.sum(case((Order.refunded < Order.total, 1), else_=0)),
-            func.sum(Order.total - Order.refunded),
-            func.sum(Order.certified_total),
-        )
+    # order counts from the paid orders (an order refunded in full no longer counts)
+    counts = db.session.execute(
+        select(Order.channel, func.sum(case((Order.refunded < Order.total, 1), else_=0)))
         .where(Order.status.in_(PAID_STATUSES), period_clause(Order.sale_date, date_from, date_to))
         .group_by(Order.channel)
     )
-    for channel, orders, amount, certified in money:
+    for channel, orders in counts:
         result.channels[channel].orders = int(orders or 0)
+    # money, net of refunds: per channel, certified, and the unattributed part
+    rows = ledger_rows(Period(date_from, date_to))
+    money = db.session.execute(
+        select(
+            rows.c.channel,
+            func.sum(rows.c.amount),
+            func.sum(case((rows.c.certified, rows.c.amount), else_=0)),
+            func.sum(case((rows.c.household_id.is_(None), rows.c.amount), else_=0)),
+        ).group_by(rows.c.channel)
+    )
+    for channel, amount, certified, unattributed in money:
         result.channels[channel].amount = int(amount or 0)
         result.certified_product_sales += int(certified or 0)
-    result.certified_product_sales += int(
-        db.session.scalar(
-            select(func.sum(Attribution.amount)).where(
-                Attribution.refund_id.is_not(None), Attribution.certified, in_period
-            )
-        )
-        or 0
-    )
-    result.unattributed_amount = int(
-        db.session.scalar(
-            select(func.sum(Attribution.amount)).where(
-                Attribution.household_id.is_(None), in_period
-            )
-        )
-        or 0
-    )
+        result.unattributed_amount += int(unattributed or 0)
     result.attributed_amount = result.total_amount - result.unattributed_amount
 
-    span_from, span_to = date_from or first, date_to or last
-    if span_from is not None and span_to is not None:
-        driven = driven_household_years(span_from, span_to)
-        result.households_driven = len({household for household, _year in driven})
-        result.person_times = sum(driven.values())
+    households = driven(ledger_rows(Period(date_from, date_to)))
+    count, person_times = db.session.execute(
+        select(func.count(distinct(households.c.household_id)), func.sum(Household.members))
+        .select_from(households)
+        .join(Household, Household.id == households.c.household_id)
+    ).one()
+    result.households_driven = int(count or 0)
+    result.person_times = int(person_times or 0)
 
     result.fairs_held = int(
         db.session.scalar(
@@ -202,112 +171,3 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
         or 0
     )
     return result
-
-
-def _years(date_from: date, date_to: date) -> list[tuple[int, date, date]]:
-    """(year, first day, last day) of each calendar year of the period, clipped to it."""
-    return [
-        (year, max(date_from, date(year, 1, 1)), min(date_to, date(year, 12, 31)))
-        for year in range(date_from.year, date_to.year + 1)
-    ]
-
-
-def driven_household_years(date_from: date, date_to: date) -> dict[tuple[int, int], int]:
-    """``{(household id, year): members}`` for the households with positive net
-    attribution in a calendar year of the period: exactly what
-    ``households_driven_query`` selects, without aggregating every attribution row.
-
-    A refund never takes a household's share of a line below zero, so a household's net
-    in a year is positive exactly when one of its sale rows there is on a line with a
-    positive net for it. Most lines have no refund at all: one index probe per
-    household and year finds such a row. Only the household-years named by refund rows
-    and not found that way are summed up exactly.
-    """
-    # one probe per household and year: only the years that have sales (a period such as
-    # 0001-01-01..9999-12-31 would otherwise be ten thousand of them)
-    first, last = db.session.execute(
-        select(func.min(Attribution.sale_date), func.max(Attribution.sale_date))
-    ).one()
-    if first is None:
-        return {}
-    years = _years(max(date_from, first), min(date_to, last))
-    if not years:
-        return {}
-    spans = [
-        select(
-            literal(year, Integer).label("year"),
-            literal(lo, Date).label("lo"),
-            literal(hi, Date).label("hi"),
-        )
-        for year, lo, hi in years
-    ]
-    span = (spans[0] if len(spans) == 1 else union_all(*spans)).subquery("years")
-    sale = aliased(Attribution, name="sale")
-    # a scalar subquery with LIMIT 1 stays one index probe per household and year
-    # (an EXISTS would be turned into a hash join over every attribution row)
-    unrefunded_sale = (
-        select(literal(1))
-        .select_from(sale)
-        .join(OrderLine, OrderLine.id == sale.order_line_id)
-        .where(
-            sale.household_id == Household.id,
-            sale.sale_date >= span.c.lo,
-            sale.sale_date <= span.c.hi,
-            sale.refund_id.is_(None),
-            sale.amount > 0,
-            OrderLine.refunded_amount == 0,
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    probes = (
-        select(
-            Household.id.label("household_id"),
-            Household.members.label("members"),
-            span.c.year.label("year"),
-            unrefunded_sale.label("hit"),
-        )
-        .select_from(Household)
-        .join(span, literal(True))
-        .subquery("probes")
-    )
-    driven: dict[tuple[int, int], int] = {
-        (household_id, int(year)): members
-        for household_id, members, year in db.session.execute(
-            select(probes.c.household_id, probes.c.members, probes.c.year).where(
-                probes.c.hit.is_not(None)
-            )
-        )
-    }
-
-    in_period = period_clause(Attribution.sale_date, date_from, date_to)
-    year = extract("year", Attribution.sale_date)
-    # the first refund of a line writes a row (maybe of 0 fen) for every household with a
-    # positive share of it, so the (few) refund rows name every household-year that has
-    # a sale on a refunded line
-    on_refunded_lines = {
-        (household_id, int(y))
-        for household_id, y in db.session.execute(
-            select(Attribution.household_id, year)
-            .where(
-                Attribution.refund_id.is_not(None),
-                Attribution.household_id.is_not(None),
-                in_period,
-            )
-            .distinct()
-        )
-    }
-    doubtful = on_refunded_lines - driven.keys()
-    households = sorted({household_id for household_id, _y in doubtful})
-    for chunk in chunks(households):
-        rows = db.session.execute(
-            select(Attribution.household_id, year, Household.members)
-            .join(Household, Household.id == Attribution.household_id)
-            .where(Attribution.household_id.in_(chunk), in_period)
-            .group_by(Attribution.household_id, year, Household.members)
-            .having(func.sum(Attribution.amount) > 0)
-        )
-        for household_id, y, members in rows:
-            if (household_id, int(y)) in doubtful:
-                driven[(household_id, int(y))] = members
-    return driven

@@ -26,7 +26,7 @@ from marketplace.publication import MIN_GROUP, personal_data
 from marketplace.web import id_arg, page_arg, page_size
 from orders import bp
 from orders.ledger.services import SALES_AREA
-from orders.reports import breakdowns, charts, exports
+from orders.reports import breakdowns, charts, exports, households, public
 from orders.reports.breakdowns import DIMENSIONS, Period
 from orders.reports.fairs import fair_season
 from orders.reports.shipping import online_shipping, online_shipping_by_month
@@ -194,7 +194,7 @@ def reports_households():
         period = parse_period(request.args)
     except PeriodError as exc:
         return _render_period_error(str(exc))
-    page = breakdowns.households_page(period, page_arg(), page_size())
+    page = households.households_page(period, page_arg(), page_size())
     table = exports.households_table(page.items, page=page, url=_household_url)
     return render_template(
         "orders/reports/households.html", **_context(period, table=table, page=page)
@@ -210,8 +210,8 @@ def household_benefits(household_id: int):
         period = parse_period(request.args)
     except PeriodError as exc:
         return _render_period_error(str(exc))
-    products = breakdowns.household_products(household.id, period)
-    page = breakdowns.household_months_page(household.id, period, page_arg(), page_size())
+    products = households.household_products(household.id, period)
+    page = households.household_months_page(household.id, period, page_arg(), page_size())
     return render_template(
         "orders/reports/household.html",
         **_context(
@@ -219,7 +219,7 @@ def household_benefits(household_id: int):
             household=household,
             products_table=exports.household_products_table(products),
             months_table=exports.household_months_table(page.items, page=page),
-            chart=charts.household_chart(breakdowns.household_months(household.id, period)),
+            chart=charts.household_chart(households.household_months(household.id, period)),
         ),
     )
 
@@ -241,7 +241,7 @@ def _export_table(name: str, period: Period) -> exports.Table:
     if name in DIMENSIONS:
         return exports.dimension_table(name, breakdowns.dimension_rows(name, period))
     if name == "households":
-        return exports.households_table(breakdowns.households_rows(period))
+        return exports.households_table(households.households_rows(period))
     abort(404)
 
 
@@ -285,10 +285,10 @@ def household_benefits_export(household_id: int, name: str, fmt: str):
         return _render_period_error(str(exc))
     if name == "products":
         table = exports.household_products_table(
-            breakdowns.household_products(household.id, period)
+            households.household_products(household.id, period)
         )
     else:
-        table = exports.household_months_table(breakdowns.household_months(household.id, period))
+        table = exports.household_months_table(households.household_months(household.id, period))
     return _download(table, fmt, period, subject=f"{household.code}_")
 
 
@@ -305,7 +305,7 @@ def impact():
     three households, not even by subtraction), no names."""
 
     def compute():
-        figures = breakdowns.impact()
+        figures = public.impact()
         return figures, charts.impact_chart(figures.years)
 
     # the same for everyone: the figures and their chart, until a sale or refund commits
@@ -326,7 +326,7 @@ def vendor_month_panel(user, org) -> Markup:
     if not can(user, "products.manage", org):
         return Markup("")
     today = local_today()
-    figures = breakdowns.vendor_period(org.id, Period(today.replace(day=1), today))
+    figures = public.vendor_period(org.id, Period(today.replace(day=1), today))
     return Markup(render_template("orders/vendor/_today_month.html", figures=figures))
 
 
@@ -335,5 +335,5 @@ def impact_section() -> Markup:
     return fragment(
         SALES_AREA,
         f"headline:{select_locale()}:{local_today().isoformat()}",
-        lambda: render_template("orders/_impact.html", figures=breakdowns.headline()),
+        lambda: render_template("orders/_impact.html", figures=public.headline()),
     )

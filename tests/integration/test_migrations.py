@@ -151,10 +151,14 @@ def later_columns(*tables: str) -> Iterator[None]:
                 conn.execute(text(f'ALTER TABLE {table} DROP COLUMN "{column.name}"'))
 
 
-def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates):
+def test_live_online_sales_are_re_dated_in_the_local_zone(app_before_local_dates, monkeypatch):
     """Rows written while the sale date was the UTC date: live online sales paid after
     local midnight move to the local date (with their attribution rows, refunds too);
     imported sales and sales recorded with an explicit date keep theirs."""
+    from orders.ledger import rollup
+
+    # the schema of then has no sales rollup (a later migration builds it from the rows)
+    monkeypatch.setattr(rollup, "add", lambda rows: None)
     from datetime import date, datetime
     from types import SimpleNamespace
 

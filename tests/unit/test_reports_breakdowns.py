@@ -13,7 +13,8 @@ from marketplace.models import OrgKind
 from orders.fairs.models import Fair
 from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, record_paid_sale, refund
-from orders.reports import breakdowns
+from orders.reports import breakdowns, public
+from orders.reports import households as household_reports
 from orders.reports.breakdowns import Period
 from orders.reports.summary import CHANNELS, summary
 from tests.catalog_factories import BenefitLinkFactory, ProductFactory
@@ -135,7 +136,7 @@ def test_breakdowns_add_up_to_the_summary_totals():
         rows = breakdowns.dimension_rows(name, period)
         assert sum(r.amount for r in rows) == s.channels[channel].amount
 
-    people = breakdowns.households_rows(period)
+    people = household_reports.households_rows(period)
     assert len(people) == s.households_driven
     assert sum(h.person_times for h in people) == s.person_times
     assert sum(h.amount for h in people) == s.attributed_amount
@@ -190,10 +191,10 @@ def test_period_cuts_through_the_data_and_person_times_count_each_year():
     assert s.total_amount == 3333 + 10000 + 10000 + 4000
     assert sum(r.amount for r in breakdowns.dimension_rows("product", y2024)) == s.total_amount
 
-    everything = {h.code: h for h in breakdowns.households_rows(Period())}
+    everything = {h.code: h for h in household_reports.households_rows(Period())}
     h1 = everything[ledger.households["h1"].code]
     assert (h1.years, h1.person_times, h1.amount) == (2, 8, 1500 + 5000)
-    only_2024 = {h.code: h for h in breakdowns.households_rows(y2024)}
+    only_2024 = {h.code: h for h in household_reports.households_rows(y2024)}
     assert only_2024[h1.code].years == 1
     # boundary dates count: the counter sale on 2024-12-31 is in
     assert sum(r.amount for r in breakdowns.dimension_rows("counter", y2024)) == 4000
@@ -203,18 +204,18 @@ def test_period_cuts_through_the_data_and_person_times_count_each_year():
 def test_household_benefits_by_product_and_month():
     ledger = build_ledger()
     h3 = ledger.households["h3"]
-    products = breakdowns.household_products(h3.id, Period())
+    products = household_reports.household_products(h3.id, Period())
     assert [(p.name, p.amount) for p in products] == [("富硒茶叶", 2222 + 2667)]
-    months = breakdowns.household_months(h3.id, Period())
+    months = household_reports.household_months(h3.id, Period())
     assert [(m.month, m.amount) for m in months] == [("2024-12", 2667), ("2024-02", 2222)]
-    assert breakdowns.household_products(ledger.households["h1"].id, Period(date(2024, 1, 1))) == [
-        breakdowns.ProductBenefit(ledger.products["rice"].id, "高山大米", "RICE", 5000)
-    ]
+    assert household_reports.household_products(
+        ledger.households["h1"].id, Period(date(2024, 1, 1))
+    ) == [household_reports.ProductBenefit(ledger.products["rice"].id, "高山大米", "RICE", 5000)]
 
 
 def test_public_impact_withholds_groups_under_three_households():
     build_ledger()
-    figures = breakdowns.impact()
+    figures = public.impact()
     assert figures.total.households == 4 and not figures.total.withheld
     assert figures.total.villages == 4 and figures.total.amount == 30333
     years = {y.label: y for y in figures.years}

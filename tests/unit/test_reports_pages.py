@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from marketplace.models import OrgKind, Role
-from orders.reports import breakdowns
+from orders.reports import breakdowns, public
 from orders.reports.breakdowns import Period
 from orders.reports.summary import summary
 from tests.factories import member_of
@@ -352,7 +352,7 @@ def test_home_page_counter_and_nav_link(client, ledger):
     page = client.get("/").get_data(as_text=True)
     counter = page.split('data-testid="impact-counter"', 1)[1].split("</section>", 1)[0]
     assert "303.33" in counter  # total sales
-    figures = breakdowns.headline()
+    figures = public.headline()
     assert (figures.households, figures.person_times, figures.villages) == (4, 20, 4)
     numbers = re.findall(r'class="stat-number">([^<]+)<', counter)
     assert numbers == ["303.33", "4", "20", "4"]

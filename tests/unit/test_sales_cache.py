@@ -9,7 +9,7 @@ import pytest
 from marketplace.clock import local_today
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.services import SaleItem, record_paid_sale
-from orders.reports import breakdowns
+from orders.reports import public
 
 from ..vendor_factories import SellableProductFactory
 
@@ -41,8 +41,8 @@ def test_served_from_the_cache_until_a_sale_commits(cached_app, monkeypatch):
         raise AssertionError("computed again")
 
     with monkeypatch.context() as patched:
-        patched.setattr(breakdowns, "impact", fail)
-        patched.setattr(breakdowns, "headline", fail)
+        patched.setattr(public, "impact", fail)
+        patched.setattr(public, "headline", fail)
         again = pages(client)  # the cached figures: nothing computed
         assert AMOUNT not in again[0] and AMOUNT not in again[1]
 
@@ -50,8 +50,8 @@ def test_served_from_the_cache_until_a_sale_commits(cached_app, monkeypatch):
         sale(product)
         raise RuntimeError("rolled back")
     with monkeypatch.context() as patched:
-        patched.setattr(breakdowns, "impact", fail)
-        patched.setattr(breakdowns, "headline", fail)
+        patched.setattr(public, "impact", fail)
+        patched.setattr(public, "headline", fail)
         again = pages(client)  # a rollback drops nothing
         assert AMOUNT not in again[0] and AMOUNT not in again[1]
 
