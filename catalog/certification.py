@@ -5,14 +5,14 @@ reports about to expire; the public notices (公示)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import audit
@@ -20,11 +20,12 @@ from marketplace.authz import can, require
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.fragments import bump
-from marketplace.models import Household, Organization, Town, User, Village, utcnow
+from marketplace.models import Household, Organization, User, utcnow
 from marketplace.notifications.services import Notice, link_to, notify_org
 from marketplace.unit_of_work import unit_of_work
 
 from . import files
+from .households import vendor_households
 from .links import replace_link_version
 from .models import (
     MAX_APPLICATION_HOUSEHOLDS,
@@ -32,6 +33,7 @@ from .models import (
     Certification,
     CertificationHousehold,
     CertStatus,
+    HeldReport,
     Product,
 )
 from .products import get_vendor_product
@@ -47,30 +49,7 @@ class CertificationApplication:
     test_report_file: str | None = None  # stored name (see catalog.files)
     test_report_valid_until: date | None = None
     note: str = ""
-
-
-def vendor_households(org: Organization, codes: Iterable[str]) -> dict[str, int]:
-    """code -> id of those of ``codes`` a vendor may name in an application: households
-    of the villages of its own town (its village's town), or of its district when it
-    gives no town; none when it gives neither. Anything else is as unknown to the
-    vendor as a code that does not exist."""
-    town_id = org.town_id or (org.village.town_id if org.village is not None else None)
-    if town_id is not None:
-        scope = Village.town_id == town_id
-    elif org.district_id is not None:
-        scope = Village.town_id.in_(select(Town.id).where(Town.district_id == org.district_id))
-    else:
-        return {}
-    codes = list(codes)
-    if not codes:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Household.code, Household.id)
-            .join(Village, Village.id == Household.village_id)
-            .where(Household.code.in_(codes), scope)
-        ).all()
-    )
+    held_report_id: int | None = None  # the test report is a held one (catalog.held_reports)
 
 
 def apply_for_certification(
@@ -90,6 +69,16 @@ def apply_for_certification(
             )
         ):
             raise IllegalTransition(_("该产品已有待审核的认定申请"))
+        if (
+            application.held_report_id is not None
+            and not db.session.execute(
+                delete(HeldReport).where(
+                    HeldReport.id == application.held_report_id, HeldReport.org_id == org.id
+                )
+            ).rowcount
+        ):
+            message = _("检测报告已过期，请重新上传")
+            raise ValidationError(message, {"test_report": message})
         cert = Certification(
             product_id=product.id,
             status=CertStatus.PENDING,
@@ -465,7 +454,7 @@ def submit_certification(
     try:
         return apply_for_certification(actor, org, product_id, application)
     except BaseException as exc:
-        if application.test_report_file:
+        if application.test_report_file and application.held_report_id is None:
             files.remove("reports", application.test_report_file)
             application.test_report_file = None
         if report_error and isinstance(exc, ValidationError):

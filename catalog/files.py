@@ -1,5 +1,9 @@
 """Uploaded files: product photos (verified with Pillow, re-encoded, thumbnailed) and
-PDF test reports. Stored under UPLOAD_FOLDER with generated names only."""
+PDFs (test reports, invoices). Stored under UPLOAD_FOLDER with generated names only.
+
+Only the ``images`` folder is public (``catalog.media_image``); every other folder
+(``reports``, ``aftersales``, ``invoices``) is private: its files are sent only by
+routes that check who asks."""
 
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def _read_limited(stream, limit: int, message: str) -> bytes:
     return data
 
 
-def store_image(stream) -> StoredImage:
+def store_image(stream, kind: str = "images") -> StoredImage:
     """Verify the bytes are a JPEG, PNG or WebP image whatever the file is called,
     re-encode it (dropping metadata), and save it and a thumbnail under new names.
 
@@ -98,7 +102,7 @@ def store_image(stream) -> StoredImage:
     token = secrets.token_hex(16)
     thumb = picture.copy()
     thumb.thumbnail(THUMB)
-    target = folder("images")
+    target = folder(kind)
     options = {"quality": 85} if fmt in ("JPEG", "WEBP") else {"optimize": True}
     picture.save(target / f"{token}.{ext}", fmt, **options)
     thumb.save(target / f"{token}_t.{ext}", fmt, **options)
@@ -138,12 +142,23 @@ def _shrink(image: Image.Image, mode: str) -> Image.Image:
 
 def store_report(stream) -> str:
     """Keep a PDF test report (checked by its signature, not its name)."""
-    data = _read_limited(stream, MAX_REPORT_BYTES, _("检测报告不能超过 10 MB"))
+    return store_pdf(
+        stream,
+        "reports",
+        MAX_REPORT_BYTES,
+        _("检测报告不能超过 10 MB"),
+        _("检测报告必须是 PDF 文件"),
+    )
+
+
+def store_pdf(stream, kind: str, limit: int, too_large: str, not_pdf: str) -> str:
+    """Keep a PDF in the ``kind`` folder under a new name, once its first bytes say it
+    is one (``%PDF-``, whatever the file is called); returns the name."""
+    data = _read_limited(stream, limit, too_large)
     if not data.startswith(b"%PDF-"):
-        message = _("检测报告必须是 PDF 文件")
-        raise ValidationError(message, {"file": message})
+        raise ValidationError(not_pdf, {"file": not_pdf})
     name = f"{secrets.token_hex(16)}.pdf"
-    (folder("reports") / name).write_bytes(data)
+    (folder(kind) / name).write_bytes(data)
     return name
 
 

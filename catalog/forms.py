@@ -14,6 +14,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -101,6 +102,10 @@ class ProductForm(FlaskForm):
     shelf_life = StringField(
         _l("保质期"), validators=[Optional(), Length(max=50)], description=_l("例如：冷藏 7 天")
     )
+    is_fresh = BooleanField(
+        _l("生鲜商品"),
+        description=_l("需冷链或易腐的鲜活产品：可在运费设置中指定不配送的地区"),
+    )
     status = SelectField(
         _l("状态"),
         choices=[SelectChoice(k, v) for k, v in PRODUCT_STATUS_LABELS.items()],
@@ -163,11 +168,10 @@ class CertificationForm(FlaskForm):
     expected_annual_value = StringField(
         _l("预计年带动金额（元）"), validators=[DataRequired(), Length(max=20)]
     )
-    test_report = FileField(
-        _l("检测报告（PDF）"),
-        validators=[FileRequired(_l("请上传检测报告（PDF）"))],
-        description=_l("PDF 文件，不超过 10 MB"),
-    )
+    test_report = FileField(_l("检测报告（PDF）"), description=_l("PDF 文件，不超过 10 MB"))
+    # names the PDF sent with an earlier try of this form (catalog.held_reports)
+    report_token = HiddenField(validators=[Optional(), Length(max=64)])
+    pick_q = StringField(_l("查找农户"), validators=[Optional(), Length(max=50)])
     test_report_valid_until = DateField(
         _l("检测报告有效期至"), validators=[InputRequired(_l("请填写检测报告有效期"))]
     )

@@ -98,3 +98,24 @@ def replace_link_version(
                 for household_id, weight in weights
             ],
         )
+
+
+def current_versions(day: date, product_ids=None):
+    """SQL: (product_id, valid_from) of each product's version in force on ``day``, as a
+    subquery to join ``BenefitLink`` on, so a query over many products' links reads
+    only the links in force (what ``links_in_force`` is for one product).
+    ``product_ids`` (a list or a select of ids) narrows it."""
+    stmt = select(
+        BenefitLink.product_id, func.max(BenefitLink.valid_from).label("valid_from")
+    ).where(BenefitLink.valid_from <= day)
+    if product_ids is not None:
+        stmt = stmt.where(BenefitLink.product_id.in_(product_ids))
+    return stmt.group_by(BenefitLink.product_id).subquery("current_versions")
+
+
+def in_force_join(current) -> list:
+    """The join condition of ``BenefitLink`` on a ``current_versions`` subquery."""
+    return [
+        BenefitLink.product_id == current.c.product_id,
+        BenefitLink.valid_from == current.c.valid_from,
+    ]

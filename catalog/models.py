@@ -24,6 +24,9 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -107,6 +110,9 @@ class Product(db.Model):
     min_order_qty: Mapped[int] = mapped_column(Integer, default=1)  # agency orders
     status: Mapped[str] = mapped_column(String(20), default=ProductStatus.ACTIVE)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 生鲜: perishable goods, which a vendor may not deliver to some provinces (the
+    # shop's shipping rule); pick-up at a station is always possible
+    is_fresh: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # name, description, vendor and village in one column for substring search
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -291,3 +297,41 @@ class BenefitLink(db.Model):
 
     product: Mapped[Product] = relationship()
     household: Mapped[Household] = relationship()
+
+
+class HeldReport(db.Model):
+    """A test report uploaded with a certification application that came back with an
+    error: kept for the vendor under a random token (a hidden field of the form), so the
+    PDF need not be chosen again. An application that uses it takes the file over and
+    deletes the row; rows older than a day are swept with their files (``held_reports``)."""
+
+    __tablename__ = "held_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    stored_name: Mapped[str] = mapped_column(String(100))  # catalog.files' generated name
+    filename: Mapped[str] = mapped_column(String(255))  # the upload's, shown back only
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RestockAlert(db.Model):
+    """A signed-in buyer's 到货提醒 for a sold-out product: told once (inbox and e-mail)
+    when stock is available again; subscribing again after that is a new round."""
+
+    __tablename__ = "restock_alerts"
+    __table_args__ = (
+        UniqueConstraint("product_id", "user_id"),
+        Index("ix_restock_alerts_product_pending", "product_id", "notified_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # one notice per round
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    product: Mapped[Product] = relationship()

@@ -30,6 +30,7 @@ class ProductData:
     specification: str = ""
     origin_village_id: int | None = None
     shelf_life: str = ""
+    is_fresh: bool = False
     min_order_qty: int = 1
     status: str = ProductStatus.ACTIVE
     sku: str | None = None
@@ -140,6 +141,7 @@ def save_product(
             "specification",
             "origin_village_id",
             "shelf_life",
+            "is_fresh",
             "min_order_qty",
             "status",
         ):

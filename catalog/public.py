@@ -16,6 +16,7 @@ from marketplace.publication import Aggregate, households_reached
 
 from .links import links_in_force
 from .models import Certification, CertStatus, Product, ProductStatus
+from .priority import priority_clause
 from .sellability import sellable_clause
 
 PUBLIC_SORTS = ("new", "price_asc", "price_desc")
@@ -28,11 +29,14 @@ class CatalogFilters:
     district_id: int | None = None
     village_id: int | None = None
     sort: str = "new"
+    priority: bool = False  # only 优先帮扶 products (catalog/priority.py)
 
 
 def _public_criteria(day: date, filters: CatalogFilters) -> tuple[list, tuple]:
     """The WHERE conditions and ORDER BY of the public list."""
     where = [sellable_clause(day)]
+    if filters.priority:
+        where.append(priority_clause(day))
     if filters.q:
         where.append(Product.search_text.contains(filters.q.strip().lower(), autoescape=True))
     if filters.category_id:
@@ -168,6 +172,13 @@ def vendor_public_products(vendor_id: int, day: date) -> Select:
 def featured_products(day: date, limit: int = 8) -> list[Product]:
     """For the home page: sellable products, featured first, then newest."""
     return list(db.session.scalars(public_products(day, CatalogFilters()).limit(limit)))
+
+
+def priority_products(day: date, limit: int = 4) -> list[Product]:
+    """For the home page's 优先帮扶 row: sellable products featured as 优先帮扶."""
+    return list(
+        db.session.scalars(public_products(day, CatalogFilters(priority=True)).limit(limit))
+    )
 
 
 @dataclass

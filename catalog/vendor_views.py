@@ -8,6 +8,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -29,7 +30,17 @@ from marketplace.pagination import paginate
 from marketplace.publication import personal_data
 from marketplace.web import form_errors, page_arg, page_size
 
-from . import bp, certification, dashboard, files, images, products, sellability
+from . import (
+    bp,
+    certification,
+    dashboard,
+    files,
+    held_reports,
+    households,
+    images,
+    products,
+    sellability,
+)
 from .forms import (
     BENEFIT_MODE_LABELS,
     CERT_STATUS_LABELS,
@@ -140,6 +151,7 @@ def _product_form(product=None) -> ProductForm:
             "price": format_fen(product.price),
             "origin_village_id": product.origin_village_id,
             "shelf_life": product.shelf_life,
+            "is_fresh": product.is_fresh,
             "status": product.status,
             "min_order_qty": product.min_order_qty,
             "tiers": [
@@ -163,6 +175,7 @@ def _product_data(form: ProductForm) -> products.ProductData:
         specification=(form.specification.data or "").strip(),
         origin_village_id=form.origin_village_id.data,
         shelf_life=(form.shelf_life.data or "").strip(),
+        is_fresh=bool(form.is_fresh.data),
         min_order_qty=form.min_order_qty.data,
         status=form.status.data,
         tiers=form.tier_values(),
@@ -298,29 +311,60 @@ def _org_key() -> str:
     return f"certify:{org.id if org else request.remote_addr}"
 
 
+def _picking() -> bool:
+    """A press of the household picker's search or add button: no application is made,
+    so it counts against no limit."""
+    return request.method == "POST" and request.form.get("pick") in PICK_ACTIONS
+
+
+PICK_ACTIONS = ("search", "add")
+
+
 @bp.route("/vendor/products/<int:product_id>/certify", methods=["GET", "POST"])
 @personal_data
-@limiter.limit(_certify_limit, methods=["POST"], key_func=_user_key)
-@limiter.limit(_certify_org_limit, methods=["POST"], key_func=_org_key)
+@limiter.limit(_certify_limit, methods=["POST"], key_func=_user_key, exempt_when=_picking)
+@limiter.limit(_certify_org_limit, methods=["POST"], key_func=_org_key, exempt_when=_picking)
 @org_required("products.manage")
 def vendor_certify(product_id: int):
     """The application form and the product's certification history. POSTs are rate
     limited per user and per organization, so household codes cannot be probed in bulk
-    (each names at most ``MAX_APPLICATION_HOUSEHOLDS`` of its own town)."""
+    (each names at most ``MAX_APPLICATION_HOUSEHOLDS`` of its own town). The households
+    are picked from the vendor's own (``households.search_households``): with the script,
+    from the search endpoint; without it, the form's own search and add buttons re-show
+    the form. A PDF sent with a try that comes back is held (``held_reports``)."""
     product = products.get_vendor_product(current_user, g.org, product_id)
     form = CertificationForm()
-    if form.validate_on_submit():
+    picking = _picking()
+    valid = not picking and form.validate_on_submit()
+    held = None
+    if form.is_submitted():
+        try:
+            held = held_reports.hold_report(
+                current_user, g.org, form.test_report.data, form.report_token.data
+            )
+        except ValidationError as exc:
+            form.test_report.errors = [*form.test_report.errors, exc.message]
+            valid = False
+        form.report_token.data = held.token if held is not None else ""
+        if held is None and not picking and not form.test_report.errors:
+            form.test_report.errors = [*form.test_report.errors, _("请上传检测报告（PDF）")]
+            valid = False
+    if picking and request.form.get("pick") == "add":
+        form.households.data = households.add_picked(
+            g.org, form.households.data, request.form.getlist("pick_code")
+        )
+    if valid:
         application = certification.CertificationApplication(
             benefit_mode=form.benefit_mode.data,
             households=form.household_lines,
             expected_annual_value=form.expected_fen,
+            test_report_file=held.stored_name,
             test_report_valid_until=form.test_report_valid_until.data,
             note=(form.note.data or "").strip(),
+            held_report_id=held.id,
         )
         try:
-            certification.submit_certification(
-                current_user, g.org, product.id, application, form.test_report.data.stream
-            )
+            certification.submit_certification(current_user, g.org, product.id, application)
         except ValidationError as exc:
             form_errors(form, exc)
         except IllegalTransition as exc:
@@ -328,12 +372,28 @@ def vendor_certify(product_id: int):
         else:
             flash(_("认定申请已提交，请等待乡村振兴局审核。"), "success")
             return redirect(url_for("catalog.vendor_certify", product_id=product.id))
+    picked, more = households.search_households(
+        current_user, g.org, form.pick_q.data if picking else ""
+    )
     today = sellability.today()
     return render_template(
         "catalog/vendor/certify.html",
         product=product,
         form=form,
+        held=held,
+        picked=picked,
+        more=more,
         today=today,
         state=dashboard.certification_states([product.id], today)[product.id],
         history=product.certifications,
     )
+
+
+@bp.route("/vendor/households")
+@personal_data
+@org_required("products.manage")
+def vendor_household_search():
+    """The household picker's search (JSON): the vendor's own households matching ``q``,
+    with the head's name masked."""
+    found, more = households.search_households(current_user, g.org, request.args.get("q", ""))
+    return jsonify({"households": [entry.as_json() for entry in found], "more": more})

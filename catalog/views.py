@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from marketplace.fragments import fragment
@@ -14,7 +17,7 @@ from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
 from marketplace.web import id_arg, page_arg, page_size
 
-from . import bp, certification, products, public, sellability
+from . import bp, certification, priority, products, public, restock, sellability
 from .public import PUBLIC_SORTS, CatalogFilters
 
 SORT_LABELS = {
@@ -39,12 +42,13 @@ def _filters() -> CatalogFilters:
         district_id=id_arg("district"),
         village_id=id_arg("village"),
         sort=sort if sort in PUBLIC_SORTS else "new",
+        priority=request.args.get("priority") == "1",
     )
 
 
 # the query parameters the list reads; anything else in a link (a share's tracking
 # parameters) neither changes the page nor splits its cache entry
-LIST_PARAMS = ("q", "category", "district", "village", "sort", "page")
+LIST_PARAMS = ("q", "category", "district", "village", "sort", "priority", "page")
 
 
 def _list_args() -> dict[str, str]:
@@ -77,6 +81,7 @@ def _product_list_body(day, list_args: dict[str, str]) -> str:
         categories=products.categories(),
         places=places,
         sort_labels=SORT_LABELS,
+        priority_ids=priority.priority_ids((p.id for p in page.items), day),
     )
 
 
@@ -84,22 +89,46 @@ def _product_list_body(day, list_args: dict[str, str]) -> str:
 def product_detail(product_id: int):
     day = sellability.today()
     product = public.get_public_product(product_id, day, once_public=True)
+    # not for sale today: the page says why (暂停销售) instead of a bare 404
+    suspended = sellability.unsellable_reason(product, day)
     return render_template(
         "catalog/product.html",
         product=product,
-        # not for sale today: the page says why (暂停销售) instead of a bare 404
-        suspended=sellability.unsellable_reason(product, day),
+        suspended=suspended,
         certification=sellability.current_certification(product, day),
         impact=public.product_impact(product.id, day),
+        # featured only while it can be bought, as in the list
+        priority=None if suspended else priority.priority_impact(product.id, day),
+        restock_subscribed=restock.is_subscribed(current_user, product.id),
     )
+
+
+@bp.route("/products/<int:product_id>/restock-alert", methods=["POST"])
+@login_required
+def restock_alert(product_id: int):
+    """到货提醒: subscribe (or, with ``cancel``, stop waiting)."""
+    if not FlaskForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    if request.form.get("cancel"):
+        restock.unsubscribe(current_user, product_id)
+        flash(_("已取消到货提醒。"), "info")
+    else:
+        restock.subscribe(current_user, product_id)
+        flash(_("已设置到货提醒：补货后会通过站内消息和邮件通知您。"), "success")
+    return redirect(url_for("catalog.product_detail", product_id=product_id))
 
 
 @bp.route("/vendors/<int:vendor_id>")
 def vendor_detail(vendor_id: int):
     vendor = public.public_vendor(vendor_id)
-    stmt = public.vendor_public_products(vendor.id, sellability.today())
-    page = paginate(stmt, page_arg(), page_size())
-    return render_template("catalog/vendor.html", vendor=vendor, page=page)
+    day = sellability.today()
+    page = paginate(public.vendor_public_products(vendor.id, day), page_arg(), page_size())
+    return render_template(
+        "catalog/vendor.html",
+        vendor=vendor,
+        page=page,
+        priority_ids=priority.priority_ids((p.id for p in page.items), day),
+    )
 
 
 @bp.route("/notices")
@@ -121,9 +150,17 @@ def featured_section() -> Markup:
     return fragment(
         "catalog",
         f"featured:{select_locale()}:{day.isoformat()}",
-        lambda: render_template(
-            "catalog/_featured.html",
-            products=public.featured_products(day),
-            categories=products.categories(),
-        ),
+        lambda: _featured_body(day),
+    )
+
+
+def _featured_body(day) -> str:
+    featured = public.featured_products(day)
+    first_priority = public.priority_products(day)
+    return render_template(
+        "catalog/_featured.html",
+        products=featured,
+        priority_products=first_priority,
+        priority_ids=priority.priority_ids((p.id for p in featured), day),
+        categories=products.categories(),
     )

@@ -142,17 +142,22 @@ def register_registries(app: Flask) -> None:
     """Fill every kernel registry; marketplace/registries.py says who calls each."""
     from catalog.demo import load_catalog_demo
     from catalog.imports import BenefitLinksImport, ProductsImport
+    from catalog.restock import RestockPersonalData, stock_returned
     from catalog.views import featured_section
     from orders.fairs.demo import load_fairs_demo
     from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
+    from orders.policy.assessments import AssessmentsImport
+    from orders.policy.demo import load_rewards_demo
     from orders.procurement.demo import load_procurement_demo
     from orders.reports.views import impact_section, vendor_month_panel
     from orders.settlement.views import latest_statement_panel
+    from orders.shop.aftersales_views import after_sales_panel
     from orders.shop.demo import load_shop_demo
     from orders.shop.fulfilment_views import shipments_panel
     from orders.shop.notify import OrderNotifier
+    from orders.shop.personal_data import ShopPersonalData
     from vendors.demo import load_stock_demo
     from vendors.services import WarehouseStock
     from vendors.views import low_stock_panel
@@ -173,6 +178,7 @@ def register_registries(app: Flask) -> None:
             BenefitLinksImport,
             FairsImport,
             SalesImport,
+            AssessmentsImport,
         ],
     )
     # Demo steps, in order; each loads its part once.
@@ -186,18 +192,30 @@ def register_registries(app: Flask) -> None:
             load_shop_demo,
             load_procurement_demo,
             load_fairs_demo,
+            load_rewards_demo,
         ],
     )
     # Sections of the home page, in order.
     registries.home_sections.fill(app, [impact_section, featured_section])
     # The vendor dashboard's panels, in order.
     registries.vendor_today.fill(
-        app, [shipments_panel, low_stock_panel, vendor_month_panel, latest_statement_panel]
+        app,
+        [
+            shipments_panel,
+            after_sales_panel,
+            low_stock_panel,
+            vendor_month_panel,
+            latest_statement_panel,
+        ],
     )
     # Order e-mails (or the log without a mail server).
     registries.order_notifier.fill(app, OrderNotifier(app))
     # The stock column of the products import.
     registries.stock.fill(app, WarehouseStock())
+    # A person's data in the packages above the kernel (download my data, delete account).
+    registries.personal_data.fill(app, [ShopPersonalData(), RestockPersonalData()])
+    # 到货提醒: the stock engine says which sold-out products are back.
+    registries.stock_returned.fill(app, stock_returned)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -234,6 +252,7 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from catalog.cli import certifications_cli
     from orders.cli import orders_cli, report_cli
+    from orders.policy.cli import rewards_cli
 
     from .cli import demo_cli, import_cli, users_cli
 
@@ -243,3 +262,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certifications_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(rewards_cli)

@@ -29,10 +29,12 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "imports.run": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "audit.view": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "reports.view": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
+    "rewards.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "certifications.review": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "orders.refund": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "pickup_points.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     "settlement.manage": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
+    "privacy.edit": {OrgKind.BUREAU: frozenset({Role.ADMIN, Role.STAFF})},
     # every organization
     "org.view": {kind: ANY_ROLE for kind in OrgKind},
     "org.manage_members": {kind: frozenset({Role.ADMIN}) for kind in OrgKind},

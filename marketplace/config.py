@@ -28,6 +28,41 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _yuan_fen(name: str, value: str) -> int:
+    from .money import MoneyError, parse_yuan
+
+    try:
+        return parse_yuan(value)
+    except MoneyError:
+        raise ConfigError(f"{name}={value!r} is not an amount of yuan") from None
+
+
+def _percent(name: str, value: str, top: Decimal = Decimal(100)) -> Decimal:
+    try:
+        number = Decimal(value)
+        ok = 0 <= number <= top and number == round(number, 2)
+    except InvalidOperation:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{name}={value!r} is not a number from 0 to {top}, two decimals")
+    return number
+
+
+def reward_tiers(value: str) -> tuple[tuple[int, int], ...]:
+    """``REWARD_TIERS`` (``4000:1000,8000:2000,10000:3000``: net income in yuan reached
+    -> reward in yuan) as ``((threshold fen, reward fen), ...)``, thresholds rising."""
+    tiers = []
+    for part in value.split(","):
+        threshold, sep, reward = part.strip().partition(":")
+        if not sep:
+            raise ConfigError(f"REWARD_TIERS={value!r}: write each tier as INCOME:REWARD")
+        tiers.append((_yuan_fen("REWARD_TIERS", threshold), _yuan_fen("REWARD_TIERS", reward)))
+    thresholds = [t for t, _r in tiers]
+    if any(t <= 0 for t in thresholds) or thresholds != sorted(set(thresholds)):
+        raise ConfigError(f"REWARD_TIERS={value!r}: incomes must be above 0 and rising")
+    return tuple(tiers)
+
+
 def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables.
 
@@ -85,6 +120,22 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
 
+    # the city's reward rules (orders/policy): tiers, income ratio, vendor rewards
+    tiers = reward_tiers(env.get("REWARD_TIERS", "4000:1000,8000:2000,10000:3000"))
+    income_ratio = _percent(
+        "REWARD_INCOME_RATIO", env.get("REWARD_INCOME_RATIO", "0.5"), Decimal(1)
+    )
+    per_household = _yuan_fen(
+        "VENDOR_REWARD_PER_HOUSEHOLD", env.get("VENDOR_REWARD_PER_HOUSEHOLD", "100")
+    )
+    floor = env.get("VENDOR_REWARD_FLOOR", "10")
+    if not floor.isdigit():
+        raise ConfigError(f"VENDOR_REWARD_FLOOR={floor!r} is not a whole number")
+    subsidy_percent = _percent(
+        "TRANSPORT_SUBSIDY_PERCENT", env.get("TRANSPORT_SUBSIDY_PERCENT", "2")
+    )
+    subsidy_cap = _yuan_fen("TRANSPORT_SUBSIDY_CAP", env.get("TRANSPORT_SUBSIDY_CAP", "50000"))
+
     redis_url = env.get("REDIS_URL")
     config = {
         "APP_ENV": "production" if production else "development",
@@ -125,6 +176,16 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "REGISTER_RATE_LIMIT": env.get("REGISTER_RATE_LIMIT", "10 per hour"),
         "REGISTER_EMAIL_RATE_LIMIT": env.get("REGISTER_EMAIL_RATE_LIMIT", "5 per hour"),
         "REGISTRATION_LINK_HOURS": int(env.get("REGISTRATION_LINK_HOURS", "24")),
+        # forgotten passwords: the mailed link's life, form posts per client address and
+        # mails per e-mail address
+        "PASSWORD_RESET_MINUTES": int(env.get("PASSWORD_RESET_MINUTES", "30")),
+        "PASSWORD_RESET_RATE_LIMIT": env.get("PASSWORD_RESET_RATE_LIMIT", "10 per hour"),
+        "PASSWORD_RESET_EMAIL_RATE_LIMIT": env.get("PASSWORD_RESET_EMAIL_RATE_LIMIT", "5 per hour"),
+        # phone verification: a texted code's life and wrong guesses, and codes sent per
+        # account and per phone number
+        "PHONE_CODE_MINUTES": int(env.get("PHONE_CODE_MINUTES", "10")),
+        "PHONE_CODE_ATTEMPTS": int(env.get("PHONE_CODE_ATTEMPTS", "5")),
+        "PHONE_CODE_RATE_LIMIT": env.get("PHONE_CODE_RATE_LIMIT", "5 per hour"),
         "REDIS_URL": redis_url,
         # shared by every node through Redis when REDIS_URL is set
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
@@ -169,6 +230,14 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # one JSON object per log line (with the request id) or a text line
         "LOG_FORMAT": log_format,
         "LOG_LEVEL": log_level,
+        # the city's rewards (orders/policy): income tiers ((threshold, reward) in fen),
+        # the net-income ratio of the estimate, the vendors' reward and transport subsidy
+        "REWARD_TIERS": tiers,
+        "REWARD_INCOME_RATIO": income_ratio,
+        "VENDOR_REWARD_PER_HOUSEHOLD": per_household,
+        "VENDOR_REWARD_FLOOR": int(floor),
+        "TRANSPORT_SUBSIDY_PERCENT": subsidy_percent,
+        "TRANSPORT_SUBSIDY_CAP": subsidy_cap,
         "PAGE_SIZE": 20,
     }
     return config

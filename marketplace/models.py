@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,16 +86,30 @@ def enum_values(e: type[enum.StrEnum]) -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        Index(
+            "uq_users_verified_phone",
+            "phone",
+            unique=True,
+            postgresql_where=text("phone_verified_at IS NOT NULL"),
+            sqlite_where=text("phone_verified_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20))
+    # set when the owner proved the phone with a texted code (accounts.phone); only a
+    # verified phone logs in, and one account at a time holds a verified number
+    phone_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 注销: the row stays as a tombstone (orders keep their buyer id), emptied of the person
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
@@ -150,6 +165,8 @@ class RegistrationRequest(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     next_url: Mapped[str | None] = mapped_column(String(500))
+    # the privacy policy and user agreement version the form's checkbox agreed to
+    policy_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 

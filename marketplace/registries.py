@@ -12,7 +12,7 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
   the bureau's upload page.
 - ``demo_steps``: ``[callable() -> bool]``, run in order by ``flask demo load``. Filled
   with the kernel's steps, then catalog's, vendors' (stock), orders' ledger, shop,
-  procurement and fairs demo.
+  procurement, fairs and rewards (policy) demo.
 - ``home_sections``: ``[callable() -> HTML]``, the home page's sections in order. Filled
   with orders.reports' impact counter and catalog's featured products.
 - ``order_notifier``: ``callable(kind, order)``, told after an order is paid, shipped or
@@ -24,6 +24,14 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
   dashboard (what to do today), in order, each shown only when its permission holds.
   Filled with orders.shop's shipments to send, vendors' low stock, orders.reports' month
   and orders.settlement's latest statement; called by catalog's vendor dashboard.
+- ``personal_data``: ``[PersonalData]``, what each package above the kernel keeps about
+  a person, for the account's "download my data" and "delete my account" (PIPL).
+  Filled with orders.shop's (orders with lines, parts, after-sales, cart); called by
+  ``marketplace.accounts.privacy``.
+- ``stock_returned``: ``callable(product_ids)``, told (after the commit) which sold-out
+  products have units available at their warehouse again. Filled with catalog.restock's
+  ``stock_returned`` (the 到货提醒 subscribers); called by vendors' stock engine, so
+  the stock engine tells buyers without knowing who listens.
 """
 
 from __future__ import annotations
@@ -69,6 +77,25 @@ class StockPort(Protocol):
         ...
 
 
+class PersonalData(Protocol):
+    """A package's share of a person's data (the kernel keeps the profile, addresses,
+    consents, log-ins and inbox itself)."""
+
+    def export(self, user: Any) -> dict[str, Any]:
+        """The person's data as JSON-ready values, under this package's own keys."""
+        ...
+
+    def open_obligations(self, user: Any) -> list[str]:
+        """What must finish before the account may be deleted (shown to the person)."""
+        ...
+
+    def erase(self, user: Any) -> tuple[dict[str, int], Callable[[], None] | None]:
+        """In the caller's transaction: remove or blank the person's data, keeping the
+        records the ledger needs. Returns counts for the audit entry, and what to do once
+        the transaction has committed (remove stored files), if anything."""
+        ...
+
+
 OrderNotifier = Callable[[str, Any], None]  # (kind: "paid" | "shipped" | "refunded", order)
 
 importers: Registry[dict[str, type[Importer]]] = Registry("importers", dict)
@@ -77,5 +104,18 @@ home_sections: Registry[list[Callable[[], str]]] = Registry("home_sections", lis
 order_notifier: Registry[OrderNotifier | None] = Registry("order_notifier", lambda: None)
 stock: Registry[StockPort | None] = Registry("stock", lambda: None)
 vendor_today: Registry[list[Callable[[Any, Any], str]]] = Registry("vendor_today", list)
+personal_data: Registry[list[PersonalData]] = Registry("personal_data", list)
+stock_returned: Registry[Callable[[Sequence[int]], None] | None] = Registry(
+    "stock_returned", lambda: None
+)
 
-ALL = (importers, demo_steps, home_sections, order_notifier, stock, vendor_today)
+ALL = (
+    importers,
+    demo_steps,
+    home_sections,
+    order_notifier,
+    stock,
+    vendor_today,
+    personal_data,
+    stock_returned,
+)

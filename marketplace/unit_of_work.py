@@ -6,20 +6,27 @@ shares the caller's transaction and leaves the commit to it.
 
 State changes are guarded (``lock_row``, ``transition``): a status read earlier in the
 request is never what decides a write.
+
+``after_commit`` lets a step deep inside a use case (the stock engine seeing a sold-out
+product come back) ask for follow-up work (telling subscribers) that must run only once
+the whole use case committed, in a transaction of its own, and never after a rollback.
 """
 
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
 
 T = TypeVar("T")
 _depth: ContextVar[int] = ContextVar("unit_of_work_depth", default=0)
+_AFTER_COMMIT = "unit_of_work_after_commit"  # session.info: {key: (callback, items)}
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -33,9 +40,37 @@ def unit_of_work() -> Iterator[Session]:
     except BaseException:
         if depth == 0:
             db.session.rollback()
+            db.session.info.pop(_AFTER_COMMIT, None)
         raise
     finally:
         _depth.reset(token)
+    if depth == 0:
+        _run_after_commit()
+
+
+def after_commit(key: str, callback: Callable[[list], None], item: Any) -> None:
+    """Collect ``item`` under ``key``; once the outermost unit of work commits, call
+    ``callback(items)`` once with everything collected (sorted), outside that
+    transaction. A rollback drops them. A callback that fails is logged: the work it
+    follows is committed already and stays."""
+    pending = db.session.info.setdefault(_AFTER_COMMIT, {})
+    pending.setdefault(key, (callback, set()))[1].add(item)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    """A rollback anywhere (not only a unit of work's) drops what waited for a commit."""
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+def _run_after_commit() -> None:
+    pending = db.session.info.pop(_AFTER_COMMIT, None)
+    for key, (callback, items) in sorted((pending or {}).items()):
+        try:
+            callback(sorted(items))
+        except Exception:
+            db.session.rollback()
+            log.exception("after-commit work %s failed", key)
 
 
 def lock_row(model: type[T], row_id: int) -> T | None:

@@ -9,6 +9,7 @@ Import each class from its room's module, not from here."""
 
 from orders.fairs import models as fairs_models  # noqa: F401
 from orders.ledger import models as ledger_models  # noqa: F401
+from orders.policy import models as policy_models  # noqa: F401
 from orders.procurement import models as procurement_models  # noqa: F401
 from orders.settlement import models as settlement_models  # noqa: F401
 from orders.shop import models as shop_models  # noqa: F401

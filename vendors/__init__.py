@@ -3,4 +3,4 @@ from flask import Blueprint
 bp = Blueprint("vendors", __name__)
 
 
-from . import models, views  # noqa: E402, F401
+from . import label_views, models, views  # noqa: E402, F401

@@ -8,6 +8,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -158,3 +159,37 @@ class StockMovement(db.Model):
     product: Mapped[Product] = relationship()
     location: Mapped[StockLocation] = relationship()
     actor: Mapped[User | None] = relationship()
+
+
+class TraceLabel(db.Model):
+    """A traceability label (溯源标签): a QR code that opens a product's public page, for
+    the product itself or for one stock receipt batch of it (``movement_id``, a receipt
+    movement). Its ``token`` is the short link's random key. ``scans`` counts the times
+    the link was followed and nothing else: no time, address, cookie or user of a scan
+    is kept."""
+
+    __tablename__ = "trace_labels"
+    __table_args__ = (
+        CheckConstraint("scans >= 0", name="scans_not_negative"),
+        UniqueConstraint("movement_id"),
+        # NULLs are distinct in the constraint above: one product label per product
+        Index(
+            "uq_trace_labels_product",
+            "product_id",
+            unique=True,
+            sqlite_where=text("movement_id IS NULL"),
+            postgresql_where=text("movement_id IS NULL"),
+        ),
+        Index("ix_trace_labels_vendor", "vendor_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(24), unique=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"))
+    scans: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship()
+    movement: Mapped[StockMovement | None] = relationship()

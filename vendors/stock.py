@@ -26,11 +26,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, tuple_, update
 
 from catalog.models import Product
+from marketplace import registries
 from marketplace.clock import local_date
 from marketplace.errors import DomainError, NotFound, ValidationError
 from marketplace.extensions import db
 from marketplace.models import User
-from marketplace.unit_of_work import unit_of_work
+from marketplace.unit_of_work import after_commit, unit_of_work
 
 from .locations import (
     LocationKey,
@@ -221,7 +222,24 @@ def _apply(
     )
     db.session.add(movement)
     db.session.flush()
+    _note_if_back(item, on_hand_delta - reserved_delta, row.on_hand - row.reserved)
     return movement
+
+
+def _note_if_back(item: _Item, available_delta: int, available_after: int) -> None:
+    """A product that had nothing available at its warehouse and now has: once the use
+    case commits, whoever listens (the 到货提醒 subscribers) is told."""
+    if available_delta <= 0 or available_after <= 0 or available_after - available_delta > 0:
+        return
+    location = db.session.get(StockLocation, item.location_id)
+    if location is not None and location.kind == LocationKind.WAREHOUSE:
+        after_commit("stock_returned", _tell_stock_returned, item.product_id)
+
+
+def _tell_stock_returned(product_ids: list[int]) -> None:
+    listener = registries.stock_returned.get()
+    if listener is not None:
+        listener(product_ids)
 
 
 def _ordered(items: Sequence[_Item]) -> list[_Item]:

@@ -15,7 +15,7 @@ from marketplace.clock import utcnow
 from marketplace.errors import ValidationError
 from marketplace.extensions import db
 from marketplace.models import User
-from marketplace.unit_of_work import unit_of_work
+from marketplace.unit_of_work import after_commit, unit_of_work
 
 from .locations import (
     chunks,
@@ -29,7 +29,17 @@ from .models import (
     StockLevel,
     StockMovement,
 )
-from .stock import WAREHOUSE, OutOfStock, Ref, _apply, _free, _Item, _key, ensure_level
+from .stock import (
+    WAREHOUSE,
+    OutOfStock,
+    Ref,
+    _apply,
+    _free,
+    _Item,
+    _key,
+    _tell_stock_returned,
+    ensure_level,
+)
 
 
 def receive_at(product_id: int, location_id: int, quantity: int, ref: Ref) -> StockMovement:
@@ -181,4 +191,7 @@ def set_on_hand_many(
         for p, loc, target, on_hand, reserved in changes
     ]
     bulk_insert(StockMovement.__table__, movements)
+    for p, _loc, target, on_hand, reserved in changes:
+        if on_hand - reserved <= 0 < target - reserved:  # a sold-out product is back
+            after_commit("stock_returned", _tell_stock_returned, p)
     return len(movements)

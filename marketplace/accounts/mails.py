@@ -33,3 +33,34 @@ def account_exists(user: User) -> None:
             login_url=url_for("auth.login", _external=True),
         )
     send_mail(user.email, subject, body)
+
+
+def _locale_of(user: User | None) -> str:
+    languages = current_app.config["LANGUAGES"]
+    if user is not None and user.locale in languages:
+        return user.locale
+    return str(get_locale() or "zh_CN")
+
+
+def reset_link(user: User, token: str, minutes: int) -> None:
+    with force_locale(_locale_of(user)):
+        subject = _("重设您的密码")
+        body = render_template(
+            "accounts/email/reset_link.txt",
+            user=user,
+            url=url_for("auth.reset_password", token=token, _external=True),
+            minutes=minutes,
+        )
+    send_mail(user.email, subject, body)
+
+
+def reset_unknown(email: str) -> None:
+    """Someone asked to reset the password of an address with no account: its owner
+    learns so (and how to register), whoever typed it learns nothing."""
+    with force_locale(_locale_of(None)):
+        subject = _("重设密码：这个邮箱没有账号")
+        body = render_template(
+            "accounts/email/reset_unknown.txt",
+            register_url=url_for("auth.register", _external=True),
+        )
+    send_mail(email, subject, body)

@@ -30,7 +30,9 @@ from ..models import (
     utcnow,
 )
 from ..unit_of_work import unit_of_work
+from ..web import CN_MOBILE
 from . import mails
+from .models import Consent
 
 MIN_PASSWORD = 8
 
@@ -62,7 +64,7 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def _check_password_rules(password: str) -> None:
+def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ValidationError(
             _("密码至少需要 %(n)d 个字符", n=MIN_PASSWORD),
@@ -78,6 +80,17 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
+def find_login(identifier: str) -> User | None:
+    """The account a log-in names: an e-mail address, or a phone number its owner
+    verified (an unverified number names nobody)."""
+    identifier = (identifier or "").strip()
+    if CN_MOBILE.match(identifier):
+        return db.session.scalar(
+            select(User).where(User.phone == identifier, User.phone_verified_at.is_not(None))
+        )
+    return find_user(identifier)
+
+
 class RegistrationLinkInvalid(DomainError):
     """An unknown, used or expired registration link (shown as 404)."""
 
@@ -89,13 +102,20 @@ def request_registration(
     name: str,
     phone: str | None = None,
     next_url: str | None = None,
+    policy_version: int | None = None,
 ) -> None:
     """The register form. Whether or not the address has an account, the outcome seen on
     the page is the same, and so is the work done (the password is hashed either way):
     a new address gets a link that creates the account, a taken one gets a mail saying
-    it already has one. Nothing is created until the link is used."""
+    it already has one. Nothing is created until the link is used. ``policy_version``
+    is the privacy policy the person agreed to; without it there is no registration."""
     email = normalize_email(email)
-    _check_password_rules(password)
+    if not policy_version:
+        raise ValidationError(
+            _("请阅读并同意隐私政策和用户协议"),
+            {"agree": _("请阅读并同意隐私政策和用户协议")},
+        )
+    check_password_rules(password)
     password_hash = hash_password(password)
     now = utcnow()
     token = secrets.token_urlsafe(32)
@@ -113,6 +133,7 @@ def request_registration(
                     phone=phone or None,
                     password_hash=password_hash,
                     next_url=(next_url or None) and next_url[:500],
+                    policy_version=policy_version,
                     created_at=now,
                 )
             )
@@ -147,6 +168,7 @@ def confirm_registration(token: str) -> tuple[User, str | None]:
         with unit_of_work():
             pending = registration_request(token)
             email, next_url = pending.email, pending.next_url
+            agreed = (pending.policy_version, pending.created_at)
             user = User(
                 email=email,
                 name=pending.name,
@@ -162,6 +184,15 @@ def confirm_registration(token: str) -> tuple[User, str | None]:
                 raise RegistrationLinkInvalid(_("链接无效或已过期，请重新注册。"))
             db.session.add(user)
             db.session.flush()
+            if agreed[0]:
+                db.session.add(
+                    Consent(
+                        user_id=user.id,
+                        policy_version=agreed[0],
+                        agreed_at=agreed[1],
+                        how="register",
+                    )
+                )
             db.session.execute(
                 delete(RegistrationRequest).where(RegistrationRequest.email == email)
             )
@@ -171,23 +202,32 @@ def confirm_registration(token: str) -> tuple[User, str | None]:
     return user, next_url
 
 
-def authenticate(email: str, password: str) -> User:
-    """The user for these credentials, or ``InvalidCredentials``."""
-    user = find_user(email)
+def authenticate(identifier: str, password: str) -> User:
+    """The user for these credentials (an e-mail address or a verified phone number, and
+    the password), or ``InvalidCredentials``. A deleted account has no password."""
+    user = find_login(identifier)
     if user is None or not user.active:
         # spend the same time as a real check so timing does not reveal accounts
         with contextlib.suppress(VerificationError):
             _hasher().verify(_DUMMY_HASH, password)
-        raise InvalidCredentials(_("邮箱或密码不正确"))
+        raise InvalidCredentials(_("账号或密码不正确"))
     try:
         _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        raise InvalidCredentials(_("邮箱或密码不正确")) from None
+        raise InvalidCredentials(_("账号或密码不正确")) from None
     with unit_of_work():
         user.last_login_at = utcnow()
         if _hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
     return user
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Is ``password`` the user's current one (a deleted account has none)?"""
+    try:
+        return _hasher().verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def change_password(user: User, current: str, new: str) -> LoginSession:
@@ -198,7 +238,7 @@ def change_password(user: User, current: str, new: str) -> LoginSession:
         _hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ValidationError(_("当前密码不正确"), {"current": _("当前密码不正确")}) from None
-    _check_password_rules(new)
+    check_password_rules(new)
     with unit_of_work():
         this = _login_row(user)
         user.password_hash = hash_password(new)
@@ -298,6 +338,9 @@ def update_profile(user: User, *, name: str, phone: str | None, locale: str | No
         )
         for field, change in changes.items():
             setattr(user, field, change["new"])
+        if "phone" in changes:
+            # a new number is not verified: it logs in only once its code is entered
+            user.phone_verified_at = None
         if changes:
             audit.record(user, "user.update_profile", user, changes=changes)
 
@@ -365,7 +408,7 @@ def delete_address(user: User, address_id: int) -> None:
 def create_bureau_admin(*, email: str, password: str, name: str, bureau: str) -> User:
     """The first bureau admin (``flask users create-admin``): creates the bureau
     organization if needed, and the user, or makes an existing user its admin."""
-    _check_password_rules(password)
+    check_password_rules(password)
     email = normalize_email(email)
     if "@" not in email:
         raise ValidationError(_("邮箱格式不正确"))

@@ -14,7 +14,7 @@ from ..authz import ACTIVE_ORG_KEY, active_org, can
 from ..errors import ValidationError
 from ..extensions import limiter
 from ..web import safe_next
-from . import bp, devices, services
+from . import bp, devices, privacy, services
 from .forms import AddressForm, ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 
 
@@ -63,15 +63,16 @@ def _register_email_key() -> str:
     return "register:" + _form_email()
 
 
-def _sent(response) -> bool:
-    """Only a form that sent a mail counts against its address."""
+def sent(response) -> bool:
+    """Rate limits that count only a form that sent something (a mail, a text message):
+    its answer is the redirect to the "sent" page."""
     return response.status_code == 302
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"])
 @limiter.limit(
-    _register_email_limit, methods=["POST"], key_func=_register_email_key, deduct_when=_sent
+    _register_email_limit, methods=["POST"], key_func=_register_email_key, deduct_when=sent
 )
 def register():
     if current_user.is_authenticated:
@@ -85,6 +86,7 @@ def register():
                 name=form.name.data,
                 phone=form.phone.data,
                 next_url=request.args.get("next"),
+                policy_version=privacy.current_policy().version if form.agree.data else None,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -151,7 +153,8 @@ def login():
             services.start_session(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
             response = redirect(safe_next(request.args.get("next"), _landing(user)))
-            devices.remember(response, user.email)
+            # what was typed (the e-mail, or the verified phone) is what the limit keys on
+            devices.remember(response, _form_email())
             return response
     return render_template("accounts/login.html", form=form)
 

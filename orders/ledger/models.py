@@ -72,6 +72,11 @@ class Order(db.Model):
         ),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("refunded >= 0 AND refunded <= total", name="refunded"),
+        CheckConstraint("shipping_fen >= 0", name="shipping_fen"),
+        CheckConstraint(
+            "shipping_refunded_fen >= 0 AND shipping_refunded_fen <= shipping_fen",
+            name="shipping_refunded_fen",
+        ),
         Index("ix_orders_channel_sale_date", "channel", "sale_date"),
         Index("ix_orders_buyer_user", "buyer_user_id", "created_at"),
         Index("ix_orders_status_expires", "status", "expires_at"),
@@ -99,6 +104,12 @@ class Order(db.Model):
     payment_method: Mapped[str | None] = mapped_column(String(20))
     total: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # fen given back so far
+    # ``total`` and ``refunded`` are the goods only (the ledger's sales: reports and
+    # attribution read them); an online order's shipping fees (运费, the sum of its
+    # parts' fees) and the part of them given back are kept apart. The buyer pays
+    # ``amount_due`` = total + shipping_fen.
+    shipping_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shipping_refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # fen of the lines whose product was certified on the sale date, as sold (set when
     # paid; refunds of them are in the attribution rows)
     certified_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -129,6 +140,16 @@ class Order(db.Model):
     @property
     def is_paid(self) -> bool:
         return self.status in PAID_STATUSES
+
+    @property
+    def amount_due(self) -> int:
+        """What the buyer pays: the goods and the shipping fees (fen)."""
+        return self.total + self.shipping_fen
+
+    @property
+    def refunded_due(self) -> int:
+        """What the buyer got back of ``amount_due`` (goods and shipping, fen)."""
+        return self.refunded + self.shipping_refunded_fen
 
     # An online order's rules, read from its parts (one shipment per vendor, the shop's
     # ``shipments`` backref; other channels have none). A service deciding a write reads
@@ -243,6 +264,8 @@ class Refund(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # fen, positive
+    # of ``amount``, the shipping fees given back (the rest is the refund lines)
+    shipping_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(

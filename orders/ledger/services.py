@@ -415,9 +415,12 @@ def refund(
     reason: str,
     actor: User | str | None = None,
     gateway_ref: str | None = None,
+    shipping_fen: int = 0,
 ) -> Refund:
     """Refund ``(line id, quantity)`` items of a paid order: never more than was paid
     for a line; the attribution is reversed in proportion to what each household got.
+    ``shipping_fen``: shipping fees given back with them (in the refund's amount, never
+    in the lines, the order's ``refunded`` or the attribution: shipping is no sale).
     Runs in the caller's transaction when there is one (so a gateway refund and stock
     restock can join it)."""
     reason = (reason or "").strip()
@@ -475,13 +478,21 @@ def refund(
             rows.extend(refund_rows(line.id, record.id, amount))
         if rows:
             db.session.execute(insert(Attribution), rows)
+        if shipping_fen:
+            record.shipping_fen = shipping_fen
+            record.amount += shipping_fen
+            locked.shipping_refunded_fen += shipping_fen  # the check constraint caps it
         audit.record(
             actor or "system",
             "order.refund",
             locked,
             object_type="orders",
             reason=reason,
-            changes={"amount": record.amount, "lines": [list(i) for i in items]},
+            changes={
+                "amount": record.amount,
+                "lines": [list(i) for i in items],
+                **({"shipping": shipping_fen} if shipping_fen else {}),
+            },
         )
     return record
 

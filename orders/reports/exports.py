@@ -100,28 +100,46 @@ def summary_table(s: SummaryFigures) -> Table:
     return Table("summary", _("汇总"), columns, rows, note=certified_sales_note())
 
 
-def channels_table(s: SummaryFigures) -> Table:
+def channels_table(s: SummaryFigures, shipping_fen: int = 0) -> Table:
+    """Each channel's orders and sales; online shipping fees in a column of their own
+    (collected with online orders, never part of the sales)."""
     columns = [
         ReportColumn("channel", _("渠道")),
         ReportColumn("orders", _("订单数"), INT),
         ReportColumn("amount", _("销售额（元）"), FEN),
+        ReportColumn("shipping", _("运费（元，另计）"), FEN),
     ]
     rows = [
         {
             "channel": channel_label(c),
             "orders": s.channels[c].orders,
             "amount": s.channels[c].amount,
+            "shipping": shipping_fen if c == "online" else 0,
         }
         for c in CHANNELS
     ]
-    return Table("channels", _("各渠道销售"), columns, rows, _total_row(rows, columns, "channel"))
+    note = _("运费为线上订单向买家收取的运费（扣除已退运费），不计入销售额和带贫归属。")
+    return Table(
+        "channels",
+        _("各渠道销售"),
+        columns,
+        rows,
+        _total_row(rows, columns, "channel"),
+        note=note,
+    )
 
 
-def monthly_table(months: list[MonthRow]) -> Table:
+def monthly_table(months: list[MonthRow], shipping: dict[str, int] | None = None) -> Table:
+    """Sales per month and channel; with ``shipping`` (month -> fen), the online shipping
+    fees in a column of their own after the sales total (never in it)."""
     columns = [ReportColumn("month", _("月份"))]
     columns += [ReportColumn(c, channel_label(c) + _("（元）"), FEN) for c in CHANNELS]
     columns.append(ReportColumn("total", _("合计（元）"), FEN))
     rows = [{"month": m.month, **m.amounts, "total": m.total} for m in months]
+    if shipping is not None:
+        columns.append(ReportColumn("shipping", _("运费（元，另计）"), FEN))
+        for row in rows:
+            row["shipping"] = shipping.get(row["month"], 0)
     return Table("monthly", _("按月销售"), columns, rows, _total_row(rows, columns, "month"))
 
 

@@ -29,6 +29,7 @@ from orders.ledger.services import SALES_AREA
 from orders.reports import breakdowns, charts, exports
 from orders.reports.breakdowns import DIMENSIONS, Period
 from orders.reports.fairs import fair_season
+from orders.reports.shipping import online_shipping, online_shipping_by_month
 from orders.reports.summary import summary
 
 DASHBOARD_TOP = 10
@@ -139,6 +140,7 @@ def reports_dashboard():
     except PeriodError as exc:
         return _render_period_error(str(exc))
     s = summary(period.date_from, period.date_to)
+    shipping = online_shipping(period.date_from, period.date_to)
     months = breakdowns.monthly_by_channel(period)
     geo = _geo(period)
     tops = {
@@ -154,9 +156,12 @@ def reports_dashboard():
             summary=s,
             season=fair_season(period.date_from, period.date_to, s, list_fairs=False),
             summary_table=exports.summary_table(s),
-            channels_table=exports.channels_table(s),
+            channels_table=exports.channels_table(s, shipping),
+            online_shipping=shipping,
             channels_chart=charts.channels_chart(s),
-            monthly_table=exports.monthly_table(months),
+            monthly_table=exports.monthly_table(
+                months, online_shipping_by_month(period.date_from, period.date_to)
+            ),
             monthly_chart=charts.monthly_chart(months),
             geo=geo,
             geo_table=_geo_table(period, geo),
@@ -223,9 +228,14 @@ def _export_table(name: str, period: Period) -> exports.Table:
     """The table ``name`` with every row (the page may show one page of it)."""
     if name in ("summary", "channels"):
         s = summary(period.date_from, period.date_to)
-        return exports.summary_table(s) if name == "summary" else exports.channels_table(s)
+        if name == "summary":
+            return exports.summary_table(s)
+        return exports.channels_table(s, online_shipping(period.date_from, period.date_to))
     if name == "monthly":
-        return exports.monthly_table(breakdowns.monthly_by_channel(period))
+        return exports.monthly_table(
+            breakdowns.monthly_by_channel(period),
+            online_shipping_by_month(period.date_from, period.date_to),
+        )
     if name == "geo":
         return _geo_table(period, _geo(period))
     if name in DIMENSIONS:

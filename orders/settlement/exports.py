@@ -12,7 +12,18 @@ from orders.settlement.services import statement_details
 
 
 def kind_label(kind: str) -> str:
-    return {"sale": _("销售"), "refund": _("退款"), "adjustment": _("往期退款调整")}.get(kind, kind)
+    return {
+        "sale": _("销售"),
+        "shipping": _("运费"),
+        "refund": _("退款"),
+        "adjustment": _("往期退款调整"),
+        "shipping_refund": _("运费退款"),
+        "shipping_adjustment": _("往期运费退款调整"),
+    }.get(kind, kind)
+
+
+# the detail kinds that add to the statement (the others are money given back)
+CREDITS = ("sale", "shipping")
 
 
 def _yuan(fen: int) -> tabular.Yuan:
@@ -27,7 +38,7 @@ def statement_rows(statement: Statement) -> tuple[list, list[list]]:
     header = [_("项目"), _("日期"), _("订单号"), _("金额（元）")]
     rows: list[list] = []
     for row in statement_details(statement):
-        sign = 1 if row.kind == "sale" else -1
+        sign = 1 if row.kind in CREDITS else -1
         rows.append(
             [kind_label(row.kind), row.day.isoformat(), row.order_number, _yuan(sign * row.amount)]
         )
@@ -37,6 +48,7 @@ def statement_rows(statement: Statement) -> tuple[list, list[list]]:
         [_("运费"), "", "", _yuan(statement.shipping)],
         [_("退款"), "", "", _yuan(-statement.refunds)],
         [_("往期退款调整"), "", "", _yuan(-statement.adjustments)],
+        [_("其中运费退款"), "", "", _yuan(-statement.shipping_refunded)],
         [_("平台服务费（%(rate)s%%）", rate=rate), "", "", _yuan(-statement.fee)],
         [_("应付净额"), "", "", _yuan(statement.net)],
     ]

@@ -51,11 +51,13 @@ class Statement(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=StatementStatus.ISSUED)
     orders: Mapped[int] = mapped_column(Integer, default=0)  # online orders in the period
     sales: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
-    # shipping fees collected for the vendor: the shop records no per-vendor shipping
-    # fee yet, so this is 0 until it does
+    # shipping fees of the vendor's parts of the period's sales (the shop's
+    # ``shipments.shipping_fen``): the platform collected them with the goods
     shipping: Mapped[int] = mapped_column(BigInteger, default=0)
     refunds: Mapped[int] = mapped_column(BigInteger, default=0)
     adjustments: Mapped[int] = mapped_column(BigInteger, default=0)
+    # of ``refunds`` and ``adjustments``: the shipping fees given back in the period
+    shipping_refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     fee_rate_bp: Mapped[int] = mapped_column(Integer, default=0)  # 1/100 of a percent
     fee: Mapped[int] = mapped_column(BigInteger, default=0)
     net: Mapped[int] = mapped_column(BigInteger, default=0)

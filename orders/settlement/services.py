@@ -1,11 +1,13 @@
 """Settlement use cases: issue a period's statements, mark one paid, read them.
 
-Every amount comes from the ledger (orders, lines, refund lines) in one SQL aggregation
-per period: ``sales`` are the vendor's online lines whose sale date falls in the period;
-refunds count on the local date they were made, as ``refunds`` when the sale was of the
-same period and as ``adjustments`` when it was of an earlier one. A period is issued only
+Every amount comes from the ledger (orders, lines, refund lines) and the shop's parts
+(each vendor's shipping fee, and the refund that gave it back) in a few SQL
+aggregations per period: ``sales`` are the vendor's online lines whose sale date falls
+in the period, ``shipping`` the fees of its parts of those orders; refunds (of goods and
+of shipping fees) count on the local date they were made, as ``refunds`` when the sale
+was of the same period and as ``adjustments`` when it was of an earlier one. A period is issued only
 once it has ended, so nothing can later fall into it: over all its statements a vendor is
-paid exactly its online sales net of refunds, to the fen."""
+paid exactly its online sales and shipping fees net of refunds, to the fen."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from orders.ledger.models import (
     RefundLine,
 )
 from orders.settlement.models import Statement, StatementStatus
+from orders.shop.models import Shipment
 
 MANAGE = "settlement.manage"
 VIEW = "settlement.view"
@@ -64,11 +67,16 @@ def fee_for(base: int, rate_bp: int) -> int:
 
 @dataclass
 class Figures:
+    """A vendor's period. ``refunds`` and ``adjustments`` include the shipping fees given
+    back (of this period's sales, of earlier ones), also shown on their own."""
+
     orders: int = 0
     sales: int = 0
     shipping: int = 0
     refunds: int = 0
     adjustments: int = 0
+    shipping_refunds: int = 0
+    shipping_adjustments: int = 0
 
 
 def period_figures(start: date, end: date, vendor_id: int | None = None) -> dict[int, Figures]:
@@ -107,14 +115,51 @@ def period_figures(start: date, end: date, vendor_id: int | None = None) -> dict
         )
         .group_by(OrderLine.vendor_id)
     )
+    # shipping fees: charged with the part (on the order's sale date), and given back
+    # with the refund that refunded the whole part (on that refund's date), like sales
+    charged = (
+        select(Shipment.vendor_id, func.coalesce(func.sum(Shipment.shipping_fen), 0))
+        .join(Order, Order.id == Shipment.order_id)
+        .where(
+            Order.channel == Channel.ONLINE,
+            Order.status.in_(PAID_STATUSES),
+            Order.sale_date.between(start, end),
+            Shipment.shipping_fen > 0,
+        )
+        .group_by(Shipment.vendor_id)
+    )
+    fees_back = (
+        select(
+            Shipment.vendor_id,
+            func.coalesce(func.sum(Shipment.shipping_fen).filter(~earlier), 0),
+            func.coalesce(func.sum(Shipment.shipping_fen).filter(earlier), 0),
+        )
+        .join(Refund, Refund.id == Shipment.shipping_refund_id)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(
+            Order.channel == Channel.ONLINE,
+            Refund.created_at >= day_start_utc(start),
+            Refund.created_at < day_end_utc(end),
+        )
+        .group_by(Shipment.vendor_id)
+    )
     if vendor_id is not None:
         sold = sold.where(OrderLine.vendor_id == vendor_id)
         given_back = given_back.where(OrderLine.vendor_id == vendor_id)
+        charged = charged.where(Shipment.vendor_id == vendor_id)
+        fees_back = fees_back.where(Shipment.vendor_id == vendor_id)
     for vendor, orders, sales in db.session.execute(sold):
         figures[vendor] = Figures(orders=orders, sales=int(sales))
     for vendor, refunds, adjustments in db.session.execute(given_back):
         row = figures.setdefault(vendor, Figures())
         row.refunds, row.adjustments = int(refunds), int(adjustments)
+    for vendor, shipping in db.session.execute(charged):
+        figures.setdefault(vendor, Figures()).shipping = int(shipping)
+    for vendor, refunds, adjustments in db.session.execute(fees_back):
+        row = figures.setdefault(vendor, Figures())
+        row.shipping_refunds, row.shipping_adjustments = int(refunds), int(adjustments)
+        row.refunds += row.shipping_refunds
+        row.adjustments += row.shipping_adjustments
     return figures
 
 
@@ -149,6 +194,7 @@ def issue_month(actor: User, bureau: Organization, month: date) -> list[Statemen
                     shipping=f.shipping,
                     refunds=f.refunds,
                     adjustments=f.adjustments,
+                    shipping_refunded=f.shipping_refunds + f.shipping_adjustments,
                     fee_rate_bp=rate,
                     fee=fee,
                     net=f.sales + f.shipping - f.refunds - f.adjustments - fee,
@@ -257,7 +303,7 @@ def bureau_statement(actor: User, bureau: Organization, statement_id: int) -> St
 
 @dataclass
 class DetailRow:
-    kind: str  # "sale", "refund", "adjustment"
+    kind: str  # "sale", "shipping", "refund", "adjustment", "shipping_refund", ...
     day: date
     order_number: str
     amount: int  # fen, positive
@@ -299,4 +345,40 @@ def statement_details(statement: Statement) -> list[DetailRow]:
     ):
         kind = "adjustment" if sale_date < start else "refund"
         rows.append(DetailRow(kind, local_date(created_at), number, int(amount)))
+    return rows + _shipping_details(statement)
+
+
+def _shipping_details(statement: Statement) -> list[DetailRow]:
+    """The statement's shipping fees: charged with the period's sales, and given back
+    in the period (with the refund of a whole part)."""
+    start, end = statement.period_start, statement.period_end
+    rows = [
+        DetailRow("shipping", day, number, int(fee))
+        for number, day, fee in db.session.execute(
+            select(Order.number, Order.sale_date, Shipment.shipping_fen)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(
+                Order.channel == Channel.ONLINE,
+                Order.status.in_(PAID_STATUSES),
+                Order.sale_date.between(start, end),
+                Shipment.vendor_id == statement.vendor_id,
+                Shipment.shipping_fen > 0,
+            )
+            .order_by(Order.sale_date, Order.number)
+        )
+    ]
+    for number, sale_date, created_at, fee in db.session.execute(
+        select(Order.number, Order.sale_date, Refund.created_at, Shipment.shipping_fen)
+        .join(Refund, Refund.id == Shipment.shipping_refund_id)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(
+            Order.channel == Channel.ONLINE,
+            Shipment.vendor_id == statement.vendor_id,
+            Refund.created_at >= day_start_utc(start),
+            Refund.created_at < day_end_utc(end),
+        )
+        .order_by(Refund.created_at, Refund.id)
+    ):
+        kind = "shipping_adjustment" if sale_date < start else "shipping_refund"
+        rows.append(DetailRow(kind, local_date(created_at), number, int(fee)))
     return rows

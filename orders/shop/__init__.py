@@ -7,8 +7,12 @@
 - ``expiry``: unpaid orders cancelled, unconfirmed parts received, on time
 - ``fulfilment``: buyer cancels or confirms, vendors ship or cancel their part, the
   bureau's after-sales refunds
-- ``refunds``: refunds recorded with their restock, and settled through the gateway
+- ``refunds``: refunds recorded with their restock (and a whole part's shipping fee),
+  and settled through the gateway
+- ``shipping``: each vendor's shipping rule and the fee of each vendor's part
 - ``queries``: what the buyer's, vendor's and bureau's order pages read
+- ``aftersales``: after-sales requests per part (photos in a private folder);
+  ``invoices``: e-invoices per part (request, issue with the PDF, reject, download)
 - ``pickup``: pick-up points; ``station``: pick-up codes, arrival and collection at a
   station, and who works there
 - ``parts``: the steps these share (an order's vendor parts, its goods, its lock)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, cast, select
+from sqlalchemy import Select, String, cast, func, select
 
 from catalog import files
 from marketplace import audit
@@ -39,6 +39,7 @@ from orders.shop.refunds import refund_lines, settle_quietly
 
 RESPONSE_DAYS = 3  # a vendor silent this long: the buyer may ask the bureau
 MAX_PHOTOS = 5
+PHOTO_FOLDER = "aftersales"  # private: never served by the public media route
 DELIVERED = (ShipmentStatus.SHIPPED, ShipmentStatus.AT_STATION, ShipmentStatus.RECEIVED)
 
 
@@ -114,7 +115,8 @@ def request_after_sales(
         line = lines.get(line_id)
         if line is None or qty < 0 or qty > line.quantity - line.refunded_quantity:
             raise ValidationError(_("退款数量超出可退数量"))
-    stored = [files.store_image(photo) for photo in photos]  # outside the transaction
+    # outside the transaction, in the private folder: only may_see_photo's people see them
+    stored = [files.store_image(photo, PHOTO_FOLDER) for photo in photos]
     names = [name for s in stored for name in (s.filename, s.thumb_filename)]
     try:
         with unit_of_work():
@@ -142,7 +144,7 @@ def request_after_sales(
                 changes={"request": request.id, "kind": kind},
             )
     except BaseException:
-        files.remove("images", *names)
+        files.remove(PHOTO_FOLDER, *names)
         raise
     return request
 
@@ -220,6 +222,43 @@ def vendor_requests(actor: User, org, shipment: Shipment) -> list[AfterSalesRequ
             .order_by(AfterSalesRequest.id)
         )
     )
+
+
+# what waits for the vendor: an answer, or the returned goods to be received
+AWAITING_VENDOR = (AfterSalesStatus.OPEN, AfterSalesStatus.RETURNED)
+
+
+def vendor_waiting(actor: User, org) -> Select:
+    """The vendor's requests waiting for it (an answer, or the returned goods to be
+    received), oldest first (a select to paginate)."""
+    require(actor, "orders.fulfil", org)
+    return (
+        select(AfterSalesRequest)
+        .join(AfterSalesRequest.shipment)
+        .where(Shipment.vendor_id == org.id, AfterSalesRequest.status.in_(AWAITING_VENDOR))
+        .order_by(AfterSalesRequest.created_at, AfterSalesRequest.id)
+    )
+
+
+def vendor_waiting_counts(actor: User, org, now: datetime) -> dict[str, int]:
+    """How many of the vendor's requests wait for an answer, how many of those for more
+    than ``RESPONSE_DAYS`` days (the buyer may now ask the bureau), and how many returns
+    wait to be received."""
+    require(actor, "orders.fulfil", org)
+    late = AfterSalesRequest.created_at < now - timedelta(days=RESPONSE_DAYS)
+    is_open = AfterSalesRequest.status == AfterSalesStatus.OPEN
+    answer, overdue, receive = db.session.execute(
+        select(
+            func.count(AfterSalesRequest.id).filter(is_open),
+            func.count(AfterSalesRequest.id).filter(is_open, late),
+            func.count(AfterSalesRequest.id).filter(
+                AfterSalesRequest.status == AfterSalesStatus.RETURNED
+            ),
+        )
+        .join(AfterSalesRequest.shipment)
+        .where(Shipment.vendor_id == org.id, AfterSalesRequest.status.in_(AWAITING_VENDOR))
+    ).one()
+    return {"answer": answer, "overdue": overdue, "receive": receive}
 
 
 def vendor_request(actor: User, org, request_id: int) -> AfterSalesRequest:

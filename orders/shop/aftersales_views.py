@@ -4,12 +4,16 @@ by those three). Views are thin: one call of ``aftersales`` each."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from catalog import files
-from marketplace.authz import org_required
+from marketplace.authz import can, org_required
+from marketplace.clock import utcnow
 from marketplace.errors import DomainError, ValidationError
 from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
@@ -122,18 +126,49 @@ def after_sales_escalate(request_id: int):
 
 
 @bp.route("/after-sales/photo/<name>")
-@login_required
 def after_sales_photo(name: str):
-    located = files.path_for("images", name)
+    """A request's photo, from the private folder, for the buyer, the part's vendor
+    staff and bureau staff; 404 for anyone else, a visitor included."""
+    if not current_user.is_authenticated:
+        abort(404)
+    located = files.path_for(aftersales.PHOTO_FOLDER, name)
     if located is None or not aftersales.may_see_photo(current_user, name):
         abort(404)
     path, mimetype = located
     response = send_file(path, mimetype=mimetype, conditional=True)
     response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
 # ---------------------------------------------------------------- the vendor
+
+
+def after_sales_panel(user, org) -> Markup:
+    """The vendor dashboard's panel: after-sales requests waiting for the vendor."""
+    if not can(user, "orders.fulfil", org):
+        return Markup("")
+    counts = aftersales.vendor_waiting_counts(user, org, utcnow())
+    return Markup(
+        render_template(
+            "orders/vendor/_today_after_sales.html",
+            counts=counts,
+            days=aftersales.RESPONSE_DAYS,
+        )
+    )
+
+
+@bp.route("/vendor/after-sales")
+@org_required("orders.fulfil")
+def vendor_after_sales():
+    """The vendor's after-sales requests waiting for it, oldest first."""
+    page = paginate(aftersales.vendor_waiting(current_user, g.org), page_arg(), page_size())
+    return render_template(
+        "orders/vendor/after_sales.html",
+        page=page,
+        late_before=utcnow() - timedelta(days=aftersales.RESPONSE_DAYS),
+        days=aftersales.RESPONSE_DAYS,
+    )
 
 
 def _vendor_back(req_id: int):

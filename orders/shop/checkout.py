@@ -25,6 +25,7 @@ from marketplace.unit_of_work import unit_of_work
 from marketplace.web import CN_MOBILE
 from orders.ledger import services as ledger
 from orders.ledger.models import Channel, Order, OrderStatus
+from orders.shop import shipping
 from orders.shop.models import CartItem, DeliveryMethod, PickupPoint, Shipment
 from orders.shop.parts import warehouse_goods
 from orders.shop.station import new_pickup_code
@@ -43,6 +44,7 @@ class Delivery:
     phone: str = ""
     address: str = ""  # one line: province, city, district, detail
     pickup_point_id: int | None = None
+    province: str = ""  # of the address: the vendors' fresh-goods rule reads it
 
 
 def reservation_minutes() -> int:
@@ -63,9 +65,18 @@ def place_order(buyer: User, items: Mapping[int, int], delivery: Delivery, token
     }
     if len(products) != len(items):
         raise CheckoutError(_("购物车中有已下架的商品，请刷新购物车"))
+    parts = shipping.quote(
+        [
+            (products[pid], pricing.unit_price(products[pid], qty) * qty)
+            for pid, qty in items.items()
+        ],
+        delivery.method,
+        delivery.province,
+    )
+    shipping.ensure_deliverable(parts, delivery.province)
     try:
         with unit_of_work():
-            order = _reserved_order(buyer, items, products, delivery, token)
+            order = _reserved_order(buyer, items, products, delivery, token, parts)
     except IntegrityError:
         # the same token submitted twice at the same moment: the other request won
         db.session.rollback()
@@ -109,9 +120,11 @@ def _reserved_order(
     products: Mapping[int, Product],
     delivery: Delivery,
     token: str,
+    parts: Mapping[int, shipping.PartFee],
 ) -> Order:
     """In the caller's transaction: the ledger's order at today's prices, where it goes,
-    its stock reserved, one part per vendor, the cart emptied of it, and the audit row."""
+    its stock reserved, one part per vendor with its shipping fee, the cart emptied of
+    it, and the audit row."""
     order = ledger.create_order(
         Channel.ONLINE,
         [
@@ -134,11 +147,21 @@ def _reserved_order(
     stock.reserve(warehouse_goods(order), Ref("order", order.number, buyer))
     code = new_pickup_code(order.pickup_point_id) if order.pickup_point_id else None
     for vendor_id in sorted({line.vendor_id for line in order.lines}):
-        order.shipments.append(Shipment(vendor_id=vendor_id, pickup_code=code))
+        # the fee from the lines as ordered (the same prices the quote used)
+        goods = sum(line.amount for line in order.lines if line.vendor_id == vendor_id)
+        fee = parts[vendor_id].rule.fee(goods, delivery.method)
+        order.shipments.append(Shipment(vendor_id=vendor_id, pickup_code=code, shipping_fen=fee))
+    order.shipping_fen = sum(s.shipping_fen for s in order.shipments)
     db.session.execute(
         CartItem.__table__.delete().where(
             CartItem.user_id == buyer.id, CartItem.product_id.in_(list(items))
         )
     )
-    audit.record(buyer, "order.place", order, object_type="orders", changes={"total": order.total})
+    audit.record(
+        buyer,
+        "order.place",
+        order,
+        object_type="orders",
+        changes={"total": order.total, "shipping": order.shipping_fen},
+    )
     return order

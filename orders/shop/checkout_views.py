@@ -28,6 +28,7 @@ from marketplace.errors import DomainError, ValidationError
 from marketplace.web import form_errors
 from orders import bp
 from orders.ledger.models import Order, OrderStatus
+from orders.shop import invoices
 from orders.shop import payment as payment_service
 from orders.shop.cart import (
     cart_lines,
@@ -40,6 +41,8 @@ from orders.shop.forms import (
     TestPaymentForm,
 )
 from orders.shop.gateways import GatewayError, TestGateway
+from orders.shop.invoice_forms import CheckoutInvoiceForm
+from orders.shop.invoice_views import details_of
 from orders.shop.models import (
     DeliveryMethod,
     PaymentStatus,
@@ -50,7 +53,7 @@ from orders.shop.pickup import active_pickup_points
 from orders.shop.queries import (
     buyer_order,
 )
-from orders.shop.views import _vendor_groups
+from orders.shop.views import _vendor_groups, shipping_quote
 
 # ---------------------------------------------------------------- checkout
 
@@ -78,7 +81,11 @@ def _delivery(form: CheckoutForm) -> Delivery:
     if form.address_id.data != NEW_ADDRESS:
         address = accounts.own_address(current_user, form.address_id.data)
         return Delivery(
-            DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line()
+            DeliveryMethod.ADDRESS,
+            address.recipient,
+            address.phone,
+            address.one_line(),
+            province=address.province,
         )
     parts = [(form[name].data or "").strip() for name in ("province", "city", "district", "detail")]
     return Delivery(
@@ -86,6 +93,7 @@ def _delivery(form: CheckoutForm) -> Delivery:
         form.recipient.data.strip(),
         form.phone.data.strip(),
         "".join(parts),
+        province=parts[0],
     )
 
 
@@ -103,6 +111,7 @@ def _save_new_address(form: CheckoutForm) -> None:
 def checkout():
     items = stored_cart(current_user)
     form = CheckoutForm()
+    invoice_form = CheckoutInvoiceForm(prefix="invoice")
     points = _checkout_choices(form)
     if request.method == "GET":
         if not items:
@@ -113,17 +122,21 @@ def checkout():
             form.address_id.data = default.id
         form.pickup_phone.data = current_user.phone or ""
         form.token.data = secrets.token_urlsafe(24)  # one order per rendered form
-    elif form.validate_on_submit():
+        invoice_form.email.data = current_user.email
+    elif form.validate_on_submit() & invoice_form.validate():
         try:
+            wanted = _invoice_details(invoice_form)
             order = place_order(current_user, items, _delivery(form), form.token.data)
         except ValidationError as exc:
-            form_errors(form, exc)
+            form_errors(invoice_form if exc.errors.keys() & INVOICE_FIELDS else form, exc)
         except DomainError as exc:  # OutOfStock, CheckoutError: the cart stays as it is
             flash(exc.message, "danger")
             return redirect(url_for("orders.cart"))
         else:
             if form.wants_new_address() and form.save_address.data:
                 _save_new_address(form)
+            if wanted is not None:
+                invoices.request_for_order(current_user, order.id, wanted)
             # one click from 提交订单 to the gateway: the attempt starts here, on a POST
             if _start_payment(order):
                 return redirect(url_for("orders.pay", order_id=order.id))
@@ -132,15 +145,31 @@ def checkout():
     if request.method == "GET" and any(line.problem for line in lines):
         flash(_("购物车中有不能下单的商品，请先调整。"), "warning")
         return redirect(url_for("orders.cart"))
+    parts = shipping_quote(lines)
+    goods = sum(line.amount for line in lines)
+    fees = sum(part.fee_fen for part in parts.values())
     return render_template(
         "orders/shop/checkout.html",
         form=form,
-        groups=_vendor_groups(lines),
-        total=sum(line.amount for line in lines),
+        groups=_vendor_groups(lines, parts),
+        goods=goods,
+        shipping_total=fees,
+        total=goods + fees,
         addresses=current_user.addresses,
         points=points,
         minutes=reservation_minutes(),
+        invoice_form=invoice_form,
     )
+
+
+INVOICE_FIELDS = {"title_kind", "title", "tax_id", "email"}
+
+
+def _invoice_details(form: CheckoutInvoiceForm) -> invoices.InvoiceDetails | None:
+    """The checkout's invoice section, checked, or None when no invoice is wanted."""
+    if not form.wanted.data:
+        return None
+    return invoices.clean_details(details_of(form))
 
 
 # ---------------------------------------------------------------- payment

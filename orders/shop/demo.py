@@ -2,7 +2,8 @@
 poor villages, town e-commerce service centres), three demo citizens with addresses, and
 their online orders in every state a buyer, vendor or the bureau can meet: waiting for
 payment, paid and waiting for shipment, shipped, received, expired unpaid, part
-cancelled by a vendor, refunded by the buyer before shipping, refunded after sales.
+cancelled by a vendor, refunded by the buyer before shipping, refunded after sales; then
+the cooperative's shipping rule (运费, 包邮 from 99 yuan, no fresh goods to two provinces).
 
 Everything goes through the shop's own services (checkout, the local test gateway,
 shipping, receipt, cancellations, refunds), so stock movements, the ledger and the
@@ -11,6 +12,7 @@ household attribution agree. Runs after the stock step; loads once; deterministi
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -28,6 +30,7 @@ from marketplace.extensions import db
 from marketplace.models import Organization, User, utcnow
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.models import Order
+from orders.shop import invoices, shipping
 from orders.shop.checkout import Delivery, place_order, reservation_minutes
 from orders.shop.expiry import expire_if_due
 from orders.shop.fulfilment import (
@@ -237,6 +240,16 @@ def _address_of(user: User) -> Delivery:
     return Delivery(DeliveryMethod.ADDRESS, address.recipient, address.phone, address.one_line())
 
 
+def _demo_pdf() -> io.BytesIO:
+    """A one-page PDF standing in for a real e-invoice in the demo."""
+    return io.BytesIO(
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
 def load_shop_demo() -> bool:
     if db.session.scalar(select(Order.id).where(Order.checkout_token == TOKEN.format(1))):
         return False
@@ -299,6 +312,15 @@ def load_shop_demo() -> bool:
         ship(done, coop, "顺丰速运", "SF1400023851201")
         ship(done, enterprise, "中国邮政 EMS", "EM1125580326CN")
         confirm_receipt(li, done.id)
+        # ... with an e-invoice asked of each vendor: the cooperative issued its own
+        for part in done.shipments:
+            invoice = invoices.request_invoice(
+                li, done.id, part.id, invoices.InvoiceDetails("personal", li.name, "", li.email)
+            )
+            if part.vendor_id == coop.id:
+                invoices.issue_invoice(
+                    shippers[coop.id], coop, invoice.id, "24460000000012345678", _demo_pdf()
+                )
         # 2. shipped, waiting for the buyer to confirm
         shipped = paid(chen, {a2: 1}, "alipay")
         ship(shipped, coop, "京东物流", "JDVA20318844102")
@@ -338,4 +360,9 @@ def load_shop_demo() -> bool:
         # 8. waiting for payment, its stock reserved
         with _long_reservation():
             order(wang, {b2: 1, a2: 1})
+    # 9. from now on the cooperative charges shipping (8 yuan, free from 99 yuan) and
+    # does not send its fresh lychees to Tibet or Xinjiang: the cart shows it
+    with unit_of_work():
+        a1.is_fresh = True
+    shipping.save_rule(staff["coop@demo.cn"], coop, 800, 9900, ["西藏自治区", "新疆维吾尔自治区"])
     return True

@@ -9,7 +9,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import ValidationError as WTFormsValidationError
 
+from marketplace.money import MoneyError, parse_yuan
 from orders.shop.models import PickupKind, ShipmentStatus
 
 SHIPMENT_FILTERS = {
@@ -111,3 +113,42 @@ def line_quantities(form_data, lines) -> dict[int, int]:
 class TrackingUploadForm(FlaskForm):
     file = FileField(_l("CSV 或 XLSX 文件"), validators=[FileRequired(_l("请选择文件"))])
     dry_run = BooleanField(_l("仅检查，不写入"))
+
+
+class ShippingRuleForm(FlaskForm):
+    """The vendor's shipping rule: amounts in yuan as typed (parsed by the view's form
+    validators into fen), provinces as free text."""
+
+    flat_fee = StringField(
+        _l("每单运费（元）"),
+        validators=[DataRequired(), Length(max=12)],
+        description=_l("每个订单中本店商品的运费；填 0 表示一律包邮"),
+    )
+    free_from = StringField(
+        _l("满额包邮（元）"),
+        validators=[Optional(), Length(max=12)],
+        description=_l("本店商品金额达到此金额即免运费（恰好等于也包邮）；留空表示不设满额包邮"),
+    )
+    no_fresh_provinces = TextAreaField(
+        _l("不配送生鲜的地区（省份）"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l(
+            "用逗号或顿号分隔，例如：西藏自治区、新疆维吾尔自治区。到服务站自提不受限制"
+        ),
+    )
+
+    flat_fee_fen: int = 0
+    free_from_fen: int | None = None
+
+    def validate_flat_fee(self, field):
+        self.flat_fee_fen = _fen(field.data)
+
+    def validate_free_from(self, field):
+        self.free_from_fen = _fen(field.data) if (field.data or "").strip() else None
+
+
+def _fen(text: str) -> int:
+    try:
+        return parse_yuan(text or "")
+    except MoneyError as exc:
+        raise WTFormsValidationError(str(exc.args[0])) from None

@@ -27,7 +27,7 @@ from marketplace.pagination import paginate
 from marketplace.web import flash_form_errors, form_errors, page_arg, page_size, to_id
 from orders import bp
 from orders.ledger.models import Order
-from orders.shop import aftersales, bulk, fulfilment, pickup, queries
+from orders.shop import aftersales, bulk, fulfilment, invoices, pickup, queries
 from orders.shop.forms import AcceptForm, RefuseForm
 from orders.shop.fulfilment_forms import (
     CARRIERS,
@@ -40,6 +40,7 @@ from orders.shop.fulfilment_forms import (
     TrackingUploadForm,
     line_quantities,
 )
+from orders.shop.invoice_forms import InvoiceIssueForm, InvoiceRejectForm
 from orders.shop.models import ShipmentStatus
 
 FULFIL = "orders.fulfil"
@@ -86,6 +87,7 @@ def vendor_orders():
         page=page,
         status=status,
         lines=queries.vendor_lines(page.items),
+        invoices_open=invoices.open_count(current_user, g.org),
         **_labels(),
     )
 
@@ -102,6 +104,9 @@ def _vendor_part_page(order_id: int, ship_form=None, cancel_form=None, code: int
         after_sales=aftersales.vendor_requests(current_user, g.org, shipment),
         accept_form=AcceptForm(),
         refuse_form=RefuseForm(),
+        invoice=invoices.vendor_part_invoice(current_user, g.org, shipment),
+        issue_form=InvoiceIssueForm(),
+        reject_form=InvoiceRejectForm(),
         carriers=CARRIERS,
         **_labels(),
     ), code

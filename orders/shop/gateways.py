@@ -80,7 +80,7 @@ class StripeGateway:
         try:
             intent = self.client.v1.payment_intents.create(
                 params={
-                    "amount": order.total,
+                    "amount": order.amount_due,
                     "currency": "cny",
                     "payment_method_types": self.methods,
                     "metadata": {"order_number": order.number},
@@ -166,7 +166,7 @@ class TestGateway:
     def token(self, order: Order, reference: str) -> str:
         """What the test payment page posts back: order, amount and reference, signed."""
         return self.serializer.dumps(
-            {"order": order.number, "amount": order.total, "reference": reference}
+            {"order": order.number, "amount": order.amount_due, "reference": reference}
         )
 
     def verify(self, token: str) -> dict:

@@ -100,6 +100,33 @@ class PickupPointStaff(db.Model):
     user: Mapped[User] = relationship()
 
 
+class ShippingRule(db.Model):
+    """A vendor's shipping rule (运费规则) for delivered online orders: a flat fee per
+    order part, free when the part's goods reach ``free_from_fen`` (包邮), and the
+    provinces it does not deliver fresh goods (生鲜) to. A vendor without a rule
+    ships free. Parts collected at a pick-up station pay no shipping."""
+
+    __tablename__ = "shipping_rules"
+    __table_args__ = (
+        CheckConstraint("flat_fee_fen >= 0", name="flat_fee_fen"),
+        CheckConstraint("free_from_fen IS NULL OR free_from_fen >= 0", name="free_from_fen"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    flat_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # free shipping when the part's goods come to at least this (None: never free)
+    free_from_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # province names as written in addresses (e.g. "西藏自治区")
+    no_fresh_provinces: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    vendor: Mapped[Organization] = relationship()
+
+
 class ShipmentStatus(enum.StrEnum):
     PENDING = "pending"  # paid, waiting for the vendor to ship
     SHIPPED = "shipped"
@@ -125,6 +152,7 @@ class Shipment(db.Model):
         UniqueConstraint("order_id", "vendor_id"),
         CheckConstraint(f"status IN ({enum_values(ShipmentStatus)})", name="status"),
         CheckConstraint(f"cancelled_by IN ({enum_values(CancelledBy)})", name="cancelled_by"),
+        CheckConstraint("shipping_fen >= 0", name="shipping_fen"),
         Index("ix_shipments_vendor_status", "vendor_id", "status"),
     )
 
@@ -143,6 +171,11 @@ class Shipment(db.Model):
     # the station recorded the part's arrival
     pickup_code: Mapped[str | None] = mapped_column(String(8))
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 运费: the vendor's shipping fee for this part, fixed at checkout (0: free, or
+    # picked up at a station); given back once, with the refund that refunds the whole
+    # part (``shipping_refund_id``)
+    shipping_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shipping_refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
 
     order: Mapped[Order] = relationship(
         backref=backref("shipments", cascade="all, delete-orphan", order_by="Shipment.id")
@@ -362,3 +395,61 @@ class AfterSalesRequest(db.Model):
         backref=backref("after_sales", order_by="AfterSalesRequest.id", viewonly=True)
     )
     shipment: Mapped[Shipment] = relationship()
+
+
+class InvoiceStatus(enum.StrEnum):
+    REQUESTED = "requested"  # the buyer asked; the buyer may still change it
+    ISSUED = "issued"  # the vendor recorded the number and uploaded the PDF
+    REJECTED = "rejected"  # the vendor refused, with a reason; the buyer may ask again
+
+
+class InvoiceTitleKind(enum.StrEnum):
+    PERSONAL = "personal"  # 个人
+    COMPANY = "company"  # 单位 (needs the tax id)
+
+
+class InvoiceRequest(db.Model):
+    """A buyer's request for an e-invoice (电子发票) for one vendor's part of an order:
+    the title, the tax id for a company, the e-mail to receive it. The vendor issues it
+    (its number and the PDF, kept in the private upload folder) or rejects it with a
+    reason. One per part; the buyer edits it only while it is requested."""
+
+    __tablename__ = "invoice_requests"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({enum_values(InvoiceStatus)})", name="status"),
+        CheckConstraint(f"title_kind IN ({enum_values(InvoiceTitleKind)})", name="title_kind"),
+        Index("ix_invoice_requests_vendor_status", "vendor_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), unique=True
+    )
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(10), default=InvoiceStatus.REQUESTED)
+    title_kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    tax_id: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    invoice_no: Mapped[str | None] = mapped_column(String(40))
+    pdf_file: Mapped[str | None] = mapped_column(String(60))  # a generated name
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    order: Mapped[Order] = relationship(
+        backref=backref("invoice_requests", order_by="InvoiceRequest.id", viewonly=True)
+    )
+    shipment: Mapped[Shipment] = relationship()
+    vendor: Mapped[Organization] = relationship()
+
+    @property
+    def buyer_can_edit(self) -> bool:
+        return self.status in (InvoiceStatus.REQUESTED, InvoiceStatus.REJECTED)
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == InvoiceStatus.ISSUED

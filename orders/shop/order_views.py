@@ -27,7 +27,7 @@ from marketplace.pagination import paginate
 from marketplace.web import page_arg, page_size
 from orders import bp
 from orders.shop import cart as cart_service
-from orders.shop import fulfilment
+from orders.shop import fulfilment, invoices
 from orders.shop.aftersales import RESPONSE_DAYS
 from orders.shop.display import (
     order_timeline,
@@ -122,6 +122,8 @@ def order_detail(order_id: int):
         cancel_form=CancelOrderForm(),
         return_form=ReturnShippedForm(),
         requests_by_part=requests_by_part,
+        invoices_by_part=invoices.pending_requests(order),
+        invoiceable=invoices.invoiceable,
         escalate_after=RESPONSE_DAYS,
         now=utcnow(),
     )

@@ -81,7 +81,7 @@ def start_payment(order: Order) -> Payment:
                 order_id=order.id,
                 provider=chosen.name,
                 reference=start.reference,
-                amount=order.total,
+                amount=order.amount_due,
                 currency="cny",
                 status=PaymentStatus.CREATED,
             )
@@ -250,8 +250,8 @@ def confirm_test_payment(buyer: User, order_id: int, token: str, succeeded: bool
     if (
         payment is None
         or data["order"] != order.number
-        or data["amount"] != order.total
-        or payment.amount != order.total
+        or data["amount"] != order.amount_due
+        or payment.amount != order.amount_due
     ):
         raise refused
     if succeeded:

@@ -16,7 +16,7 @@ from marketplace.unit_of_work import unit_of_work
 from orders.ledger import services as ledger
 from orders.ledger.models import Order, Refund, RefundStatus
 from orders.shop.gateways import GatewayError, gateway_named
-from orders.shop.models import Payment, PaymentStatus
+from orders.shop.models import Payment, PaymentStatus, Shipment
 from orders.shop.notify import notify
 from orders.shop.parts import warehouse_goods
 from vendors import stock
@@ -46,7 +46,10 @@ def refund_lines(
     ``restock_lines`` limits the restock to those lines (goods already with the buyer
     do not come back on hand). With ``exact_key`` the key names this one refund (a
     one-time form token): it is kept on the refund even without a gateway payment, so
-    the same key can never refund twice (the column is unique)."""
+    the same key can never refund twice (the column is unique).
+
+    A refund that leaves every line of a vendor's part refunded in full gives back that
+    part's shipping fee too (once); a refund of some of a part's goods does not."""
     items = [(line_id, qty) for line_id, qty in quantities.items() if qty > 0]
     if not items:
         return None
@@ -54,7 +57,16 @@ def refund_lines(
         line_id: qty for line_id, qty in items if restock_lines is None or line_id in restock_lines
     }
     with unit_of_work():
-        record = ledger.refund(order, items, reason=reason, actor=actor)
+        whole = _parts_refunded_whole(order, dict(items))
+        record = ledger.refund(
+            order,
+            items,
+            reason=reason,
+            actor=actor,
+            shipping_fen=sum(s.shipping_fen for s in whole),
+        )
+        for shipment in whole:
+            shipment.shipping_refund_id = record.id
         if back:
             stock.restock(
                 warehouse_goods(order, set(back), back),
@@ -73,6 +85,21 @@ def refund_lines(
             record.idempotency_key = unique_key[:100]
             db.session.flush()
     return record
+
+
+def _parts_refunded_whole(order: Order, quantities: Mapping[int, int]) -> list[Shipment]:
+    """The parts with a shipping fee not given back yet whose every line is refunded in
+    full once ``quantities`` are (the order locked and read afresh)."""
+    whole = []
+    for shipment in order.shipments:
+        if not shipment.shipping_fen or shipment.shipping_refund_id is not None:
+            continue
+        lines = [line for line in order.lines if line.vendor_id == shipment.vendor_id]
+        if lines and all(
+            line.refunded_quantity + quantities.get(line.id, 0) >= line.quantity for line in lines
+        ):
+            whole.append(shipment)
+    return whole
 
 
 def owe_through_gateway(record: Refund, payment: Payment, key: str) -> Refund:

@@ -27,7 +27,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from marketplace import create_app
-from marketplace.extensions import db
+from marketplace.extensions import cache, db
 
 from ..conftest import TEST_PASSWORD, clean_database
 
@@ -126,7 +126,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
 @pytest.fixture(autouse=True)
 def _clean_live_database(request) -> Iterator[None]:
-    """Each e2e test starts from an empty live database."""
+    """Each e2e test starts from an empty live database and an empty cache (a cached
+    product list of the previous test would show products that no longer exist)."""
     if "live_server" not in request.fixturenames:
         yield
         return
@@ -135,6 +136,7 @@ def _clean_live_database(request) -> Iterator[None]:
     with live.app_context():
         db.session.remove()
         clean_database()
+        cache.clear()
 
 
 @pytest.fixture(scope="session")

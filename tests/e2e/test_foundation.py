@@ -64,6 +64,7 @@ def test_citizen_registers_logs_out_and_logs_in_again(page, live_server, browser
     form.get_by_label("手机号（选填）").fill("13800138000")
     form.get_by_label("密码", exact=True).fill("椰林海风 2026")
     form.get_by_label("确认密码").fill("椰林海风 2026")
+    form.get_by_label("我已阅读并同意").check()
     with live_server.outbox() as mails:
         form.get_by_role("button", name="注册").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("请查收邮件")

@@ -1,6 +1,7 @@
 """Buying online in a real browser: a visitor browses, puts two products of two vendors in
-the cart, registers, checks out and pays on the local test gateway (测试支付), and sees
-the order paid, with the households it helped."""
+the cart, registers, checks out on a phone (390x844) with one vendor's shipping fee shown
+before paying, pays on the local test gateway (测试支付), and sees the order paid, with
+the households it helped."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from itertools import count
 
 import pytest
 
+from catalog.models import Product
+from marketplace.extensions import db
 from marketplace.models import OrgKind, Role
+from orders.shop.models import ShippingRule
 from vendors import stock
 
 from ..catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
@@ -17,6 +21,8 @@ from ..factories import HouseholdFactory, VillageFactory, member_of
 pytestmark = pytest.mark.e2e
 
 _ids = count(1)
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 def arrange() -> dict:
@@ -37,6 +43,10 @@ def arrange() -> dict:
         stock.receive([stock.Goods(product.id, 20)], stock.Ref("e2e"))
         products.append(product.id)
         vendors.append(vendor.email)
+    # the lychee cooperative charges 8 yuan, free from 99 yuan; the honey one ships free
+    lychee_vendor = db.session.get(Product, products[0]).vendor_id
+    db.session.add(ShippingRule(vendor_id=lychee_vendor, flat_fee_fen=800, free_from_fen=9900))
+    db.session.commit()
     return {"products": products, "vendors": vendors}
 
 
@@ -58,7 +68,10 @@ def test_visitor_buys_from_two_vendors_with_the_test_gateway(page, live_server, 
     assert page.get_by_test_id("cart-count").inner_text() == "3"
     page.get_by_test_id("cart-link").click()
     assert page.get_by_test_id("vendor-group").count() == 2
-    assert page.get_by_test_id("cart-total").inner_text() == "¥93.00"
+    fees = page.get_by_test_id("group-shipping-fee").all_inner_texts()
+    assert fees == ["¥8.00", "包邮"]
+    assert page.get_by_test_id("cart-shipping").inner_text() == "¥8.00"
+    assert page.get_by_test_id("cart-total").inner_text() == "¥101.00"  # 25 + 68 + 8
     page.screenshot(path=_shot("shop_cart"), full_page=True)
 
     # checking out asks to log in; the visitor registers instead
@@ -70,6 +83,7 @@ def test_visitor_buys_from_two_vendors_with_the_test_gateway(page, live_server, 
     form.get_by_label("姓名").fill("李市民")
     form.get_by_label("密码", exact=True).fill("correct horse 9")
     form.get_by_label("确认密码").fill("correct horse 9")
+    form.get_by_label("我已阅读并同意").check()
     with live_server.outbox() as mails:
         form.get_by_role("button", name="注册").click()
         page.get_by_text("请查收邮件").first.wait_for()
@@ -78,26 +92,48 @@ def test_visitor_buys_from_two_vendors_with_the_test_gateway(page, live_server, 
     page.get_by_test_id("user-menu").wait_for()
     assert page.get_by_test_id("cart-count").inner_text() == "3"  # the cart was kept
 
-    # checkout with a new address
-    page.get_by_test_id("cart-link").click()
+    # on a phone: the cart's total and 去结算 stay in reach at the bottom of the screen
+    page.set_viewport_size(PHONE)
+    page.goto("/cart")
+    assert in_view(page, page.get_by_test_id("pay-bar"))
+    page.screenshot(path=_shot("shop_cart_phone"), full_page=True)
     page.get_by_test_id("checkout-button").click()
+
+    # checkout with a new address: only the chosen part shows, with the fee
     form = page.get_by_test_id("checkout-form")
+    assert form.get_by_test_id("address-section").is_visible()
+    assert not form.get_by_test_id("pickup-section").is_visible()
+    assert in_view(page, form.get_by_test_id("place-order"))  # the sticky pay bar
+    assert page.get_by_test_id("checkout-shipping").inner_text() == "¥8.00"
+    assert page.get_by_test_id("checkout-total").inner_text() == "¥101.00"
+    assert not page.locator(".no-js-only").is_visible()  # the note for pages without js
+    form.get_by_label("到服务站自提").check()  # pick-up: no fee, no address form
+    assert form.get_by_test_id("pickup-section").is_visible()
+    assert not form.get_by_test_id("address-section").is_visible()
+    assert page.get_by_test_id("checkout-total-pickup").inner_text() == "¥93.00"
+    assert not page.get_by_test_id("checkout-total").is_visible()
+    form.get_by_label("快递到家").check()
     form.get_by_label("收货人").fill("李市民")
     form.get_by_label("手机号").fill("13812345678")
     form.get_by_label("区/县").fill("龙华区")
     form.get_by_label("详细地址").fill("滨海大道1号")
-    assert page.get_by_test_id("checkout-total").inner_text() == "¥93.00"
+    assert page.get_by_test_id("checkout-total").inner_text() == "¥101.00"
+    height = page.evaluate("document.documentElement.scrollHeight")
     page.screenshot(path=_shot("shop_checkout"), full_page=True)
+    assert height < 1859  # was 1,859 px with both parts shown
     form.get_by_test_id("place-order").click()
 
     # the clearly marked test gateway
     page.get_by_test_id("test-gateway-banner").wait_for()
-    assert page.get_by_test_id("pay-amount").inner_text() == "¥93.00"
+    assert page.get_by_test_id("pay-amount").inner_text() == "¥101.00"  # the fee included
     page.screenshot(path=_shot("shop_pay_test"), full_page=True)
     page.get_by_role("button", name="支付成功").click()
 
     page.get_by_text("付款成功，感谢您参与消费帮扶！").wait_for()
+    page.set_viewport_size(DESKTOP)
     assert page.get_by_test_id("order-status").inner_text() == "已付款"
+    assert page.get_by_test_id("order-shipping").inner_text() == "¥8.00"
+    assert page.get_by_test_id("order-total").inner_text() == "¥101.00"
     assert page.get_by_test_id("shipment").count() == 2
     impact = page.get_by_test_id("order-impact")
     assert "本订单帮扶 3 户建档立卡户，分布在 1 个村" in impact.inner_text()
@@ -155,6 +191,16 @@ def ship_as_vendor(page, browser_auth, email, own, other, carrier, tracking_no) 
     assert page.get_by_test_id("shipment-status").inner_text() == "已发货"
     assert page.get_by_test_id("tracking").inner_text() == tracking_no
     browser_auth.logout()
+
+
+def in_view(page, locator) -> bool:
+    """The element is on screen without scrolling (inside the viewport's height)."""
+    box = locator.bounding_box()
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= page.viewport_size["height"]
+    )
 
 
 def _shot(name: str) -> str:

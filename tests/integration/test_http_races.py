@@ -16,7 +16,7 @@ from marketplace.extensions import db
 from marketplace.models import AuditEntry
 from orders.ledger.models import Attribution, Order, OrderStatus, Refund
 from orders.shop.checkout import place_order
-from orders.shop.models import Payment, Shipment, ShipmentStatus
+from orders.shop.models import Payment, Shipment, ShipmentStatus, ShippingRule
 from vendors.models import MovementKind, StockMovement
 
 from ..conftest import TEST_PASSWORD, requires_postgres
@@ -183,7 +183,10 @@ def test_a_buyer_cancelling_while_the_vendor_ships_one_of_them_wins(live_server)
 
 
 def test_two_cancellations_of_the_same_part_at_once_refund_it_once(live_server):
+    """... with its shipping fee, given back once with the goods."""
     product = stocked_product(6, price=800)
+    db.session.add(ShippingRule(vendor_id=product.vendor_id, flat_fee_fen=500))
+    db.session.commit()
     buyer = UserFactory()
     buyer_browser = logged_in(live_server, buyer)
     vendor_browser = logged_in(live_server, staff_of(product.vendor))
@@ -217,7 +220,8 @@ def test_two_cancellations_of_the_same_part_at_once_refund_it_once(live_server):
         db.session.expire_all()
         order = db.session.get(Order, order.id)
         refunds = list(db.session.scalars(select(Refund).where(Refund.order_id == order.id)))
-        assert [r.amount for r in refunds] == [order.total]
+        assert [r.amount for r in refunds] == [order.total + 500] == [order.amount_due]
+        assert [r.shipping_fen for r in refunds] == [500] == [order.shipping_refunded_fen]
         assert order.refunded == order.total and attributed(order) == 0
         assert on_hand_reserved(product) == (6, 0)
     assert_ledger_matches_levels()

@@ -22,6 +22,7 @@ def register(client, **overrides):
         "phone": "13876543210",
         "password": "long enough 1",
         "confirm": "long enough 1",
+        "agree": "y",
         **overrides,
     }
     return client.post("/register", data=data)
@@ -89,13 +90,13 @@ def test_login_is_case_insensitive_on_email(client, auth):
 def test_failed_login_says_so_without_telling_which(client, auth, email, password):
     UserFactory(email="known@example.cn")
     page = auth.login(email, password or TEST_PASSWORD).get_data(as_text=True)
-    assert "邮箱或密码不正确" in page
+    assert "账号或密码不正确" in page
     assert not logged_in(client)
 
 
 def test_disabled_account_cannot_log_in(client, auth):
     user = UserFactory(active=False)
-    assert "邮箱或密码不正确" in auth.login(user.email).get_data(as_text=True)
+    assert "账号或密码不正确" in auth.login(user.email).get_data(as_text=True)
     assert not logged_in(client)
 
 

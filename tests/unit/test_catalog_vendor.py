@@ -14,7 +14,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from catalog.models import Certification, CertStatus, PriceTier, Product, ProductImage
+from catalog.models import (
+    Certification,
+    CertStatus,
+    HeldReport,
+    PriceTier,
+    Product,
+    ProductImage,
+)
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, OrgKind, Role
@@ -560,7 +567,9 @@ def test_unknown_household_code_is_refused_and_writes_nothing(
         assert secret not in html
     assert count(Certification) == 0
     assert count(AuditEntry) == audit_before
-    assert files_under(upload_dir(app)) == before
+    # only the PDF, held for the next try (tests/unit/test_certification_picker.py)
+    assert len(files_under(upload_dir(app)) - before) == 1
+    assert count(HeldReport) == 1
 
 
 def test_non_pdf_test_report_is_refused(client, home, login, vendor, product, app):
@@ -794,3 +803,16 @@ def test_dashboard_counts_and_quiet_state(client, login, vendor, org):
     assert 'data-testid="count-active">2<' in html
     assert 'data-testid="count-draft">1<' in html
     assert 'data-testid="no-reminders"' in html
+
+
+def test_a_product_is_marked_fresh_on_its_form(client, login, vendor, org):
+    login(vendor)
+    response = client.post("/vendor/products/new", data=product_form(is_fresh="y"))
+    assert response.status_code == 302
+    product = db.session.scalar(select(Product).where(Product.vendor_id == org.id))
+    assert product.is_fresh is True
+    html = client.get(f"/vendor/products/{product.id}/edit").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]* name="is_fresh"', html)  # shown ticked
+    client.post(f"/vendor/products/{product.id}/edit", data=product_form())
+    db.session.refresh(product)
+    assert product.is_fresh is False  # unticked

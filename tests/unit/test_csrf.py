@@ -81,6 +81,7 @@ def registration() -> dict:
         "name": "新用户",
         "password": "long enough 1",
         "confirm": "long enough 1",
+        "agree": "y",
     }
 
 

@@ -249,7 +249,7 @@ def test_flash_messages_follow_the_language(app, client, auth, compiled_catalogs
     switch(app, client, "en")
     with app.app_context():
         response = auth.login("nobody@example.cn", "wrong password 1", follow=True)
-    assert "Incorrect email or password" in response.get_data(as_text=True)
+    assert "Incorrect account or password" in response.get_data(as_text=True)
 
 
 def test_signed_in_choice_is_saved_on_the_account_and_beats_the_cookie(

@@ -18,6 +18,7 @@ from marketplace.bureau.services import update_household
 from marketplace.models import OrgKind, Role
 from orders.ledger.models import Channel
 from orders.ledger.services import SaleItem, record_paid_sale
+from orders.policy.assessments import record_assessment
 from tests.catalog_factories import BenefitLinkFactory, CertificationFactory, ProductFactory
 from tests.factories import HouseholdFactory, VillageFactory, member_of
 
@@ -30,10 +31,17 @@ PERSONAL = {
     "bureau.audit_log",
     "bureau.audit_export",
     "catalog.certification_review",
+    # the household picker of the vendor's application: its own town's codes
+    "catalog.vendor_certify",
+    "catalog.vendor_household_search",
     "orders.reports_households",
     "orders.reports_export",
     "orders.household_benefits",
     "orders.household_benefits_export",
+    "orders.reward_households_file",
+    "orders.watch_list",
+    "orders.watch_household",
+    "orders.watch_export",
 }
 
 
@@ -75,6 +83,14 @@ def world():
         risk_light="red",
         reason=f"{NAME}家因病返贫",
     )
+    # an assessed income that reaches a reward tier: the year's reward list shows it
+    record_assessment(
+        bureau,
+        bureau.memberships[0].org,
+        household_code=CODE,
+        year=date.today().year,
+        net_income=1_000_000,
+    )
     return {
         "bureau": bureau,
         "vendor": vendor,
@@ -87,6 +103,8 @@ def world():
             "org_id": [org.id],
             "name": ["households", "summary", "vendor", "products", "months"],
             "fmt": ["csv", "xlsx"],
+            "year": [date.today().year],
+            "kind": ["households", "vendors"],
         },
     }
 

@@ -27,6 +27,7 @@ FORM = {
     "phone": "13876543210",
     "password": "long enough 1",
     "confirm": "long enough 1",
+    "agree": "y",
 }
 
 
@@ -138,7 +139,7 @@ def test_an_expired_or_made_up_link_is_refused(client, outbox):
 def test_until_the_link_is_used_the_password_does_not_log_in(client, auth, outbox):
     register(client)
     page = auth.login(FORM["email"], FORM["password"]).get_data(as_text=True)
-    assert "邮箱或密码不正确" in page  # the same as for a taken e-mail and a wrong password
+    assert "账号或密码不正确" in page  # the same as for a taken e-mail and a wrong password
 
 
 def test_someone_elses_registration_cannot_take_over_the_address(app, client, outbox):

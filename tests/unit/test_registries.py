@@ -27,15 +27,17 @@ def test_the_factory_fills_every_registry(app):
         "benefit-links",
         "fairs",
         "sales",
+        "assessments",
     ]
     steps = [step.__name__ for step in registries.demo_steps.get()]
-    assert steps[-6:] == [
+    assert steps[-7:] == [
         "load_catalog_demo",
         "load_stock_demo",
         "load_orders_demo",
         "load_shop_demo",
         "load_procurement_demo",
         "load_fairs_demo",
+        "load_rewards_demo",
     ]
     assert [s.__name__ for s in registries.home_sections.get()] == [
         "impact_section",
@@ -43,6 +45,11 @@ def test_the_factory_fills_every_registry(app):
     ]
     assert isinstance(registries.order_notifier.get(), OrderNotifier)
     assert isinstance(registries.stock.get(), WarehouseStock)
+    assert [type(h).__name__ for h in registries.personal_data.get()] == [
+        "ShopPersonalData",
+        "RestockPersonalData",
+    ]
+    assert registries.stock_returned.get().__module__ == "catalog.restock"
     assert all(r.name in app.extensions for r in registries.ALL)
 
 

@@ -58,3 +58,26 @@ def test_served_from_the_cache_until_a_sale_commits(cached_app, monkeypatch):
     sale(product)
     impact, home = pages(client)
     assert AMOUNT in impact and AMOUNT in home
+
+
+def test_the_sold_count_is_cached_until_a_sale_or_refund_commits(cached_app, monkeypatch):
+    from orders.shop import views as shop_views
+
+    product = SellableProductFactory(links=3, stock=10)
+    client = cached_app.test_client()
+
+    def sold_text() -> str:
+        page = client.get(f"/products/{product.id}").get_data(as_text=True)
+        return page.split('data-testid="sold">', 1)[1].split("<", 1)[0] if "sold" in page else ""
+
+    sale(product)
+    assert sold_text() == "已售 1 件"
+
+    def fail(*args, **kwargs):
+        raise AssertionError("counted again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(shop_views, "_sold_units", fail)
+        assert sold_text() == "已售 1 件"  # from the cache
+    sale(product)
+    assert sold_text() == "已售 2 件"  # the sale dropped it

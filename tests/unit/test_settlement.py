@@ -21,6 +21,8 @@ from orders.ledger import services as ledger
 from orders.ledger.models import Channel, Order, OrderLine
 from orders.settlement import services as settlement
 from orders.settlement.models import Statement, StatementStatus
+from orders.shop.fulfilment import after_sales_refund, cancel_part
+from orders.shop.models import Shipment, ShippingRule
 
 from ..factories import UserFactory
 from .test_fulfilment import bureau_staff, paid_order, staff_of
@@ -97,6 +99,81 @@ def test_settlement_reconciles_with_the_ledger_across_a_refund_after_issuing(
 
     statements = db.session.scalars(select(Statement).where(Statement.vendor_id == vendor.id))
     assert sum(s.net + s.fee for s in statements) == ledger_net(vendor) == 1001
+
+
+def ledger_shipping_net(vendor) -> int:
+    """The vendor's shipping fees kept: charged on paid online parts, less those given
+    back (read from the ledger's orders and the shop's parts)."""
+    charged = db.session.scalar(
+        select(func.coalesce(func.sum(Shipment.shipping_fen), 0))
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Shipment.vendor_id == vendor.id, Order.paid_at.is_not(None))
+    )
+    given_back = db.session.scalar(
+        select(func.coalesce(func.sum(Shipment.shipping_fen), 0)).where(
+            Shipment.vendor_id == vendor.id, Shipment.shipping_refund_id.is_not(None)
+        )
+    )
+    return charged - given_back
+
+
+def test_settlement_includes_shipping_and_refunded_shipping_and_reconciles(
+    frozen_clock, app, monkeypatch, client, auth
+):
+    """Fees are the vendor's: in the statement of the sale's month, given back (with a
+    whole part's refund) in the refund's month, as a refund or an adjustment; over all
+    statements the vendor gets its goods and fees net of refunds, to the fen."""
+    monkeypatch.setitem(app.config, "SETTLEMENT_FEE_RATE", "0.6")
+    at(frozen_clock, 2026, 10, 5)
+    apples = stocked_product(20, price=1001)
+    vendor = apples.vendor
+    db.session.add(ShippingRule(vendor_id=vendor.id, flat_fee_fen=650, free_from_fen=5000))
+    db.session.commit()
+    buyer = UserFactory()
+    kept = paid_order(buyer, {apples: 2}, "s-kept")  # 20.02 + 6.50
+    cancelled = paid_order(buyer, {apples: 1}, "s-cancelled")  # 10.01 + 6.50
+    later = paid_order(buyer, {apples: 3}, "s-later")  # 30.03 + 6.50
+    free = paid_order(buyer, {apples: 5}, "s-free")  # 50.05: free shipping
+    assert [o.shipping_fen for o in (kept, cancelled, later, free)] == [650, 650, 650, 0]
+    staff = staff_of(vendor)
+    at(frozen_clock, 2026, 10, 6)
+    cancel_part(staff, vendor, cancelled.id, "缺货")  # October: goods and fee back
+    bureau = bureau_staff()
+    bureau_org = bureau.memberships[0].org
+    line = later.lines[0]
+    after_sales_refund(bureau, bureau_org, later.id, {line.id: 1}, "压坏一箱", token="p1")
+
+    at(frozen_clock, 2026, 11, 2)
+    settlement.issue_month(bureau, bureau_org, date(2026, 10, 1))
+    oct_ = statement_of(vendor, date(2026, 10, 1))
+    sales = 2002 + 1001 + 3003 + 5005
+    assert (oct_.orders, oct_.sales, oct_.shipping) == (4, sales, 3 * 650)
+    assert oct_.refunds == 1001 + 650 + 1001  # the cancelled part with its fee; one box
+    assert oct_.shipping_refunded == 650 and oct_.adjustments == 0
+    base = sales + 3 * 650 - oct_.refunds
+    assert oct_.fee == round(base * 0.006) and oct_.net == base - oct_.fee
+
+    # November: the rest of the October part is refunded: its fee comes back with it
+    at(frozen_clock, 2026, 11, 3)
+    after_sales_refund(bureau, bureau_org, later.id, {line.id: 2}, "其余也坏了", token="p2")
+    at(frozen_clock, 2026, 12, 1)
+    settlement.issue_month(bureau, bureau_org, date(2026, 11, 1))
+    nov = statement_of(vendor, date(2026, 11, 1))
+    assert (nov.sales, nov.shipping, nov.refunds) == (0, 0, 0)
+    assert nov.adjustments == 2002 + 650 and nov.shipping_refunded == 650
+
+    statements = db.session.scalars(select(Statement).where(Statement.vendor_id == vendor.id))
+    assert sum(s.net + s.fee for s in statements) == ledger_net(vendor) + ledger_shipping_net(
+        vendor
+    )
+    assert ledger_shipping_net(vendor) == 650  # only the kept order's fee stays
+
+    # the statement page and its export show the fees and the fees given back
+    auth.login(staff.email)
+    page = client.get(f"/vendor/settlement/{oct_.id}").text
+    assert 'data-testid="shipping">19.50<' in page and "运费退款" in page
+    csv = client.get(f"/vendor/settlement/{oct_.id}.csv").data.decode("utf-8-sig")
+    assert "运费,,,19.50" in csv and "其中运费退款,,,-6.50" in csv
 
 
 def test_a_month_is_issued_once_it_has_ended_and_only_once(frozen_clock, october):

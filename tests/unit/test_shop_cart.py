@@ -115,6 +115,7 @@ def test_registering_keeps_the_visitor_cart(client, outbox):
             "name": "新市民",
             "password": "correct horse 9",
             "confirm": "correct horse 9",
+            "agree": "y",
         },
     )
     [link] = re.findall(r"http://localhost(/register/confirm/\S+)", outbox[0].body)

@@ -1,7 +1,7 @@
 """The vendor's dashboard says what to do today (issue 14, item 2): vendor staff land on
 it after logging in; it counts parts awaiting shipment (and the overdue ones), products
 low in stock, certificates expiring, this month's sales and households driven, and the
-latest settlement statement."""
+latest settlement statement; and after-sales requests waiting for the vendor."""
 
 from __future__ import annotations
 
@@ -54,3 +54,57 @@ def test_the_dashboard_counts_what_needs_doing_today(client, auth, frozen_clock)
     assert 'data-testid="overdue">2 单超过 48 小时未发货' in page
     assert "最新结算单（2026-10）" in page and "¥40.00" in page
     assert "¥0.00" in page  # November has no sales yet
+
+
+def test_the_dashboard_counts_after_sales_requests_waiting_for_the_vendor(
+    client, auth, frozen_clock
+):
+    from orders.shop import aftersales
+    from orders.shop.fulfilment import ship_part
+
+    from .test_fulfilment import part, two_vendor_market
+
+    frozen_clock(datetime(2026, 10, 15, 2, tzinfo=UTC))
+    market = two_vendor_market()
+    order, a, buyer = market["order"], market["a"], market["buyer"]
+    ship_part(market["staff_a"], a, order.id, "顺丰速运", "SF1")
+    auth.login(market["staff_a"].email)
+    page = client.get("/vendor").text
+    assert 'data-testid="after-sales-waiting">0<' in page
+    assert "没有待处理的售后申请" in client.get("/vendor/after-sales").text
+    auth.logout()
+
+    apples_line = next(line.id for line in order.lines if line.vendor_id == a.id)
+    request = aftersales.request_after_sales(
+        buyer, order.id, part(order, a.id).id, "return", "苹果有虫眼", {apples_line: 1}
+    )
+    auth.login(market["staff_a"].email)
+    page = client.get("/vendor").text
+    assert 'data-testid="after-sales-waiting">1<' in page
+    assert 'data-testid="after-sales-answer">待答复 1 件' in page
+    assert 'data-testid="after-sales-overdue"' not in page
+    listed = client.get("/vendor/after-sales").text
+    assert listed.count('data-testid="after-sales-row"') == 1 and "苹果有虫眼" in listed
+    assert f"/vendor/orders/{order.id}" in listed
+    auth.logout()
+    # another vendor's dashboard knows nothing of it
+    auth.login(market["staff_b"].email)
+    assert 'data-testid="after-sales-waiting">0<' in client.get("/vendor").text
+    assert 'data-testid="after-sales-row"' not in client.get("/vendor/after-sales").text
+    auth.logout()
+
+    frozen_clock(datetime(2026, 10, 19, 2, tzinfo=UTC))  # four days unanswered
+    auth.login(market["staff_a"].email)
+    page = client.get("/vendor").text
+    assert "1 件超过 3 天未答复" in page
+    assert "已逾期" in client.get("/vendor/after-sales").text
+    auth.logout()
+
+    aftersales.accept(market["staff_a"], a, request.id, "海口市龙华区果园路1号")
+    aftersales.send_return(buyer, request.id, "顺丰速运", "SF9")
+    auth.login(market["staff_a"].email)
+    page = client.get("/vendor").text
+    assert 'data-testid="after-sales-receive">待确认收到退货 1 件' in page
+    assert 'data-testid="after-sales-answer"' not in page
+    aftersales.receive_return(market["staff_a"], a, request.id)
+    assert 'data-testid="after-sales-waiting">0<' in client.get("/vendor").text
