@@ -21,6 +21,7 @@ from ..conftest import TEST_PASSWORD
 from ..factories import HouseholdFactory, member_of
 from .bad_input import FUZZ, SCRIPT, row_counts, value
 
+KINDS = ["households", "vendors", "products", "benefit-links", "fairs", "sales", "assessments"]
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "gb18030", "latin-1", "ascii"]
 
 
@@ -87,9 +88,7 @@ def assert_all_or_nothing(before: dict, after: dict, failed: bool) -> None:
         assert after == before, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
 
 
-@pytest.mark.parametrize(
-    "kind", ["households", "vendors", "products", "benefit-links", "fairs", "sales"]
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_cli_import_of_hostile_csv_is_a_summary_or_errors_and_all_or_nothing(
     app, runner, world, tmp_path, kind
 ):
@@ -118,19 +117,12 @@ def test_cli_import_of_hostile_csv_is_a_summary_or_errors_and_all_or_nothing(
 
 
 def test_the_registry_holds_no_importer_this_file_leaves_out(app):
-    assert set(importer_names(app)) <= {
-        "households",
-        "vendors",
-        "products",
-        "benefit-links",
-        "fairs",
-        "sales",
-    }, "a new importer: add it to the parametrize lists of this file"
+    assert set(importer_names(app)) <= set(KINDS), (
+        "a new importer: add it to the parametrize lists of this file"
+    )
 
 
-@pytest.mark.parametrize(
-    "kind", ["households", "vendors", "products", "benefit-links", "fairs", "sales"]
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_upload_page_of_hostile_csv_answers_a_page_and_writes_all_or_nothing(app, world, kind):
     importer = registries.importers.get(app)[kind]
     client = app.test_client()
