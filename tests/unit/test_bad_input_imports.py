@@ -145,3 +145,51 @@ def test_upload_page_of_hostile_csv_answers_a_page_and_writes_all_or_nothing(app
         assert_all_or_nothing(before, after, failed)
 
     check()
+
+
+@pytest.fixture
+def uploaders():
+    vendor = member_of(kind=OrgKind.COOPERATIVE, role=Role.ADMIN)
+    ProductFactory(vendor=vendor.memberships[0].org, sku="LZ-001")
+    agency = member_of(kind=OrgKind.AGENCY, role=Role.ADMIN)
+    return {"vendor": vendor.email, "agency": agency.email}
+
+
+def upload_pages():
+    from catalog.imports import VendorProductsImport
+    from orders.procurement.basket import BasketUpload
+    from vendors.imports import StockImport
+
+    return [
+        ("/vendor/products/import", "vendor", VendorProductsImport),
+        ("/vendor/stock/import", "vendor", StockImport),
+        ("/procurement/basket/upload", "agency", BasketUpload),
+    ]
+
+
+@pytest.mark.parametrize("url,who,importer", upload_pages())
+def test_vendor_and_agency_upload_pages_answer_hostile_csv_cleanly(
+    app, uploaders, url, who, importer
+):
+    client = app.test_client()
+    client.post("/login", data={"email": uploaders[who], "password": TEST_PASSWORD})
+
+    @FUZZ
+    @given(data=csv_files(importer), name=st.sampled_from(["in.csv", "in.xlsx", "in.txt"]))
+    def check(data, name):
+        before = row_counts()
+        response = client.post(
+            url,
+            data={"file": (io.BytesIO(data), name)},
+            content_type="multipart/form-data",
+        )
+        after = row_counts()
+        assert response.status_code < 500
+        body = response.get_data(as_text=True)
+        assert SCRIPT not in body
+        failed = response.status_code >= 400 or (
+            response.status_code == 200 and "导入完成" not in body
+        )
+        assert_all_or_nothing(before, after, failed)
+
+    check()
