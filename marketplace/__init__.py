@@ -220,8 +220,10 @@ def register_registries(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register_errorhandlers as register
+    from .web import refuse_nul_characters
 
     register(app)
+    app.before_request(refuse_nul_characters)
 
 
 def register_template_helpers(app: Flask) -> None:

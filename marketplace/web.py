@@ -8,7 +8,7 @@ import re
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, request
+from flask import abort, current_app, flash, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import NumberRange, Regexp
@@ -155,3 +155,11 @@ class BigIdConverter(IdConverter):
     """``<bigint:...>``: an id that fits a BIGINT key (the ledger's tables)."""
 
     bound = MAX_BIGID
+
+
+def refuse_nul_characters() -> None:
+    """Before every request: a NUL character in a form field or a query parameter is a
+    400. No text a person types holds one, and PostgreSQL refuses to store it."""
+    for values in (request.args, request.form):
+        if any("\x00" in value for _, value in values.items(multi=True)):
+            abort(400)

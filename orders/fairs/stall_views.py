@@ -157,7 +157,9 @@ def stall_sale(fair_id: int):
 @bp.route("/vendor/fairs/<int:fair_id>/stall/sales/<bigint:sale_id>/void", methods=["POST"])
 @org_required("fairs.sell")
 def stall_void(fair_id: int, sale_id: int):
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        data = {}
     reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
     try:
         sale = stalls.void_stall_sale(current_user, g.org, sale_id, reason[:500])

@@ -5,11 +5,12 @@ and the assessed incomes. Household codes are bureau-only: every page needs
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.authz import org_required
+from marketplace.clock import local_today
 from marketplace.errors import DomainError, ValidationError
 from marketplace.money import format_fen_grouped
 from marketplace.pagination import paginate
@@ -25,6 +26,13 @@ from orders.policy.rules import Rules
 def _year_arg() -> int:
     raw = request.args.get("year", "")
     return int(raw) if raw.isdigit() and len(raw) == 4 else lists.default_year()
+
+
+def _path_year(year: int) -> int:
+    """A year named in the URL: one the rewards can cover, else there is no such page."""
+    if not lists.FIRST_YEAR <= year <= local_today().year:
+        abort(404)
+    return year
 
 
 @bp.route("/bureau/rewards")
@@ -67,6 +75,7 @@ def reward_households():
 @personal_data
 @org_required(MANAGE)
 def reward_households_file(year: int, fmt: str):
+    year = _path_year(year)
     return exports.households_file(rewards.household_list(current_user, g.org, year), fmt)
 
 
@@ -86,12 +95,14 @@ def _approve_page(kind: str, year: int, form: ApproveListForm | None = None, cod
 @bp.route("/bureau/rewards/<any(households, vendors):kind>/<int:year>/approve")
 @org_required(MANAGE)
 def reward_approve_confirm(kind: str, year: int):
+    year = _path_year(year)
     return _approve_page(kind, year)
 
 
 @bp.route("/bureau/rewards/<any(households, vendors):kind>/<int:year>/approve", methods=["POST"])
 @org_required(MANAGE)
 def reward_approve(kind: str, year: int):
+    year = _path_year(year)
     form = ApproveListForm()
     endpoint = "orders.reward_households" if kind == "households" else "orders.reward_vendors"
     if not form.validate_on_submit():
@@ -144,12 +155,14 @@ def reward_vendors():
 @bp.route("/bureau/rewards/vendors/<int:year>.<any(csv, xlsx):fmt>")
 @org_required(MANAGE)
 def reward_vendors_file(year: int, fmt: str):
+    year = _path_year(year)
     return exports.vendors_file(vendor_rewards.vendor_list(current_user, g.org, year), fmt)
 
 
 @bp.route("/bureau/rewards/vendors/<int:year>/<int:vendor_id>")
 @org_required(MANAGE)
 def reward_vendor_statement(year: int, vendor_id: int):
+    year = _path_year(year)
     statement = vendor_rewards.vendor_statement(current_user, g.org, year, vendor_id)
     return render_template("orders/policy/statement.html", statement=statement)
 
@@ -157,6 +170,7 @@ def reward_vendor_statement(year: int, vendor_id: int):
 @bp.route("/bureau/rewards/vendors/<int:year>/<int:vendor_id>.<any(csv, xlsx):fmt>")
 @org_required(MANAGE)
 def reward_vendor_statement_file(year: int, vendor_id: int, fmt: str):
+    year = _path_year(year)
     statement = vendor_rewards.vendor_statement(current_user, g.org, year, vendor_id)
     return exports.statement_file(statement, fmt)
 

@@ -147,6 +147,8 @@ class StripeGateway:
             event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise InvalidWebhook(str(exc)) from exc
+        except (AttributeError, TypeError) as exc:  # signed, but not a JSON object
+            raise InvalidWebhook("the event is not a JSON object") from exc
         return event.to_dict()
 
 

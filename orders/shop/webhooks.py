@@ -36,8 +36,14 @@ def stripe_webhook():
         log.warning("stripe webhook refused: %s", exc)
         return jsonify({"error": "invalid signature"}), 400
     kind = event.get("type")
-    intent = (event.get("data") or {}).get("object") or {}
+    data = event.get("data")
+    intent = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(intent, dict) or not isinstance(event.get("id"), str):
+        log.warning("stripe webhook refused: not an event about an object")
+        return jsonify({"error": "malformed event"}), 400
     intent_id = intent.get("id")
+    if not isinstance(intent_id, str):
+        intent_id = None
     if kind == "payment_intent.succeeded" and intent_id:
         outcome = complete_payment(
             "stripe",
@@ -47,8 +53,14 @@ def stripe_webhook():
             method=_method(gateway, intent),
         )
     elif kind == "payment_intent.payment_failed" and intent_id:
-        error = intent.get("last_payment_error") or {}
-        outcome = payment_failed("stripe", intent_id, error.get("message"), event_id=event["id"])
+        error = intent.get("last_payment_error")
+        message = error.get("message") if isinstance(error, dict) else None
+        outcome = payment_failed(
+            "stripe",
+            intent_id,
+            message if isinstance(message, str) else None,
+            event_id=event["id"],
+        )
     else:
         return jsonify({"received": True, "handled": False})
     if outcome.message == "unknown payment":
@@ -64,17 +76,23 @@ def stripe_webhook():
 def _method(gateway: StripeGateway, intent: dict) -> str:
     """How the buyer paid, from the event where it says so, else from the payment method
     itself (asked of Stripe); card when nothing tells."""
-    charges = (intent.get("charges") or {}).get("data") or []
-    for charge in charges:
-        kind = (charge.get("payment_method_details") or {}).get("type")
-        if kind in METHODS:
+    charges = _field(_field(intent, "charges"), "data") or []
+    for charge in charges if isinstance(charges, list) else []:
+        kind = _field(_field(charge, "payment_method_details"), "type")
+        if isinstance(kind, str) and kind in METHODS:
             return METHODS[kind]
     types = intent.get("payment_method_types") or []
-    if len(types) == 1 and types[0] in METHODS:
+    if (
+        isinstance(types, list)
+        and len(types) == 1
+        and isinstance(types[0], str)
+        and types[0] in METHODS
+    ):
         return METHODS[types[0]]
     payment_method = intent.get("payment_method")
     if isinstance(payment_method, dict):
         kind = payment_method.get("type")
+        kind = kind if isinstance(kind, str) else None
     elif isinstance(payment_method, str) and payment_method:
         try:
             kind = gateway.client.v1.payment_methods.retrieve(payment_method).type
@@ -84,3 +102,8 @@ def _method(gateway: StripeGateway, intent: dict) -> str:
     else:
         kind = None
     return METHODS.get(kind or "", PaymentMethod.CARD)
+
+
+def _field(value, name: str):
+    """``value[name]`` when ``value`` is an object, else None (a malformed event)."""
+    return value.get(name) if isinstance(value, dict) else None
