@@ -40,6 +40,8 @@ CLASSES: dict[str, dict[str, int]] = {
     "OWNER": _klass(NOT_FOUND, citizen=OK),
     # any seller's staff; the rest 403
     "SELLER": _klass(FORBIDDEN, vendor=OK, other_vendor=OK),
+    # acting for the owning vendor's organization: 404 to anyone not a member
+    "MEMBER": _klass(NOT_FOUND, vendor=OK),
     # the owning vendor's object: 404 to another vendor, 403 to non-sellers
     "SELLER_OWN": _klass(FORBIDDEN, vendor=OK, other_vendor=NOT_FOUND),
     # the bureau (乡村振兴局) only
@@ -101,11 +103,12 @@ TABLE: dict[str, object] = {
     "main.healthz": "PUBLIC",
     "main.set_language": "PUBLIC",
     "notifications.inbox": "SIGNED_IN",
-    "notifications.open_notice": "SIGNED_IN",
+    "notifications.open_notice": "OWNER",
     "notifications.read_all": "SIGNED_IN",
     "orgs.apply": "SIGNED_IN",
     "orgs.mine": "SIGNED_IN",
-    "orgs.switch": "SIGNED_IN",
+    # to act for an organization one belongs to (the owning vendor's, in the world)
+    "orgs.switch": "MEMBER",
     "orgs.members": "ORG_ADMIN",
     "orgs.member_role": "ORG_ADMIN",
     "orgs.member_remove": "ORG_ADMIN",
@@ -292,6 +295,15 @@ TABLE: dict[str, object] = {
     "orders.vendor_counter": "SELLER",
     "orders.retailer_stores": "COUNTER",
     "orders.retailer_store": "COUNTER",
+}
+
+# Where a role other than the bureau may see household codes (never names): a vendor's
+# certification application lists, by code, the households its product benefits, and
+# its picker offers the households of the vendor's own town (code, village, and the
+# head's name masked: 王*华). Another vendor sees none of them.
+SHOWS_CODES: dict[str, set[str]] = {
+    "catalog.vendor_certify": {"vendor"},
+    "catalog.vendor_household_search": {"vendor"},
 }
 
 

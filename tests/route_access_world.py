@@ -26,6 +26,7 @@ from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.models import Household, OrgKind, Role
 from marketplace.notifications.models import Notification
+from marketplace.notifications.services import Notice, notify_users
 from orders.fairs import counters, fairs, stalls
 from orders.settlement import services as settlement
 from orders.shop import aftersales, station
@@ -60,7 +61,8 @@ MISSING = 987654  # an id no object has
 class World:
     users: dict[str, str | None]  # role -> e-mail to log in with
     values: dict[str, object]  # URL argument -> value
-    household_marks: list[str] = field(default_factory=list)  # names and codes
+    household_names: list[str] = field(default_factory=list)
+    household_codes: list[str] = field(default_factory=list)
 
 
 STATION = {
@@ -81,7 +83,12 @@ def build_world() -> World:
     bureau = member_of(OrgKind.BUREAU, Role.STAFF, name="路由测试乡村振兴局")
     bureau_org = bureau.memberships[0].org
 
-    vendor_org = OrgFactory(kind=OrgKind.COOPERATIVE, name="路由测试合作社")
+    # the owning vendor sits in the first demo household's village: its certification
+    # picker may offer that town's households (codes, masked names)
+    home = demo_households[0].village
+    vendor_org = OrgFactory(
+        kind=OrgKind.COOPERATIVE, name="路由测试合作社", village_id=home.id, town_id=home.town_id
+    )
     vendor = MembershipFactory(org=vendor_org, role=Role.STAFF).user
     other_org = OrgFactory(kind=OrgKind.COOPERATIVE, name="路由测试别家合作社")
     other_vendor = MembershipFactory(org=other_org, role=Role.STAFF).user
@@ -166,14 +173,14 @@ def build_world() -> World:
     )
     counters.place_at_counter(vendor, vendor_org, store.id, product.id, 2)
 
+    notify_users([citizen], Notice("routes", lambda: ("您的订单已发货", "路由测试的通知")))
     notice = db.session.scalar(
         select(Notification).where(Notification.user_id == citizen.id).limit(1)
-    ) or db.session.scalar(select(Notification).where(Notification.user_id == vendor.id).limit(1))
+    )
     cert = db.session.scalar(select(Certification).where(Certification.product_id == product.id))
     households = db.session.scalars(select(Household)).all()
     linked = {link.household_id for link in db.session.scalars(select(BenefitLink))}
     assert linked, "the world's products benefit households"
-    marks = [h.code for h in households] + [h.head_name for h in households]
     return World(
         users={
             role: user.email if user else None
@@ -196,7 +203,7 @@ def build_world() -> World:
             "shipment_id": shipment.id,
             "request_id": request.id,
             "address_id": address.id,
-            "notice_id": notice.id if notice else MISSING,
+            "notice_id": notice.id,
             "product_id": product.id,
             "image_id": image.id,
             "cert_id": cert.id,
@@ -217,5 +224,6 @@ def build_world() -> World:
             "pickup_order_id": pickup_order.id,
             "pickup_shipment_id": pickup_order.shipments[0].id,
         },
-        household_marks=marks,
+        household_names=[h.head_name for h in households],
+        household_codes=[h.code for h in households],
     )
