@@ -6,7 +6,8 @@ owning vendor and of another; an agency's buyer and approver; a fair organizer; 
 retailer's counter staff; a pick-up point's staff; the bureau), then:
 
 - every GET route is asked for as each role and must answer what the table
-  (tests/route_access_table.py) says; a route missing from the table fails;
+  (tests/route_access_table.py) says, changing nothing in the database; a route missing
+  from the table fails;
 - every POST-only route answers 405 to a GET; every POST answers 400 without a CSRF token
   (the Stripe webhook excepted: Stripe signs it);
 - every POST is refused to each role its class refuses (302 to log in, 403 or 404), and
@@ -187,6 +188,7 @@ def test_every_route_is_in_the_table(app):
 @pytest.mark.parametrize("role", ROLES)
 def test_each_get_route_answers_each_role_as_the_table_says(app, world, role):
     client = client_as(app, world, role)
+    before = snapshot()
     failures, seen_statuses, showing = [], set(), set()
     for rule in routes(app, "GET"):
         if expected(rule.endpoint) is None:
@@ -210,6 +212,9 @@ def test_each_get_route_answers_each_role_as_the_table_says(app, world, role):
                 failures.append(f"{where}: shows households {shown[:3]}")
         response.close()
     assert not failures, "\n".join(failures)
+    after = snapshot()
+    changed = sorted(name for name in before if before[name] != after[name])
+    assert not changed, f"GETs as {role} changed {changed}"
     assert 200 in seen_statuses
     if role == "bureau":  # the crawl does find the households where they are shown
         assert {"bureau.households", "bureau.household", "orders.watch_list"} <= showing
