@@ -29,9 +29,10 @@ from marketplace.notifications.models import Notification
 from marketplace.notifications.services import Notice, notify_users
 from orders.fairs import counters, fairs, stalls
 from orders.settlement import services as settlement
-from orders.shop import aftersales, station
+from orders.shop import aftersales, invoices, station
 from orders.shop.checkout import Delivery
 from orders.shop.fulfilment import ship_part
+from orders.shop.models import InvoiceTitleKind
 from orders.shop.pickup import create_pickup_point
 
 from . import procurement_helpers as proc
@@ -128,6 +129,13 @@ def build_world() -> World:
         citizen, order.id, shipment.id, "refund", "少了一个", {order.lines[0].id: 1}
     )
 
+    invoice = invoices.request_invoice(
+        citizen,
+        order.id,
+        shipment.id,
+        invoices.InvoiceDetails(InvoiceTitleKind.PERSONAL, "路由市民", email="fapiao@example.cn"),
+    )
+
     # last month's statement of the vendor: an order paid on the 15th of last month
     last_month = (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
     real_now = clock._now
@@ -220,6 +228,7 @@ def build_world() -> World:
             "membership_id": vendor.memberships[0].id,
             "procurement_order_id": procurement.id,
             "sale_id": sale.id,
+            "invoice_id": invoice.id,
             "statement_id": statement.id,
             "pickup_order_id": pickup_order.id,
             "pickup_shipment_id": pickup_order.shipments[0].id,

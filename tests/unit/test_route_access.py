@@ -71,8 +71,14 @@ CSRF_ERROR = "表单已过期或无效"
 @pytest.fixture(scope="module")
 def world(app):
     with app.app_context():
-        built = build_world()
-        db.session.remove()
+        try:
+            built = build_world()
+        except Exception:
+            db.session.rollback()
+            clean_database()  # leave the next module an empty database, as promised
+            raise
+        finally:
+            db.session.remove()
     yield built
     with app.app_context():
         clean_database()
