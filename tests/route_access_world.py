@@ -56,6 +56,8 @@ ROLES = (
 )
 DEMO_SAMPLE = 40
 MISSING = 987654  # an id no object has
+# the citizen's delivery details: for the citizen, the vendor who ships and the bureau
+PRIVATE_PHONE, PRIVATE_ADDRESS = "13812345678", "海南省海口市龙华区路由路8号"
 
 
 @dataclass
@@ -122,7 +124,11 @@ def build_world() -> World:
             "address": "海南省海口市龙华区滨海大道2号",
         },
     )
-    order = PaidOrderFactory(buyer=citizen, items={product: 2})
+    order = PaidOrderFactory(
+        buyer=citizen,
+        items={product: 2},
+        delivery=Delivery("address", "路由收件人", PRIVATE_PHONE, PRIVATE_ADDRESS),
+    )
     shipment = order.shipments[0]
     ship_part(vendor, vendor_org, order.id, "顺丰速运", "SF-ROUTES-1")
     request = aftersales.request_after_sales(

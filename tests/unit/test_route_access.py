@@ -15,10 +15,12 @@ retailer's counter staff; a pick-up point's staff; the bureau), then:
 - every response carries the security headers (a CSP that allows no inline script and no
   framing, nosniff, a Referrer-Policy), HTML pages hold no inline script for that CSP to
   block, and a production app adds HSTS;
-- the crawl: no page, file or JSON any non-bureau role can reach shows a household's
-  name or code. The households checked are the first 40 of the demo's register (the same
-  codes and names ``flask demo load`` imports; the whole demo costs half a minute to load)
-  and those the factories made, five of them linked to the world's products.
+- the crawl: no page shows the citizen's delivery address to anyone but the citizen, the
+  vendor who ships it and the bureau; no page, file or JSON any non-bureau role can reach
+  shows a household's name or code. The households checked are the first 40 of the
+  demo's register (the same codes and names ``flask demo load`` imports; the whole demo
+  costs half a minute to load) and those the factories made, five of them linked to the
+  world's products.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from marketplace.extensions import db, limiter
 
 from ..conftest import TEST_PASSWORD, clean_database, fresh_request_state, make_test_config
 from ..route_access_table import CLASSES, SHOWS_CODES, TABLE, expected
-from ..route_access_world import MISSING, ROLES, build_world
+from ..route_access_world import (
+    MISSING,
+    PRIVATE_ADDRESS,
+    PRIVATE_PHONE,
+    ROLES,
+    build_world,
+)
 
 # URL arguments that are not object ids
 FILL = {
@@ -214,6 +222,11 @@ def test_each_get_route_answers_each_role_as_the_table_says(app, world, role):
             shown = households_shown(response, world, rule.endpoint, role)
             if shown:
                 showing.add(rule.endpoint)
+            text = text_of(response)
+            if PRIVATE_ADDRESS in text or PRIVATE_PHONE in text:
+                showing.add(("address", rule.endpoint))
+                if role not in ("citizen", "vendor", "bureau"):
+                    failures.append(f"{where}: shows the citizen's delivery address")
             if shown and role != "bureau":
                 failures.append(f"{where}: shows households {shown[:3]}")
         response.close()
@@ -222,6 +235,8 @@ def test_each_get_route_answers_each_role_as_the_table_says(app, world, role):
     changed = sorted(name for name in before if before[name] != after[name])
     assert not changed, f"GETs as {role} changed {changed}"
     assert 200 in seen_statuses
+    if role == "citizen":  # the crawl does find the address where it is shown
+        assert ("address", "orders.order_detail") in showing
     if role == "bureau":  # the crawl does find the households where they are shown
         assert {"bureau.households", "bureau.household", "orders.watch_list"} <= showing
 
