@@ -137,7 +137,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, ledger):
         ("from=2024-12-31&to=2024-01-01", "开始日期不能晚于结束日期"),
         ("from=yesterday", "开始日期格式应为 YYYY-MM-DD"),
         ("to=2024-02-30", "结束日期不是有效的日期"),
-        ("from=%00%ff&to=<script>", "格式应为 YYYY-MM-DD"),
+        ("from=%ff%fe&to=<script>", "格式应为 YYYY-MM-DD"),  # (a NUL is a 400 before any view)
     ],
 )
 def test_bad_period_gives_a_clear_message(client, bureau, ledger, query, message):
