@@ -36,7 +36,8 @@ _SIX = Decimal("0.000001")
 
 def _weight(value: str) -> Decimal:
     weight = positive_decimal(value)
-    if weight != weight.quantize(_SIX) or weight >= 10**12:
+    # the size first: quantizing 1e400 to six places is beyond Decimal's precision
+    if weight >= 10**12 or weight != weight.quantize(_SIX):
         raise ValueError(_("权重最多 6 位小数，且小于 10^12"))
     return weight
 

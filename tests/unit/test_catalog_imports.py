@@ -213,3 +213,11 @@ def test_price_tiers_must_not_increase():
         validate_tiers(1000, [(10, 1100)])
     with pytest.raises(ValidationError):
         validate_tiers(1000, [(1, 900)])
+
+
+@pytest.mark.parametrize("value", ["1e400", "9" * 40, "1e-400", "0.0000001"])
+def test_an_absurd_benefit_link_weight_is_a_row_error_not_a_crash(value):
+    from catalog.imports import _weight
+
+    with pytest.raises(ValueError):
+        _weight(value)
