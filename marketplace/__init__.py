@@ -148,6 +148,7 @@ def register_registries(app: Flask) -> None:
     from orders.fairs.imports import FairsImport
     from orders.ledger.demo import load_orders_demo
     from orders.ledger.imports import SalesImport
+    from orders.ledger.services import SALES_AREA
     from orders.policy.assessments import AssessmentsImport
     from orders.policy.demo import load_rewards_demo
     from orders.procurement.demo import load_procurement_demo
@@ -196,7 +197,13 @@ def register_registries(app: Flask) -> None:
         ],
     )
     # Sections of the home page, in order.
-    registries.home_sections.fill(app, [impact_section, featured_section])
+    registries.home_sections.fill(
+        app,
+        [
+            registries.HomeSection(impact_section, (SALES_AREA,)),
+            registries.HomeSection(featured_section, ("catalog",)),
+        ],
+    )
     # The vendor dashboard's panels, in order.
     registries.vendor_today.fill(
         app,
@@ -230,6 +237,7 @@ def register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
     from .authz import active_org, can_here
+    from .chrome import page_footer, visitor_nav
     from .i18n import select_locale
     from .money import format_fen, format_fen_grouped
     from .notifications.services import unread_count
@@ -246,6 +254,8 @@ def register_template_helpers(app: Flask) -> None:
             "can_here": can_here,
             "inbox_unread": inbox_unread,
             "active_org": active_org,
+            "visitor_nav": visitor_nav,
+            "page_footer": page_footer,
             "languages": app.config["LANGUAGES"],
             "current_locale": select_locale(),
         }

@@ -13,8 +13,11 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
 - ``demo_steps``: ``[callable() -> bool]``, run in order by ``flask demo load``. Filled
   with the kernel's steps, then catalog's, vendors' (stock), orders' ledger, shop,
   procurement, fairs and rewards (policy) demo.
-- ``home_sections``: ``[callable() -> HTML]``, the home page's sections in order. Filled
-  with orders.reports' impact counter and catalog's featured products.
+- ``home_sections``: ``[HomeSection]``, the home page's sections in order: each a
+  ``render() -> HTML`` and the cache areas (``marketplace.fragments``) whose changes
+  change it, so the home page's body is cached whole and dropped when any of them is
+  bumped. Filled with orders.reports' impact counter (sales) and catalog's featured
+  products (catalog).
 - ``order_notifier``: ``callable(kind, order)``, told after an order is paid, shipped or
   refunded. Filled with orders.shop.notify's ``OrderNotifier`` (mail, or the log); called
   by the shop's services.
@@ -37,7 +40,7 @@ never ``app.extensions`` by key. Each is kept in ``app.extensions`` under its na
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from flask import Flask, current_app
 
@@ -96,11 +99,18 @@ class PersonalData(Protocol):
         ...
 
 
+class HomeSection(NamedTuple):
+    """A section of the home page: its HTML, and the cache areas whose bumps change it."""
+
+    render: Callable[[], str]
+    areas: tuple[str, ...]
+
+
 OrderNotifier = Callable[[str, Any], None]  # (kind: "paid" | "shipped" | "refunded", order)
 
 importers: Registry[dict[str, type[Importer]]] = Registry("importers", dict)
 demo_steps: Registry[list[Callable[[], bool]]] = Registry("demo_steps", list)
-home_sections: Registry[list[Callable[[], str]]] = Registry("home_sections", list)
+home_sections: Registry[list[HomeSection]] = Registry("home_sections", list)
 order_notifier: Registry[OrderNotifier | None] = Registry("order_notifier", lambda: None)
 stock: Registry[StockPort | None] = Registry("stock", lambda: None)
 vendor_today: Registry[list[Callable[[Any, Any], str]]] = Registry("vendor_today", list)

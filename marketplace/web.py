@@ -39,6 +39,23 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def posted_from_this_site() -> bool:
+    """Whether the browser says this request comes from one of this site's own pages:
+    ``Sec-Fetch-Site: same-origin`` where the browser sends it (every current one), else
+    an ``Origin`` (or, failing that, a ``Referer``) of this very scheme and host. A page
+    on another site cannot make a browser say either; a request with none of them (not
+    a browser's form) is not from here."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    here = f"{request.scheme}://{request.host}"
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null":
+        return origin == here
+    parts = urlsplit(request.headers.get("Referer", ""))
+    return f"{parts.scheme}://{parts.netloc}" == here
+
+
 def page_arg() -> int:
     """The ?page= argument: a positive integer, 1 for anything else."""
     try:

@@ -4,18 +4,32 @@ from sqlalchemy import text
 
 from .. import registries
 from ..accounts.services import set_locale
+from ..clock import local_today
 from ..extensions import csrf, db, limiter
-from ..i18n import LOCALE_COOKIE
-from ..web import safe_next
+from ..fragments import fragment
+from ..i18n import LOCALE_COOKIE, select_locale
+from ..web import posted_from_this_site, safe_next
 from . import bp
 
 
 @bp.route("/")
 def home():
     """The home page; domain packages add sections (featured products, the impact
-    counter) through the ``home_sections`` registry, callables returning HTML."""
-    sections = [section() for section in registries.home_sections.get()]
-    return render_template("main/home.html", sections=sections)
+    counter) through the ``home_sections`` registry. The page's body is the same for
+    every visitor (and for every signed-in person): it is cached whole per language and
+    day, and dropped as soon as any section's cache area is bumped (a sale, a product)."""
+    sections = registries.home_sections.get()
+    areas = tuple(dict.fromkeys(area for section in sections for area in section.areas))
+    signed_in = current_user.is_authenticated
+    key = f"home:{select_locale()}:{local_today().isoformat()}:{int(signed_in)}"
+    body = fragment(
+        areas or ("home",),
+        key,
+        lambda: render_template(
+            "main/_home_body.html", sections=[section.render() for section in sections]
+        ),
+    )
+    return render_template("main/home.html", body=body)
 
 
 @bp.route("/healthz")
@@ -33,10 +47,18 @@ def healthz():
 
 
 @bp.route("/lang/<code>", methods=["POST"])
+@csrf.exempt  # checked here: a token, or a visitor's browser saying it posts from our page
 def set_language(code: str):
     """Switch the interface language; remembered on the account and in a cookie. A POST
-    with the CSRF token (the language menu's small forms): a GET, a prefetched link or a
-    crawler changes nobody's language."""
+    of the language menu's small forms: a GET, a prefetched link or a crawler changes
+    nobody's language, and another site cannot switch it either.
+
+    A signed-in person's menu carries the CSRF token, like every form. A visitor's menu
+    carries none, so that a visitor's pages need no session (no cookie to sign and set on
+    every first page: a fifth of a public page's cost, bench/middleware.py); the browser's
+    own same-origin proof (``web.posted_from_this_site``) stands in for it."""
+    if current_app.config["WTF_CSRF_ENABLED"] and not posted_from_this_site():
+        csrf.protect()  # the token, or 400 (CSRFError) like any form without one
     languages = current_app.config["LANGUAGES"]
     target = safe_next(request.form.get("next") or request.args.get("next"), url_for("main.home"))
     response = make_response(redirect(target))

@@ -19,7 +19,7 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.clock import local_today
 from marketplace.extensions import db
-from marketplace.fragments import cached, fragment
+from marketplace.fragments import fragment
 from marketplace.i18n import select_locale
 from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
@@ -304,21 +304,19 @@ def impact():
     """Public: aggregates only, published through the kernel (no group of fewer than
     three households, not even by subtraction), no names."""
 
-    def compute():
+    def render() -> str:
         figures = public.impact()
-        return figures, charts.impact_chart(figures.years)
+        return render_template(
+            "orders/reports/_impact_body.html",
+            impact=figures,
+            chart=charts.impact_chart(figures.years),
+            channel_label=exports.channel_label,
+            min_group=MIN_GROUP,
+        )
 
-    # the same for everyone: the figures and their chart, until a sale or refund commits
-    figures, chart = cached(
-        SALES_AREA, f"impact:{select_locale()}:{local_today().isoformat()}", compute
-    )
-    return render_template(
-        "orders/reports/impact.html",
-        impact=figures,
-        chart=chart,
-        channel_label=exports.channel_label,
-        min_group=MIN_GROUP,
-    )
+    # the same for everyone: the page's body, until a sale or refund commits
+    body = fragment(SALES_AREA, f"impact:{select_locale()}:{local_today().isoformat()}", render)
+    return render_template("orders/reports/impact.html", body=body)
 
 
 def vendor_month_panel(user, org) -> Markup:

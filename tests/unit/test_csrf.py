@@ -131,11 +131,57 @@ def test_logout_without_token_is_rejected(csrf_client):
     assert csrf_client.get("/account").status_code == 200
 
 
-def test_language_switch_needs_the_menus_token(csrf_client):
-    assert csrf_client.post("/lang/en", data={"next": "/"}).status_code == 400
-    assert csrf_client.get_cookie(LOCALE_COOKIE) is None
+def test_a_visitors_language_switch_needs_a_post_from_this_site(csrf_client):
+    """A visitor's menu carries no token (a visitor's page opens no session): the
+    browser's same-origin proof stands in for it. Without one, or from another site,
+    the switch is refused like a form without a token."""
+    here = "http://localhost"
+    refused = [
+        {},  # no browser header at all
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "https://localhost"},  # another scheme is another origin
+        {"Referer": "https://evil.example/page"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": here},  # the browser's own word wins
+    ]
+    for headers in refused:
+        response = csrf_client.post("/lang/en", data={"next": "/"}, headers=headers)
+        assert response.status_code == 400, headers
+        assert "表单已过期或无效" in response.get_data(as_text=True)
+        assert csrf_client.get_cookie(LOCALE_COOKIE) is None, headers
+    for headers in (
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": here},
+        {"Referer": f"{here}/products?page=2"},
+    ):
+        response = csrf_client.post("/lang/en", data={"next": "/"}, headers=headers)
+        assert response.status_code == 302, headers
+        assert csrf_client.get_cookie(LOCALE_COOKIE).value == "en"
+        csrf_client.delete_cookie(LOCALE_COOKIE)
+
+
+def test_a_signed_in_persons_language_switch_takes_the_menus_token(csrf_client):
+    user = UserFactory()
+    login(csrf_client, user.email)
+    cross_site = {"Origin": "https://evil.example"}
+    assert csrf_client.post("/lang/en", data={"next": "/"}, headers=cross_site).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale is None
     response = csrf_client.post(
         "/lang/en", data={"next": "/", "csrf_token": token(csrf_client, "/")}
     )
     assert response.status_code == 302
-    assert csrf_client.get_cookie(LOCALE_COOKIE).value == "en"
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "en"
+
+
+def test_a_visitors_public_pages_open_no_session(csrf_client):
+    """No cookie is signed and set for a visitor who only reads: public pages can be
+    cached by a proxy, and a first visit costs no session."""
+    for url in ("/", "/products", "/impact", "/notices", "/fairs"):
+        response = csrf_client.get(url)
+        assert response.status_code == 200, url
+        assert "Set-Cookie" not in response.headers, url
+        assert 'name="csrf_token"' not in response.get_data(as_text=True).split("</nav>")[0]

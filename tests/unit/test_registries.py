@@ -39,9 +39,9 @@ def test_the_factory_fills_every_registry(app):
         "load_fairs_demo",
         "load_rewards_demo",
     ]
-    assert [s.__name__ for s in registries.home_sections.get()] == [
-        "impact_section",
-        "featured_section",
+    assert [(s.render.__name__, s.areas) for s in registries.home_sections.get()] == [
+        ("impact_section", ("sales",)),
+        ("featured_section", ("catalog",)),
     ]
     assert isinstance(registries.order_notifier.get(), OrderNotifier)
     assert isinstance(registries.stock.get(), WarehouseStock)
