@@ -73,7 +73,7 @@ def register_url_converters(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from .accounts.services import session_user
-    from .i18n import select_locale
+    from .i18n import select_babel_locale
     from .models import User
 
     db.init_app(app)
@@ -81,12 +81,18 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(
         app,
-        locale_selector=select_locale,
+        locale_selector=select_babel_locale,
         # the one configured zone: Babel's datetimeformat shows stored UTC in it
         timezone_selector=lambda: app.config["TIMEZONE"],
         default_translation_directories=TRANSLATIONS_DIR,
     )
     limiter.init_app(app)
+    # Every limit here is a route decorator's, which checks itself when its route runs.
+    # The hook Flask-Limiter adds before every request serves only default, application
+    # and blueprint limits, which this app does not set: it costs every request (even a
+    # static file) for nothing, so it is taken out (bench/middleware.py).
+    if not any(app.config.get(k) for k in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     cache.init_app(app)
     production = app.config["APP_ENV"] == "production"
     talisman.init_app(

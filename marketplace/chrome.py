@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 
 from flask import current_app, render_template, request
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 # The markers stand where a per-request value goes; they cannot occur in rendered text
@@ -30,13 +29,12 @@ _SPLIT = re.compile("\x1e([a-z_]+)\x1e")
 _STORE = "marketplace.chrome"
 
 
-def _parts(template: str, names: tuple[str, ...]) -> list[str]:
+def _parts(template: str, locale: str, names: tuple[str, ...]) -> list[str]:
     """``template`` rendered with a marker for each of ``names``, split at the markers:
     literal HTML at even positions, the name of a value at odd ones. Kept per app,
     template, language and script root."""
     store = current_app.extensions.setdefault(_STORE, {})
-    # the locale the page's translations use (Flask-Babel keeps it for the request)
-    key = (template, str(get_locale()), request.script_root)
+    key = (template, locale, request.script_root)
     parts = store.get(key)
     if parts is None:
         html = render_template(template, **{name: _MARKER.format(name) for name in names})
@@ -53,13 +51,14 @@ def _join(parts: list[str], values: dict[str, object]) -> Markup:
     return Markup("".join(out))
 
 
-def visitor_nav(cart: int) -> Markup:
-    """The navigation bar of someone not signed in, with ``cart`` units in the cart."""
-    parts = _parts("_nav.html", ("nav_cart", "nav_next"))
+def visitor_nav(cart: int, locale: str) -> Markup:
+    """The navigation bar of someone not signed in, with ``cart`` units in the cart, in
+    the page's ``locale``."""
+    parts = _parts("_nav.html", locale, ("nav_cart", "nav_next"))
     values = {"nav_cart": cart, "nav_next": request.full_path}
     return _join(parts, values)
 
 
-def page_footer() -> Markup:
-    """The footer and the shared script tag."""
-    return _join(_parts("_footer.html", ()), {})
+def page_footer(locale: str) -> Markup:
+    """The footer and the shared script tag, in the page's ``locale``."""
+    return _join(_parts("_footer.html", locale, ()), {})

@@ -1,5 +1,8 @@
 """Locale choice: the user's saved language, else the cookie, else Simplified Chinese."""
 
+from functools import cache
+
+from babel import Locale
 from flask import current_app, has_request_context, request
 from flask_login import current_user
 
@@ -15,3 +18,15 @@ def select_locale() -> str:
     if cookie in languages:
         return cookie
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@cache
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def select_babel_locale() -> Locale:
+    """Flask-Babel's locale selector: ``select_locale`` as a ``babel.Locale``, parsed once
+    per code and process instead of on every request (Flask-Babel takes a Locale as it
+    is; parsing the code cost a request about 70 us, bench/middleware.py)."""
+    return _parsed(select_locale())
