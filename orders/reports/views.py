@@ -32,6 +32,7 @@ from orders.reports.breakdowns import DIMENSIONS, Period
 from orders.reports.fairs import FairSeason, fair_season
 from orders.reports.freshness import REPORTS_AREA
 from orders.reports.shipping import online_shipping, online_shipping_by_month
+from orders.reports.source import materialized, without_jit
 from orders.reports.summary import SummaryFigures, summary
 
 DASHBOARD_TOP = 10
@@ -155,6 +156,13 @@ class DashboardFigures:
 
 
 def dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
+    without_jit()
+    # a period cutting months: its rows are read once into a table every figure reads
+    with materialized(period):
+        return _dashboard_figures(period, district_id, town_id)
+
+
+def _dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
     s = summary(period.date_from, period.date_to)
     months = breakdowns.monthly_by_channel(period)
     geo = breakdowns.geography(period, district_id, town_id)
