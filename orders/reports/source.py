@@ -5,7 +5,8 @@ summed per month and report key) for the whole months of the period, and from th
 attribution rows themselves for the days of a month the period only partly covers; so
 any period is exact, and a period of whole months (a year, "everything") reads the
 rollup alone. ``raw_rows()`` makes every report read the attribution rows instead (the
-definition the rollup is tested against).
+definition the rollup is tested against). A page running many reports over one period
+that cuts months reads its rows once into a temporary table (``materialized``).
 
 Each row has: ``year``, ``month`` (of the sale date), ``channel``, ``product_id``,
 ``vendor_id``, ``household_id`` and ``village_id`` (NULL: the unattributed part),
@@ -115,13 +116,22 @@ _TYPES = {
 }
 
 
+def _read_only() -> bool:
+    """A read-only transaction (a PostgreSQL standby: reports on a read replica) cannot
+    create the temporary table; the reports then read the rows as usual."""
+    if db.session.connection().dialect.name != "postgresql":
+        return False
+    return db.session.scalar(text("SELECT current_setting('transaction_read_only')")) == "on"
+
+
 @contextmanager
 def materialized(period: Period) -> Iterator[None]:
     """Within the block, every report of ``period`` reads its rows from a temporary
     table filled once, grouped per month and report key, instead of from the rollup and
     the attribution rows of its partial months again in every query (a page such as the
-    dashboard runs a dozen). Only for a period that cuts months; dropped at the end."""
-    if _RAW.get() or _HELD.get() is not None or not cuts_months(period):
+    dashboard runs a dozen). Only for a period that cuts months, in a transaction that
+    may write; dropped at the end."""
+    if _RAW.get() or _HELD.get() is not None or not cuts_months(period) or _read_only():
         yield
         return
     rows = ledger_rows(period, orders=True, monthly=True)

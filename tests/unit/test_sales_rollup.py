@@ -10,7 +10,7 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select, text, update
 
 from marketplace import importing
 from marketplace.extensions import db
@@ -139,6 +139,21 @@ def test_every_report_from_the_materialized_period_equals_the_raw_rows(period):
     with materialized(period):
         assert _figures(period) == from_raw
     assert set(inspect(db.session.connection()).get_table_names()) == tables
+
+
+def test_a_read_only_transaction_reads_the_rows_as_usual():
+    """On a read replica (a read-only transaction) nothing is materialized: the same
+    figures."""
+    _mixed_ledger()
+    period = Period(date(2023, 5, 10), date(2024, 7, 1))
+    expected = _figures(period)
+    if db.session.connection().dialect.name != "postgresql":
+        pytest.skip("read-only transactions are PostgreSQL's")
+    db.session.commit()
+    db.session.execute(text("SET TRANSACTION READ ONLY"))
+    with materialized(period):
+        assert _figures(period) == expected
+    db.session.rollback()
 
 
 def test_the_failed_sale_left_nothing_and_the_totals_are_the_ledgers():
