@@ -16,10 +16,14 @@ full), then prints the median of several runs of:
 - next to them, in the same run, the hand-written single SQL
   ``SELECT channel, sum(amount) FROM order_lines JOIN orders ... GROUP BY channel``
   over the same rows (the whole period and the same month);
+- the /impact figures (uncached: what a sale's commit makes the next visitor compute);
 - the bureau dashboard page (``/bureau/reports``, logged in, through the test client:
   everything but the network), for the whole period and for a period cutting months
-  (which reads the attribution rows of its partial months), and the /impact figures
-  (uncached: what a sale's commit makes the next visitor compute).
+  (whose partial months come from the attribution rows, read once into a temporary
+  table), each uncached (its cached figures dropped before every run, as a sale's
+  commit does) and cached (the figures from the cache, the page rendered);
+- with ``--demo URL`` (a database loaded by ``flask demo load``, e.g.
+  ``sqlite:////tmp/demo.db``), the same dashboard figures on the demo data.
 
 Every report reads the sales rollup (orders/ledger/rollup.py); the generated rows are
 written past the app, so the rollup is rebuilt after generating (``report
@@ -41,6 +45,24 @@ order):
     village breakdown of one town                 0.71     0.021
     report summary, whole period                  0.31     0.12
     import sales, 100,000 rows                   42.9     46.8     (the rollup's upsert)
+
+The dashboard before and after its cache and the temporary table for partial months
+(1 December 2026, 04:05-04:09 UTC, one run each, medians of 3, ``--skip-import --demo``;
+the machine was shared and busy: load average 4.1 to 4.8 on 2 CPUs, so every figure is
+about twice what a quiet machine gives; "before" is commit 9abc458 run by this script):
+
+    what                                                     before   after
+    bureau dashboard, whole period, uncached                  1.524    1.341
+    bureau dashboard, whole period, cached                       -     0.031
+    bureau dashboard, 2024-03-15..09-10, uncached             2.275    1.221
+    bureau dashboard, 2024-03-15..09-10, cached                  -     0.024
+    demo (SQLite, 12,817 lines): whole period, uncached       0.398    0.602
+    demo: whole period, cached                                   -     0.019
+    demo: 2024-03-15..09-10, uncached                         0.198    0.180
+    demo: 2024-03-15..09-10, cached                              -     0.018
+
+The demo's uncached whole period varies from 0.38 to 0.80 s between runs of either
+version at that load (the same SQL: that period reads no raw rows).
 
 The generated attribution split is a simple one (floor, the remainder to one
 household): exact sums, which is all the timings need.
