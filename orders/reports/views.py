@@ -2,7 +2,9 @@
 benefits, the public impact page and the home page's impact counter.
 
 Views parse the period, call the breakdown functions (SQL aggregations) and render the
-same ``Table`` objects the CSV and XLSX exports write."""
+same ``Table`` objects the CSV and XLSX exports write. The dashboard's figures, /impact
+and the home counter are the same for every reader: cached per period, and dropped once
+a change to what they read commits (``orders.reports.freshness``)."""
 
 from __future__ import annotations
 
