@@ -16,10 +16,14 @@ full), then prints the median of several runs of:
 - next to them, in the same run, the hand-written single SQL
   ``SELECT channel, sum(amount) FROM order_lines JOIN orders ... GROUP BY channel``
   over the same rows (the whole period and the same month);
+- the /impact figures (uncached: what a sale's commit makes the next visitor compute);
 - the bureau dashboard page (``/bureau/reports``, logged in, through the test client:
   everything but the network), for the whole period and for a period cutting months
-  (which reads the attribution rows of its partial months), and the /impact figures
-  (uncached: what a sale's commit makes the next visitor compute).
+  (whose partial months come from the attribution rows, read once into a temporary
+  table), each uncached (its cached figures dropped before every run, as a sale's
+  commit does) and cached (the figures from the cache, the page rendered);
+- with ``--demo URL`` (a database loaded by ``flask demo load``, e.g.
+  ``sqlite:////tmp/demo.db``), the same dashboard figures on the demo data.
 
 Every report reads the sales rollup (orders/ledger/rollup.py); the generated rows are
 written past the app, so the rollup is rebuilt after generating (``report
@@ -41,6 +45,24 @@ order):
     village breakdown of one town                 0.71     0.021
     report summary, whole period                  0.31     0.12
     import sales, 100,000 rows                   42.9     46.8     (the rollup's upsert)
+
+The dashboard before and after its cache and the temporary table for partial months
+(1 December 2026, 04:05-04:09 UTC, one run each, medians of 3, ``--skip-import --demo``;
+the machine was shared and busy: load average 4.1 to 4.8 on 2 CPUs, so every figure is
+about twice what a quiet machine gives; "before" is commit 9abc458 run by this script):
+
+    what                                                     before   after
+    bureau dashboard, whole period, uncached                  1.524    1.341
+    bureau dashboard, whole period, cached                       -     0.031
+    bureau dashboard, 2024-03-15..09-10, uncached             2.275    1.221
+    bureau dashboard, 2024-03-15..09-10, cached                  -     0.024
+    demo (SQLite, 12,817 lines): whole period, uncached       0.398    0.602
+    demo: whole period, cached                                   -     0.019
+    demo: 2024-03-15..09-10, uncached                         0.198    0.180
+    demo: 2024-03-15..09-10, cached                              -     0.018
+
+The demo's uncached whole period varies from 0.38 to 0.80 s between runs of either
+version at that load (the same SQL: that period reads no raw rows).
 
 The generated attribution split is a simple one (floor, the remainder to one
 household): exact sums, which is all the timings need.
@@ -229,6 +251,7 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+DEMO_EMAIL, DEMO_PASSWORD = "bureau@demo.cn", "demo2026"  # ``flask demo logins``
 ADMIN_EMAIL = "bench-reports@example.test"
 ADMIN_PASSWORD = "bench-Passw0rd-long"
 
@@ -248,6 +271,36 @@ def dashboard_client(app, db):
     if response.status_code != 302:
         raise SystemExit(f"bench: could not log in ({response.status_code})")
     return client
+
+
+def uncache() -> None:
+    """Drop the cached dashboard figures (what a sale's commit does), if this checkout
+    caches them."""
+    try:
+        from orders.ledger.rollup import REPORTS_AREA
+    except ImportError:
+        return
+    from marketplace.fragments import bump
+
+    bump(REPORTS_AREA)
+
+
+def dashboard_figures(app, db, client, runs: int, expect: str) -> list[tuple]:
+    """The dashboard page, uncached (computed afresh, as after a sale commits) and
+    cached, for the whole period and for a period cutting months."""
+    result = []
+    for label, path in [
+        ("whole period", "/bureau/reports"),
+        ("2024-03-15..09-10", "/bureau/reports?from=2024-03-15&to=2024-09-10"),
+    ]:
+        seconds, page = timed(lambda path=path: get_page(client, path), runs, setup=uncache)
+        assert expect in page
+        cached, _ = timed(lambda path=path: get_page(client, path), runs)
+        result += [
+            (f"bureau dashboard, {label}, uncached", seconds, None),
+            (f"bureau dashboard, {label}, cached", cached, None),
+        ]
+    return result
 
 
 def get_page(client, path: str) -> str:
@@ -317,9 +370,11 @@ def sales_csv(run: int) -> bytes:
     return out.getvalue().encode()
 
 
-def timed(fn, runs: int) -> tuple[float, object]:
+def timed(fn, runs: int, setup=None) -> tuple[float, object]:
     times, result = [], None
     for _ in range(runs):
+        if setup is not None:
+            setup()  # untimed
         started = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - started)
@@ -360,6 +415,12 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="Regenerate the data.")
     parser.add_argument("--skip-reports", action="store_true")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument(
+        "--demo",
+        metavar="URL",
+        help="Also time the dashboard on a database loaded by `flask demo load` "
+        "(e.g. sqlite:////tmp/demo.db).",
+    )
     args = parser.parse_args()
 
     ensure_database(args.url)
@@ -475,16 +536,26 @@ def main() -> None:
             impact_all, _ = timed(impact, args.runs)
             figures.append(("/impact figures (uncached)", impact_all, impact_all / raw_all))
             db.session.remove()
-            client = dashboard_client(app, db)
-            dash_all, page = timed(lambda: get_page(client, "/bureau/reports"), args.runs)
-            assert "B区" in page
-            cut = "/bureau/reports?from=2024-03-15&to=2024-09-10"
-            dash_cut, _ = timed(lambda: get_page(client, cut), args.runs)
-            figures += [
-                ("bureau dashboard page, whole period", dash_all, dash_all / raw_all),
-                ("bureau dashboard page, 2024-03-15..09-10", dash_cut, dash_cut / raw_all),
-            ]
+            figures += dashboard_figures(app, db, dashboard_client(app, db), args.runs, "B区")
             db.session.remove()
+        if args.demo:
+            demo = make_app(args.demo)
+            with demo.app_context():
+                client = demo.test_client()
+                response = client.post(
+                    "/login", data={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+                )
+                if response.status_code != 302:
+                    raise SystemExit(
+                        f"bench: could not log in to the demo ({response.status_code})"
+                    )
+                figures += [
+                    (f"demo: {label}", seconds, None)
+                    for label, seconds, _ratio in dashboard_figures(
+                        demo, db, client, args.runs, "<svg"
+                    )
+                ]
+                db.session.remove()
 
         if not args.skip_import:
             import_times = []

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.bulk import ROWS_PER_INSERT, WRITTEN_KEY, chunks
 from marketplace.extensions import db
+from marketplace.fragments import bump_after_commit
 from marketplace.unit_of_work import unit_of_work
 from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Attribution, Order, SalesRollup
 
@@ -39,6 +40,10 @@ KEY = (
     "buyer_name",
 )
 _PENDING = "sales_rollup_pending"  # session.info: {key: fen} to add before commit
+# cached figures computed from the ledger (marketplace.fragments), dropped once a
+# transaction that adds to the rollup commits (orders.reports.freshness)
+SALES_AREA = "sales"  # /impact, the home counter, a product's sold count
+REPORTS_AREA = "reports"  # the bureau's dashboard
 
 
 def add(rows: Sequence[dict]) -> None:
@@ -46,6 +51,8 @@ def add(rows: Sequence[dict]) -> None:
     when the caller's transaction commits."""
     if not rows:
         return
+    for area in (SALES_AREA, REPORTS_AREA):
+        bump_after_commit(db.session(), area)
     # an import collecting the tables it writes (to ANALYZE them once committed): the
     # rollup is written at the commit, after it stopped listening
     written = db.session.info.get(WRITTEN_KEY)

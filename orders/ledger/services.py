@@ -144,7 +144,7 @@ class PaidSale:
     place: Place = WAREHOUSE  # where the goods leave from, when stock moves
 
 
-SALES_AREA = "sales"  # cached figures computed from paid sales (marketplace.fragments)
+SALES_AREA = rollup.SALES_AREA  # cached figures computed from paid sales (marketplace.fragments)
 STOCK_RESERVED = "reserved"  # reserved units leave as sold (the shop's checkout reserved them)
 STOCK_ON_HAND = "on_hand"  # units leave as sold without a reservation (stalls, imports)
 

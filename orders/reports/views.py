@@ -2,11 +2,14 @@
 benefits, the public impact page and the home page's impact counter.
 
 Views parse the period, call the breakdown functions (SQL aggregations) and render the
-same ``Table`` objects the CSV and XLSX exports write."""
+same ``Table`` objects the CSV and XLSX exports write. The dashboard's figures, /impact
+and the home counter are the same for every reader: cached per period, and dropped once
+a change to what they read commits (``orders.reports.freshness``)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from flask import Response, abort, g, render_template, request, url_for
@@ -28,9 +31,11 @@ from orders import bp
 from orders.ledger.services import SALES_AREA
 from orders.reports import breakdowns, charts, exports, households, public
 from orders.reports.breakdowns import DIMENSIONS, Period
-from orders.reports.fairs import fair_season
+from orders.reports.fairs import FairSeason, fair_season
+from orders.reports.freshness import REPORTS_AREA
 from orders.reports.shipping import online_shipping, online_shipping_by_month
-from orders.reports.summary import summary
+from orders.reports.source import materialized, without_jit
+from orders.reports.summary import SummaryFigures, summary
 
 DASHBOARD_TOP = 10
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -132,6 +137,54 @@ def _household_url(household_id: int) -> str:
     return url_for("orders.household_benefits", household_id=household_id)
 
 
+@dataclass
+class DashboardFigures:
+    """What the dashboard computes from the ledger for a period and place level: plain
+    values (cached between requests, see ``reports_dashboard``)."""
+
+    summary: SummaryFigures
+    season: FairSeason
+    shipping_by_month: dict[str, int]
+    months: list[breakdowns.MonthRow]
+    geo_rows: list[breakdowns.GeoRow]
+    geo_unattributed: int
+    tops: dict[str, list[breakdowns.DimRow]]
+    channels_chart: Markup
+    monthly_chart: Markup
+
+    @property
+    def shipping(self) -> int:
+        return sum(self.shipping_by_month.values())
+
+
+def dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
+    without_jit()
+    # a period cutting months: its rows are read once into a table every figure reads
+    with materialized(period):
+        return _dashboard_figures(period, district_id, town_id)
+
+
+def _dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
+    s = summary(period.date_from, period.date_to)
+    months = breakdowns.monthly_by_channel(period)
+    geo = breakdowns.geography(period, district_id, town_id)
+    return DashboardFigures(
+        summary=s,
+        season=fair_season(period.date_from, period.date_to, s, list_fairs=False),
+        # the period's total is the months' sum (one query over the orders, not two)
+        shipping_by_month=online_shipping_by_month(period.date_from, period.date_to),
+        months=months,
+        geo_rows=geo.rows,
+        geo_unattributed=geo.unattributed,
+        tops={
+            name: breakdowns.dimension_rows(name, period, limit=DASHBOARD_TOP)
+            for name in DIMENSIONS
+        },
+        channels_chart=charts.channels_chart(s),
+        monthly_chart=charts.monthly_chart(months),
+    )
+
+
 @bp.route("/bureau/reports")
 @org_required("reports.view")
 def reports_dashboard():
@@ -139,34 +192,50 @@ def reports_dashboard():
         period = parse_period(request.args)
     except PeriodError as exc:
         return _render_period_error(str(exc))
-    s = summary(period.date_from, period.date_to)
-    shipping = online_shipping(period.date_from, period.date_to)
-    months = breakdowns.monthly_by_channel(period)
-    geo = _geo(period)
-    tops = {
-        name: exports.dimension_table(
-            name, breakdowns.dimension_rows(name, period, limit=DASHBOARD_TOP)
+    district_id, town_id = id_arg("district"), id_arg("town")
+    town = db.session.get(Town, town_id) if town_id else None
+    district = db.session.get(District, district_id) if district_id else None
+    if (town_id and town is None) or (district_id and district is None):
+        abort(404)
+    # the same for every bureau user: computed once per period, place and day, until a
+    # change to what it reads commits (orders.reports.freshness bumps the area)
+    key = ":".join(
+        str(part or "")
+        for part in (
+            "dashboard",
+            select_locale(),
+            local_today().isoformat(),
+            period.date_from,
+            period.date_to,
+            district_id,
+            town_id,
         )
-        for name in DIMENSIONS
-    }
+    )
+    f = cached(REPORTS_AREA, key, lambda: dashboard_figures(period, district_id, town_id))
+    if town is not None:
+        geo = breakdowns.GeoLevel("village", town.district, town)
+    elif district is not None:
+        geo = breakdowns.GeoLevel("town", district, None)
+    else:
+        geo = breakdowns.GeoLevel("district", None, None)
+    geo.rows, geo.unattributed = f.geo_rows, f.geo_unattributed
+    s, shipping = f.summary, f.shipping
     return render_template(
         "orders/reports/dashboard.html",
         **_context(
             period,
             summary=s,
-            season=fair_season(period.date_from, period.date_to, s, list_fairs=False),
+            season=f.season,
             summary_table=exports.summary_table(s),
             channels_table=exports.channels_table(s, shipping),
             online_shipping=shipping,
-            channels_chart=charts.channels_chart(s),
-            monthly_table=exports.monthly_table(
-                months, online_shipping_by_month(period.date_from, period.date_to)
-            ),
-            monthly_chart=charts.monthly_chart(months),
+            channels_chart=f.channels_chart,
+            monthly_table=exports.monthly_table(f.months, f.shipping_by_month),
+            monthly_chart=f.monthly_chart,
             geo=geo,
             geo_table=_geo_table(period, geo),
             geo_export_args=_geo_export_args(period, geo),
-            tops=tops,
+            tops={name: exports.dimension_table(name, rows) for name, rows in f.tops.items()},
             top_n=DASHBOARD_TOP,
         ),
     )

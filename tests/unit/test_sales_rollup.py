@@ -10,7 +10,7 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, text, update
 
 from marketplace import importing
 from marketplace.extensions import db
@@ -24,7 +24,7 @@ from orders.reports import breakdowns, public
 from orders.reports import households as household_reports
 from orders.reports.breakdowns import DIMENSIONS, Period
 from orders.reports.fairs import fair_season
-from orders.reports.source import raw_rows
+from orders.reports.source import cuts_months, materialized, raw_rows
 from orders.reports.summary import summary
 from tests.unit.test_reports_breakdowns import build_ledger
 
@@ -126,6 +126,34 @@ def test_every_report_from_the_rollup_equals_the_raw_rows(period):
         from_raw = _figures(period)
     assert from_rollup == from_raw
     assert (from_rollup["summary"]["total_amount"] == "0.00") == (period.date_from in EMPTY)
+
+
+@pytest.mark.parametrize("period", [p for p in PERIODS if cuts_months(p)], ids=str)
+def test_every_report_from_the_materialized_period_equals_the_raw_rows(period):
+    """The dashboard reads a period cutting months once into a temporary table: each
+    report read from it equals the raw rows, and the table is gone afterwards."""
+    _mixed_ledger()
+    with raw_rows():
+        from_raw = _figures(period)
+    tables = set(inspect(db.session.connection()).get_table_names())
+    with materialized(period):
+        assert _figures(period) == from_raw
+    assert set(inspect(db.session.connection()).get_table_names()) == tables
+
+
+def test_a_read_only_transaction_reads_the_rows_as_usual():
+    """On a read replica (a read-only transaction) nothing is materialized: the same
+    figures."""
+    _mixed_ledger()
+    period = Period(date(2023, 5, 10), date(2024, 7, 1))
+    expected = _figures(period)
+    if db.session.connection().dialect.name != "postgresql":
+        pytest.skip("read-only transactions are PostgreSQL's")
+    db.session.commit()
+    db.session.execute(text("SET TRANSACTION READ ONLY"))
+    with materialized(period):
+        assert _figures(period) == expected
+    db.session.rollback()
 
 
 def test_the_failed_sale_left_nothing_and_the_totals_are_the_ledgers():
