@@ -22,7 +22,7 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.clock import local_today
 from marketplace.extensions import db
-from marketplace.fragments import fragment
+from marketplace.fragments import cached, fragment
 from marketplace.i18n import select_locale
 from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
