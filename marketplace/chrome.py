@@ -18,8 +18,9 @@ In debug mode templates change under a running server, so nothing is kept.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from markupsafe import Markup, escape
 
 # The markers stand where a per-request value goes; they cannot occur in rendered text
@@ -27,6 +28,7 @@ from markupsafe import Markup, escape
 _MARKER = "\x1e{}\x1e"
 _SPLIT = re.compile("\x1e([a-z_]+)\x1e")
 _STORE = "marketplace.chrome"
+_CANONICAL = "chrome_canonical_page"  # g: the page a kept whole page comes back to
 
 
 def _parts(template: str, locale: str, names: tuple[str, ...]) -> list[str]:
@@ -55,10 +57,36 @@ def visitor_nav(cart: int, locale: str) -> Markup:
     """The navigation bar of someone not signed in, with ``cart`` units in the cart, in
     the page's ``locale``."""
     parts = _parts("_nav.html", locale, ("nav_cart", "nav_next"))
-    values = {"nav_cart": cart, "nav_next": request.full_path}
+    next_page = g.get(_CANONICAL) or request.full_path
+    values = {"nav_cart": cart, "nav_next": next_page}
     return _join(parts, values)
 
 
 def page_footer(locale: str) -> Markup:
     """The footer and the shared script tag, in the page's ``locale``."""
     return _join(_parts("_footer.html", locale, ()), {})
+
+
+def visitor_page(areas: Sequence[str], key: str, render: Callable[[], str], canonical: str) -> str:
+    """A page the same for every visitor (home, /impact), kept whole for a visitor who
+    sends no session or remember-me cookie: such a visitor has no cart, no flashed
+    message and no account, so the page differs by nothing but its language (part of
+    ``key``). The kept page comes back to ``canonical`` after a language switch (the
+    page's own URL without the parameters it does not read, such as a share's tracking
+    ones), so distinct links to one page share one entry. It is dropped with ``areas``
+    (``marketplace.fragments``). Anyone with a session gets ``render()`` afresh."""
+    from .fragments import fragment
+
+    config = current_app.config
+    cookies = request.cookies
+    if (
+        config["SESSION_COOKIE_NAME"] in cookies
+        or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
+    ):
+        return render()
+
+    def render_for_everyone() -> str:
+        g.setdefault(_CANONICAL, canonical)
+        return render()
+
+    return str(fragment(areas, f"page:{key}", render_for_everyone))

@@ -4,6 +4,7 @@ from sqlalchemy import text
 
 from .. import registries
 from ..accounts.services import set_locale
+from ..chrome import visitor_page
 from ..clock import local_today
 from ..extensions import csrf, db, limiter
 from ..fragments import fragment
@@ -16,20 +17,27 @@ from . import bp
 def home():
     """The home page; domain packages add sections (featured products, the impact
     counter) through the ``home_sections`` registry. The page's body is the same for
-    every visitor (and for every signed-in person): it is cached whole per language and
-    day, and dropped as soon as any section's cache area is bumped (a sale, a product)."""
+    every visitor (and for every signed-in person): it is cached per language and day,
+    and dropped as soon as any section's cache area is bumped (a sale, a product); for a
+    visitor without a session the whole page is kept."""
     sections = registries.home_sections.get()
     areas = tuple(dict.fromkeys(area for section in sections for area in section.areas))
-    signed_in = current_user.is_authenticated
-    key = f"home:{select_locale()}:{local_today().isoformat()}:{int(signed_in)}"
-    body = fragment(
-        areas or ("home",),
-        key,
-        lambda: render_template(
-            "main/_home_body.html", sections=[section.render() for section in sections]
-        ),
-    )
-    return render_template("main/home.html", body=body)
+    areas = areas or ("home",)
+    today = f"{select_locale()}:{local_today().isoformat()}"
+
+    def page() -> str:
+        signed_in = current_user.is_authenticated
+        body = fragment(
+            areas,
+            f"home:{today}:{int(signed_in)}",
+            lambda: render_template(
+                "main/_home_body.html", sections=[section.render() for section in sections]
+            ),
+        )
+        return render_template("main/home.html", body=body)
+
+    # a visitor without a session gets the whole page kept (marketplace.chrome)
+    return visitor_page(areas, f"home:{today}", page, url_for("main.home"))
 
 
 @bp.route("/healthz")

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from marketplace import tabular
 from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
+from marketplace.chrome import visitor_page
 from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.fragments import cached, fragment
@@ -383,9 +384,15 @@ def impact():
             min_group=MIN_GROUP,
         )
 
-    # the same for everyone: the page's body, until a sale or refund commits
-    body = fragment(SALES_AREA, f"impact:{select_locale()}:{local_today().isoformat()}", render)
-    return render_template("orders/reports/impact.html", body=body)
+    # the same for everyone: the page's body, until a sale or refund commits; for a
+    # visitor without a session the whole page (marketplace.chrome)
+    key = f"impact:{select_locale()}:{local_today().isoformat()}"
+
+    def page() -> str:
+        body = fragment(SALES_AREA, key, render)
+        return render_template("orders/reports/impact.html", body=body)
+
+    return visitor_page((SALES_AREA,), key, page, url_for("orders.impact"))
 
 
 def vendor_month_panel(user, org) -> Markup:

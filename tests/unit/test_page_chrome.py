@@ -83,11 +83,11 @@ def test_a_signed_in_bar_is_rendered_for_the_person(cached_app, auth):
 def test_nothing_is_kept_in_debug_mode(cached_app):
     cached_app.debug = True
     try:
-        cached_app.test_client().get("/")
+        cached_app.test_client().get("/login")
         assert cached_app.extensions.get(chrome._STORE, {}) == {}
     finally:
         cached_app.debug = False
-    cached_app.test_client().get("/")
+    cached_app.test_client().get("/login")
     assert cached_app.extensions[chrome._STORE]
 
 
@@ -130,3 +130,47 @@ def test_visitors_and_signed_in_people_get_their_own_home_body(cached_app):
     main = client.get("/").get_data(as_text=True).split("<main", 1)[1]
     assert "注册账号" not in main  # the hero's sign-up buttons are a visitor's
     db.session.remove()
+
+
+def test_a_visitor_without_a_session_gets_the_kept_whole_page(cached_app, monkeypatch):
+    CertificationFactory(product__name="琼中绿橙")
+    visitor = cached_app.test_client()
+    first = visitor.get("/?from=wechat-123")
+    impact = cached_app.test_client().get("/impact").get_data()
+    assert "Set-Cookie" not in first.headers
+    # the kept page comes back to the page itself, not to the first visitor's link
+    assert 'name="next" value="/"' in first.get_data(as_text=True)
+    assert "wechat-123" not in first.get_data(as_text=True)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("rendered again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("marketplace.main.views.render_template", fail)
+        patched.setattr("orders.reports.views.render_template", fail)
+        again = cached_app.test_client().get("/?from=share-456")  # another visitor
+        assert again.get_data() == first.get_data()
+        assert cached_app.test_client().get("/impact?utm_source=x").get_data() == impact
+    # security headers and a request id on the kept page too
+    assert "frame-ancestors 'none'" in again.headers["Content-Security-Policy"]
+    assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+
+
+def test_someone_with_a_session_gets_the_page_afresh(cached_app):
+    product = SellableProductFactory(stock=10, name="儋州黄皮")
+    visitor = cached_app.test_client()
+    assert 'data-testid="cart-count">0<' in visitor.get("/").get_data(as_text=True)
+    shopper = cached_app.test_client()
+    shopper.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    page = shopper.get("/?from=x").get_data(as_text=True)
+    assert 'data-testid="cart-count">2<' in page  # not the kept visitor's page
+    assert 'name="next" value="/?from=x"' in page
+
+
+@pytest.mark.usefixtures("compiled_catalogs")
+def test_each_language_has_its_own_kept_page(cached_app):
+    assert "消费帮扶商城" in cached_app.test_client().get("/").get_data(as_text=True)
+    english = cached_app.test_client()
+    english.set_cookie("lang", "en")
+    page = english.get("/").get_data(as_text=True)
+    assert "Poverty Relief Marketplace" in page and "消费帮扶商城" not in page
