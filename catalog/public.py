@@ -184,17 +184,24 @@ def find_public_product(product_id: int, day: date, *, once_public: bool = False
                 Organization.id == Product.vendor_id, Organization.status == OrgStatus.VERIFIED
             ),
         )
-    return db.session.scalar(
-        select(Product)
-        .options(
-            joinedload(Product.vendor),
-            joinedload(Product.category),
-            joinedload(Product.origin_village).joinedload(Village.town).joinedload(Town.district),
-            selectinload(Product.images),
-            selectinload(Product.tiers),
-            selectinload(Product.certifications),
+    # one round trip: a product has a few photos, tiers and certifications
+    return (
+        db.session.execute(
+            select(Product)
+            .options(
+                joinedload(Product.vendor),
+                joinedload(Product.category),
+                joinedload(Product.origin_village)
+                .joinedload(Village.town)
+                .joinedload(Town.district),
+                joinedload(Product.images),
+                joinedload(Product.tiers),
+                joinedload(Product.certifications),
+            )
+            .where(Product.id == product_id, condition)
         )
-        .where(Product.id == product_id, condition)
+        .unique()
+        .scalar_one_or_none()
     )
 
 
