@@ -213,7 +213,15 @@ def product_impact(product_id: int, day: date) -> Aggregate:
 
 def public_vendor(vendor_id: int) -> Organization:
     """A verified seller for its public page; anything else is ``NotFound``."""
-    vendor = db.session.get(Organization, vendor_id)
+    vendor = db.session.get(
+        Organization,
+        vendor_id,
+        options=[
+            joinedload(Organization.district),
+            joinedload(Organization.town),
+            joinedload(Organization.village),
+        ],
+    )
     if vendor is None or not vendor.is_verified or not vendor.is_seller:
         raise NotFound()
     return vendor
