@@ -10,13 +10,18 @@
 2. Serves, each with gunicorn (2 sync workers, 127.0.0.1, a free port): a bare Flask page
    (bench/bare_app.py: a 24-item Jinja list, no database, no extension), the app's own
    static page (bench/minimal_app.py: the app's middleware and base template, no query
-   of its own), and the app. Times the first request to the home page and the list right
-   after the imports.
+   of its own), the app, and the app with the list's page cache off
+   (bench/nocache_app.py: what a list page costs on a miss, page 1 against page 400).
+   Times the first request to the home page and the list right after the imports.
 3. Loads each page with wrk (a Lua script picks a random path per request from a list:
    random query strings, pages, search terms taken from the catalogue, product and vendor
    ids) and prints req/s, p50, p99 and the ratio to the bare page, with the machine's load
-   average. The same-URL list (every request a page-cache hit, bench/catalog.py's figure)
-   is one extra row, labelled as cached.
+   average. Rows served from the page cache are labelled as cached: the same-URL list
+   (bench/catalog.py's figure) and the list with only a ?ref= share parameter varying
+   (the list ignores it). The other list rows vary what the list reads (sort, category,
+   district, page). Product pages are measured on sellable ids, and on unsellable ids in
+   a row of their own (404 for a product never public, counted as non-2xx).
+   --only takes row labels separated by commas.
 
 Only 127.0.0.1 is ever contacted.
 """
