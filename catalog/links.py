@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.bulk import bulk_insert, chunks
 from marketplace.extensions import db
-from marketplace.models import utcnow
+from marketplace.models import Household, utcnow
 
 from .models import ALWAYS, BenefitLink
 
@@ -32,6 +32,23 @@ def links_in_force(product_id: int, day: date) -> list[BenefitLink]:
             .options(joinedload(BenefitLink.household))
             .where(BenefitLink.product_id == product_id, BenefitLink.valid_from == version)
             .order_by(BenefitLink.household_id)
+        )
+    )
+
+
+def villages_in_force(product_id: int, day: date) -> list[int | None]:
+    """The village of each household of ``links_in_force`` (None: unknown), in one
+    query."""
+    version = (
+        select(func.max(BenefitLink.valid_from))
+        .where(BenefitLink.product_id == product_id, BenefitLink.valid_from <= day)
+        .scalar_subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(Household.village_id)
+            .join(BenefitLink, BenefitLink.household_id == Household.id)
+            .where(BenefitLink.product_id == product_id, BenefitLink.valid_from == version)
         )
     )
 

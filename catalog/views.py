@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from marketplace.fragments import fragment
+from marketplace.errors import NotFound
+from marketplace.fragments import cached, fragment
 from marketplace.i18n import select_locale
 from marketplace.pagination import paginate
 from marketplace.web import id_arg, page_arg, page_size
@@ -87,20 +97,49 @@ def _product_list_body(day, list_args: dict[str, str]) -> str:
 
 @bp.route("/products/<int:product_id>")
 def product_detail(product_id: int):
+    """A product page. What the product is, its certificate and whom it helps are the
+    same for every visitor: cached per product, language and day with the list, and
+    dropped with it when a product, certification or seller changes (a product that
+    stops being sellable says so at once). Stock, units sold and the buy bar are read
+    on every request."""
     day = sellability.today()
-    product = public.get_public_product(product_id, day, once_public=True)
-    # not for sale today: the page says why (暂停销售) instead of a bare 404
-    suspended = sellability.unsellable_reason(product, day)
+    key = f"product:{select_locale()}:{day.isoformat()}:{product_id}"
+    shown = cached("catalog", key, lambda: _product_parts(product_id, day))
+    if not shown:
+        raise NotFound()
+    shown = dict(shown, **{part: Markup(shown[part]) for part in PRODUCT_PARTS})
     return render_template(
         "catalog/product.html",
-        product=product,
-        suspended=suspended,
-        certification=sellability.current_certification(product, day),
-        impact=public.product_impact(product.id, day),
-        # featured only while it can be bought, as in the list
-        priority=None if suspended else priority.priority_impact(product.id, day),
-        restock_subscribed=restock.is_subscribed(current_user, product.id),
+        shown=shown,
+        restock_subscribed=restock.is_subscribed(current_user, product_id),
     )
+
+
+PRODUCT_PARTS = ("top", "middle", "bottom")
+
+
+def _product_parts(product_id: int, day) -> dict | bool:
+    """The cached parts of a product page, or False when there is no such public page
+    (cached too: a 404 costs no query while it lasts)."""
+    product = public.find_public_product(product_id, day, once_public=True)
+    if product is None:
+        return False
+    # not for sale today: the page says why (暂停销售) instead of a bare 404
+    suspended = sellability.unsellable_reason(product, day)
+    context = {
+        "product": product,
+        "suspended": suspended,
+        "certification": sellability.current_certification(product, day),
+        "impact": public.product_impact(product.id, day),
+        # featured only while it can be bought, as in the list
+        "priority": None if suspended else priority.priority_impact(product.id, day),
+    }
+    shown = {"id": product.id, "name": product.name, "price": product.price}
+    shown["suspended"] = str(suspended) if suspended else None
+    for part in PRODUCT_PARTS:
+        macro = get_template_attribute("catalog/_product_parts.html", part)
+        shown[part] = str(macro(**context))
+    return shown
 
 
 @bp.route("/products/<int:product_id>/restock-alert", methods=["POST"])
@@ -120,11 +159,21 @@ def restock_alert(product_id: int):
 
 @bp.route("/vendors/<int:vendor_id>")
 def vendor_detail(vendor_id: int):
+    """A seller's page. Its body is the same for every visitor: cached per seller, page,
+    language and day with the list, and dropped with it when a product, certification or
+    seller changes."""
     vendor = public.public_vendor(vendor_id)
     day = sellability.today()
-    page = paginate(public.vendor_public_products(vendor.id, day), page_arg(), page_size())
+    page_no = page_arg()
+    key = f"vendor:{select_locale()}:{day.isoformat()}:{vendor.id}:{page_no}"
+    body = fragment("catalog", key, lambda: _vendor_body(vendor, day, page_no))
+    return render_template("catalog/vendor.html", vendor=vendor, body=body)
+
+
+def _vendor_body(vendor, day, page_no: int) -> str:
+    page = paginate(public.vendor_public_products(vendor.id, day), page_no, page_size())
     return render_template(
-        "catalog/vendor.html",
+        "catalog/_vendor_body.html",
         vendor=vendor,
         page=page,
         priority_ids=priority.priority_ids((p.id for p in page.items), day),

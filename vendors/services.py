@@ -31,7 +31,7 @@ from .models import (
     StockMovement,
     StockSetting,
 )
-from .stock import Ref, available
+from .stock import Ref, available_query
 from .stock_counts import adjust_at, receive_at, set_on_hand_at, set_on_hand_many
 
 # ---------------------------------------------------------------- the vendor's stock pages
@@ -329,10 +329,19 @@ class Availability:
 def availability(product: Product | int) -> Availability:
     """What the public sees: in stock, low, or sold out (exact units only on opt-in)."""
     product_id = product if isinstance(product, int) else product.id
-    units = available(product_id)
-    setting = stock_setting(product_id)
-    status = stock_status(units, setting.low_threshold)
-    return Availability(status, max(units, 0) if setting.show_exact else None)
+    setting = select(StockSetting).where(StockSetting.product_id == product_id)
+    units, threshold, show_exact = db.session.execute(  # one query for a product page
+        select(
+            available_query(product_id).scalar_subquery(),
+            setting.with_only_columns(StockSetting.low_threshold).scalar_subquery(),
+            setting.with_only_columns(StockSetting.show_exact).scalar_subquery(),
+        )
+    ).one()
+    units = units or 0
+    if threshold is None:  # no settings stored: the defaults
+        threshold, show_exact = DEFAULT_LOW_THRESHOLD, False
+    status = stock_status(units, threshold)
+    return Availability(status, max(units, 0) if show_exact else None)
 
 
 # ---------------------------------------------------------------- the products import's port

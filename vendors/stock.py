@@ -438,10 +438,9 @@ def first_arrival(vendor_id: int, place: Place) -> date | None:
     return None if first is None else local_date(first)
 
 
-def available(product_id: int, place: Place = WAREHOUSE) -> int:
-    """Units of the product on hand and not reserved at its vendor's ``place`` (at the
-    warehouse: what can be sold online)."""
-    value = db.session.scalar(
+def available_query(product_id: int, place: Place = WAREHOUSE):
+    """SQL: ``available``'s units (no row when nothing is stocked there)."""
+    return (
         select(_free)
         .join(StockLocation, StockLocation.id == StockLevel.location_id)
         .join(Product, Product.id == StockLevel.product_id)
@@ -454,7 +453,12 @@ def available(product_id: int, place: Place = WAREHOUSE) -> int:
             else StockLocation.place_ref == place.ref_id,
         )
     )
-    return value or 0
+
+
+def available(product_id: int, place: Place = WAREHOUSE) -> int:
+    """Units of the product on hand and not reserved at its vendor's ``place`` (at the
+    warehouse: what can be sold online)."""
+    return db.session.scalar(available_query(product_id, place)) or 0
 
 
 def ensure_available(product_id: int, quantity: int, place: Place = WAREHOUSE) -> None:

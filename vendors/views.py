@@ -69,9 +69,13 @@ def stock_availability(product) -> services.Availability:
 
 @bp.app_template_global("stock_badge")
 def stock_badge(product) -> Markup:
-    """Template helper: the 有货 / 库存紧张 / 已售罄 badge of a product page."""
+    """Template helper: the 有货 / 库存紧张 / 已售罄 badge of a product page, for a product
+    (or its id), or for the ``stock_availability`` the page already read."""
+    found = product if isinstance(product, services.Availability) else None
     return Markup(
-        render_template("vendors/_stock_badge.html", availability=services.availability(product))
+        render_template(
+            "vendors/_stock_badge.html", availability=found or services.availability(product)
+        )
     )
 
 
