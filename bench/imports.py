@@ -178,16 +178,16 @@ def catalogue(args) -> None:
             rows = text.count("\n") - 1
             data = text.encode("utf-8")
             profile = cProfile.Profile() if args.profile and importer is SalesImport else None
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             if profile:
                 profile.enable()
             summary = run_import(importer(), data)
             if profile:
                 profile.disable()
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             print(
-                f"import {label:<22} {rows:>7} rows {seconds:7.2f} s  load {load()}"
-                f"  [{summary.line()}]",
+                f"import {label:<22} {rows:>7} rows {seconds:7.2f} s  (python {cpu:6.2f} s CPU)"
+                f"  load {load()}  [{summary.line()}]",
                 flush=True,
             )
             if profile:
