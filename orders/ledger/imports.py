@@ -1,10 +1,11 @@
 """`import sales` (docs/formats.md); `import fairs` lives with the fairs (orders/fairs/imports.py).
 
 The sales import is set-based: a handful of bulk lookups, orders and lines written with
-bulk INSERTs, then made paid by the ledger's paid-sale core (``record_paid``: certified
-flags, attribution, stock, audit) as every channel's sales are; never an ORM object per
-row, so 100,000 rows import in seconds. Imported sales are history: they are paid on
-their date, skip the sellability check, and move stock only with ``--affect-stock``.
+bulk INSERTs (COPY on PostgreSQL; the lines already flagged certified on their sale date),
+then made paid by the ledger's paid-sale core (``record_paid``: claim, certified totals,
+attribution, rollup, stock, audit) as every channel's sales are; never an ORM object or a
+statement per row. Imported sales are history: they are paid on their date, skip the
+sellability check, and move stock only with ``--affect-stock``.
 """
 
 from __future__ import annotations
