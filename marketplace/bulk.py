@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Table, func, insert, select, text
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Table, func, insert, select, text
 
 from .extensions import db
 
@@ -40,12 +41,23 @@ def bulk_insert(table: Table, rows: Sequence[dict]) -> None:
         written.add(table.name)
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
+    # a JSON column's value goes as the text SQLAlchemy's JSON type would send (json.dumps)
+    json_columns = [c for c in columns if isinstance(table.c[c].type, JSON)]
     with (
         connection.connection.driver_connection.cursor() as cursor,
         cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
     ):
+        if not json_columns:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+            return
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row(
+                [
+                    Json(row[c]) if c in json_columns and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def allocate_ids(table: Table, count: int) -> list[int]:

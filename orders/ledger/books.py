@@ -29,6 +29,7 @@ class PaidLine:
     channel: str
     sale_date: date
     amount: int  # fen
+    certified: bool = False  # the line's flag before it was paid (imports set it up front)
 
 
 class LinkBook:

@@ -1,10 +1,11 @@
 """`import sales` (docs/formats.md); `import fairs` lives with the fairs (orders/fairs/imports.py).
 
 The sales import is set-based: a handful of bulk lookups, orders and lines written with
-bulk INSERTs, then made paid by the ledger's paid-sale core (``record_paid``: certified
-flags, attribution, stock, audit) as every channel's sales are; never an ORM object per
-row, so 100,000 rows import in seconds. Imported sales are history: they are paid on
-their date, skip the sellability check, and move stock only with ``--affect-stock``.
+bulk INSERTs (COPY on PostgreSQL; the lines already flagged certified on their sale date),
+then made paid by the ledger's paid-sale core (``record_paid``: claim, certified totals,
+attribution, rollup, stock, audit) as every channel's sales are; never an ORM object or a
+statement per row. Imported sales are history: they are paid on their date, skip the
+sellability check, and move stock only with ``--affect-stock``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from marketplace.importing import (
 from marketplace.models import Organization, utcnow
 from marketplace.money import MAX_FEN
 from orders.fairs.models import Fair
+from orders.ledger.books import CertificationBook
 from orders.ledger.models import Channel, Order, OrderLine, OrderStatus, PaymentMethod
 from orders.ledger.services import STOCK_ON_HAND, PaidSale, record_paid
 from vendors import stock
@@ -246,6 +248,9 @@ class SalesImport(Importer):
 
         line_rows = [row for lines in todo.values() for row in lines]
         line_ids = allocate_ids(OrderLine.__table__, len(line_rows))
+        # lines go in flagged certified on their sale date already, so the core need not
+        # update them (it flags what it finds unflagged: the same flags either way)
+        book = CertificationBook(p.id for p in products.values())
         line_values = []
         for line_id, row in zip(line_ids, line_rows, strict=True):
             product = products[row["sku"]]
@@ -260,7 +265,7 @@ class SalesImport(Importer):
                     "unit_price": row["unit_price"],
                     "quantity": row["quantity"],
                     "amount": row["quantity"] * row["unit_price"],
-                    "certified": False,
+                    "certified": book.certified(product.id, row["date"]),
                     "refunded_quantity": 0,
                     "refunded_amount": 0,
                 }

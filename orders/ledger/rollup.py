@@ -67,9 +67,13 @@ def add(rows: Sequence[dict]) -> None:
         ):
             orders[order_id] = (fair_id or 0, org_id or 0, name or "")
     pending: dict[tuple, int] = db.session.info.setdefault(_PENDING, defaultdict(int))
+    starts: dict[date, tuple[date, date]] = {}  # a day's month and year (an import: 365 days)
     for row in rows:
         fair_id, org_id, name = orders[row["order_id"]]
         day, amount = row["sale_date"], row["amount"]
+        start = starts.get(day)
+        if start is None:
+            start = starts[day] = (day.replace(day=1), date(day.year, 1, 1))
         rest = (
             row["product_id"],
             row["vendor_id"],
@@ -77,8 +81,8 @@ def add(rows: Sequence[dict]) -> None:
             row["village_id"] or 0,
             bool(row["certified"]),
         )
-        month = (MONTH_ROWS, day.replace(day=1), row["channel"], *rest, fair_id, org_id, name)
-        year = (YEAR_ROWS, date(day.year, 1, 1), row["channel"], *rest, 0, org_id, name)
+        month = (MONTH_ROWS, start[0], row["channel"], *rest, fair_id, org_id, name)
+        year = (YEAR_ROWS, start[1], row["channel"], *rest, 0, org_id, name)
         pending[month] += amount
         pending[year] += amount
 

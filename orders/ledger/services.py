@@ -13,12 +13,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from catalog.models import Product
 from catalog.sellability import ensure_sellable
 from marketplace import audit
-from marketplace.bulk import ROWS_PER_INSERT, chunks
+from marketplace.bulk import bulk_insert, chunks
 from marketplace.clock import local_date, local_today
 from marketplace.errors import IllegalTransition, NotFound, ValidationError
 from marketplace.extensions import db
@@ -179,33 +179,87 @@ def record_paid(
     ids = sorted(by_id)
     now = utcnow()
     with unit_of_work():
-        claimed: set[int] = set()
-        for chunk in chunks(ids):
-            claimed.update(
-                db.session.scalars(
-                    update(Order)
-                    .where(Order.id.in_(chunk), Order.status == OrderStatus.PENDING_PAYMENT)
-                    .values(status=OrderStatus.PAID, expires_at=None, updated_at=now)
-                    .returning(Order.id)
-                )
-            )
-        if len(claimed) != len(ids):
-            raise AlreadySettled(sorted(set(ids) - claimed))
         # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
         dates = {sale.order_id: sale.sale_date or local_date(sale.paid_at) for sale in sales}
-        _set_payment(sales, dates)
-        lines = _paid_lines(ids, dates)
-        book = CertificationBook({line.product_id for line in lines})
-        certified = {
-            line.line_id: book.certified(line.product_id, line.sale_date) for line in lines
-        }
-        _flag_certified([line_id for line_id, flag in certified.items() if flag], ids)
+        if db.session.connection().dialect.name == "postgresql":
+            # one UPDATE per order row (claim, payment, certified total at once): each
+            # UPDATE of a row is a new row version with its index entries
+            lines = _paid_lines(ids, dates)
+            certified, totals = _certification(lines)
+            _claim_settled(sales, dates, totals, now)
+        else:
+            _claim(ids, now)
+            _set_payment(sales, dates)
+            lines = _paid_lines(ids, dates)
+            certified, totals = _certification(lines)
+        _flag_certified(
+            [line.line_id for line in lines if certified[line.line_id] and not line.certified]
+        )
+        if db.session.connection().dialect.name != "postgresql":
+            _set_certified_totals(ids)
         write_attribution(lines, certified)
         _take_stock(sales, lines, actor)
         _audit_paid(sales, dates, lines, actor, event)
         bump_after_commit(db.session(), SALES_AREA)  # /impact and the home counter
     db.session.expire_all()  # ORM instances loaded before now see the new state
     return ids
+
+
+def _claim(ids: Sequence[int], now: datetime) -> None:
+    """Claim each order once: a guarded UPDATE, so of two concurrent confirmations
+    exactly one proceeds."""
+    claimed: set[int] = set()
+    for chunk in chunks(ids):
+        claimed.update(
+            db.session.scalars(
+                update(Order)
+                .where(Order.id.in_(chunk), Order.status == OrderStatus.PENDING_PAYMENT)
+                .values(status=OrderStatus.PAID, expires_at=None, updated_at=now)
+                .returning(Order.id)
+            )
+        )
+    if len(claimed) != len(ids):
+        raise AlreadySettled(sorted(set(ids) - claimed))
+
+
+CLAIM_ROWS = 10_000  # orders per claiming UPDATE on PostgreSQL (arrays bound, not values)
+
+
+def _claim_settled(
+    sales: Sequence[PaidSale], dates: dict[int, date], totals: dict[int, int], now: datetime
+) -> None:
+    """PostgreSQL: ``_claim``, ``_set_payment`` and the certified totals in one guarded
+    UPDATE per chunk, the values of each order bound as arrays (``unnest``)."""
+    ordered = sorted(sales, key=lambda sale: sale.order_id)
+    claimed: set[int] = set()
+    statement = text(
+        "UPDATE orders SET status = :paid, expires_at = NULL, updated_at = :now, "
+        "sale_date = v.sale_date, paid_at = v.paid_at, "
+        "payment_method = COALESCE(v.method, orders.payment_method), "
+        "certified_total = v.certified_total "
+        "FROM unnest(CAST(:ids AS bigint[]), CAST(:dates AS date[]), "
+        "CAST(:paid_ats AS timestamp[]), CAST(:methods AS varchar[]), "
+        "CAST(:totals AS bigint[])) AS v(id, sale_date, paid_at, method, certified_total) "
+        "WHERE orders.id = v.id AND orders.status = :pending RETURNING orders.id"
+    )
+    for chunk in chunks(ordered, CLAIM_ROWS):
+        claimed.update(
+            db.session.scalars(
+                statement,
+                {
+                    "paid": OrderStatus.PAID.value,
+                    "pending": OrderStatus.PENDING_PAYMENT.value,
+                    "now": now,
+                    "ids": [sale.order_id for sale in chunk],
+                    "dates": [dates[sale.order_id] for sale in chunk],
+                    "paid_ats": [sale.paid_at for sale in chunk],
+                    "methods": [sale.payment_method or None for sale in chunk],
+                    "totals": [totals[sale.order_id] for sale in chunk],
+                },
+            )
+        )
+    if len(claimed) != len(sales):
+        raise AlreadySettled(sorted({sale.order_id for sale in sales} - claimed))
 
 
 def _set_payment(sales: Sequence[PaidSale], dates: dict[int, date]) -> None:
@@ -222,6 +276,17 @@ def _set_payment(sales: Sequence[PaidSale], dates: dict[int, date]) -> None:
             db.session.execute(update(Order).where(Order.id.in_(chunk)).values(**values))
 
 
+def _certification(lines: Sequence[PaidLine]) -> tuple[dict[int, bool], dict[int, int]]:
+    """``({line id: certified on its sale date}, {order id: certified total})``; the total
+    counts the lines flagged already (a flag is never taken back) as well."""
+    book = CertificationBook({line.product_id for line in lines})
+    certified = {line.line_id: book.certified(line.product_id, line.sale_date) for line in lines}
+    totals: dict[int, int] = defaultdict(int)
+    for line in lines:
+        totals[line.order_id] += line.amount if line.certified or certified[line.line_id] else 0
+    return certified, totals
+
+
 def _paid_lines(order_ids: Sequence[int], dates: dict[int, date]) -> list[PaidLine]:
     lines = []
     for chunk in chunks(order_ids):
@@ -233,22 +298,29 @@ def _paid_lines(order_ids: Sequence[int], dates: dict[int, date]) -> list[PaidLi
                 OrderLine.vendor_id,
                 OrderLine.amount,
                 Order.channel,
+                OrderLine.certified,
             )
             .join(Order, Order.id == OrderLine.order_id)
             .where(OrderLine.order_id.in_(chunk))
             .order_by(OrderLine.id)
         )
         lines.extend(
-            PaidLine(order_id, line_id, product_id, vendor_id, channel, dates[order_id], amount)
-            for order_id, line_id, product_id, vendor_id, amount, channel in rows
+            PaidLine(
+                order_id, line_id, product_id, vendor_id, channel, dates[order_id], amount, flag
+            )
+            for order_id, line_id, product_id, vendor_id, amount, channel, flag in rows
         )
     return lines
 
 
-def _flag_certified(line_ids: Sequence[int], order_ids: Sequence[int]) -> None:
-    """Lines certified on the sale date, and each order's certified total from them."""
+def _flag_certified(line_ids: Sequence[int]) -> None:
+    """Flag the lines certified on their sale date (those not flagged already)."""
     for chunk in chunks(sorted(line_ids)):
         db.session.execute(update(OrderLine).where(OrderLine.id.in_(chunk)).values(certified=True))
+
+
+def _set_certified_totals(order_ids: Sequence[int]) -> None:
+    """Each order's certified total from its certified lines."""
     certified_sum = (
         select(func.coalesce(func.sum(OrderLine.amount), 0))
         .where(OrderLine.order_id == Order.id, OrderLine.certified.is_(True))
@@ -330,8 +402,7 @@ def _audit_paid(
         }
         for sale in sales
     ]
-    for chunk in chunks(rows, ROWS_PER_INSERT):
-        db.session.execute(insert(AuditEntry), list(chunk))
+    bulk_insert(AuditEntry.__table__, rows)
 
 
 def mark_paid(

@@ -334,3 +334,98 @@ def test_sales_amounts_beyond_what_the_ledger_holds_are_row_errors(runner, tmp_p
     assert "row 2:" not in result.output and "row 4:" not in result.output
     assert "nothing written" in result.output
     assert count(Order) == count(OrderLine) == count(Attribution) == 0
+
+
+def test_imported_attribution_is_the_per_line_split_of_every_line(runner, tmp_path):
+    """The import computes attribution for all lines at once: each line's rows must be
+    exactly ``split`` of that line over the link version in force on its date (weight ties
+    to the lower code, remainders, fractional weights, a version changing mid-year)."""
+    import random
+
+    from catalog.models import BenefitLink
+    from orders.ledger.attribution import Share, split
+
+    vendor = OrgFactory(code="V009", name="石山合作社")
+    # created in reverse code order, so ties broken by id would differ from by code
+    households = [HouseholdFactory(code=f"T{n:03d}") for n in (9, 7, 5, 3, 1)]
+    tied = ProductFactory(sku="TIE-1", vendor=vendor)
+    mixed = ProductFactory(sku="MIX-1", vendor=vendor)
+    changing = ProductFactory(sku="CHG-1", vendor=vendor)
+    ProductFactory(sku="NONE-1", vendor=vendor)
+    for household in households[:3]:
+        BenefitLinkFactory(product=tied, household=household, weight=Decimal(2))
+    for household, weight in zip(households, ("0.5", "1.25", "3", "1.25", "0.333"), strict=True):
+        BenefitLinkFactory(product=mixed, household=household, weight=Decimal(weight))
+    for household in households[1:4]:
+        BenefitLinkFactory(product=changing, household=household, weight=Decimal(1))
+    for household, weight in ((households[0], 7), (households[4], 7)):
+        BenefitLinkFactory(
+            product=changing,
+            household=household,
+            weight=Decimal(weight),
+            valid_from=date(2024, 7, 1),
+        )
+    db.session.commit()
+
+    rng = random.Random(15)
+    rows = []
+    for order in range(60):  # two lines per sale_ref, on the sale's one date
+        day = date(2024, rng.randrange(1, 13), rng.randrange(1, 29))
+        for _ in range(2):
+            sku = rng.choice(["TIE-1", "MIX-1", "CHG-1", "NONE-1"])
+            price = rng.choice(["0.01", "0.02", "0.05", "0.07", "1.01", "999.99", "3.33"])
+            rows.append(f"R-{order},counter,{day},{sku},{rng.randint(1, 7)},{price},,,\n")
+    result = run(runner, tmp_path, "sales", SALES_HEADER + "".join(rows))
+    assert result.exit_code == 0, result.output
+
+    links = db.session.execute(
+        select(
+            BenefitLink.product_id,
+            BenefitLink.valid_from,
+            BenefitLink.household_id,
+            BenefitLink.weight,
+            Household.code,
+            Household.village_id,
+        ).join(Household, Household.id == BenefitLink.household_id)
+    ).all()
+    checked = 0
+    for line in db.session.scalars(
+        select(OrderLine).join(Order).where(Order.external_ref.like("R-%"))
+    ):
+        day = line.order.sale_date
+        versions = [
+            link.valid_from
+            for link in links
+            if link.product_id == line.product_id and link.valid_from <= day
+        ]
+        in_force = [
+            link
+            for link in links
+            if versions and link.product_id == line.product_id and link.valid_from == max(versions)
+        ]
+        shares = [
+            Share((link.household_id, link.village_id), link.code, link.weight) for link in in_force
+        ]
+        expected = (
+            sorted(split(line.amount, sorted(shares, key=lambda s: s.code)))
+            if shares
+            else [((None, None), line.amount)]
+        )
+        written = db.session.execute(
+            select(
+                Attribution.household_id,
+                Attribution.village_id,
+                Attribution.amount,
+                Attribution.sale_date,
+                Attribution.certified,
+                Attribution.product_id,
+                Attribution.vendor_id,
+                Attribution.order_id,
+            ).where(Attribution.order_line_id == line.id)
+        ).all()
+        assert sorted(((h, v), a) for h, v, a, *_ in written) == expected, line.id
+        assert {tuple(w[3:]) for w in written} == {
+            (day, line.certified, line.product_id, line.vendor_id, line.order_id)
+        }
+        checked += 1
+    assert checked == 120
