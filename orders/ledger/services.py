@@ -178,7 +178,11 @@ def record_paid(
         raise ValueError("an order appears twice in one paid batch")
     ids = sorted(by_id)
     now = utcnow()
-    with unit_of_work():
+    # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
+    dates = {sale.order_id: sale.sale_date or local_date(sale.paid_at) for sale in sales}
+    # the orders written below become sales of these days only (closed months untouched
+    # by a batch of today's sales: orders.reports.freshness)
+    with unit_of_work(), rollup.dated(dates.values()):
         claimed: set[int] = set()
         for chunk in chunks(ids):
             claimed.update(
@@ -191,8 +195,6 @@ def record_paid(
             )
         if len(claimed) != len(ids):
             raise AlreadySettled(sorted(set(ids) - claimed))
-        # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
-        dates = {sale.order_id: sale.sale_date or local_date(sale.paid_at) for sale in sales}
         _set_payment(sales, dates)
         lines = _paid_lines(ids, dates)
         book = CertificationBook({line.product_id for line in lines})

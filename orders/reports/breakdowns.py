@@ -60,18 +60,27 @@ class MonthRow:
         return sum(self.amounts.values())
 
 
+def monthly_cells(period: Period) -> dict[tuple[int, int, str], int]:
+    """Net sales per (year, month, channel) with sales in the period."""
+    rows = ledger_rows(period, monthly=True)
+    grouped = db.session.execute(
+        select(rows.c.year, rows.c.month, rows.c.channel, func.sum(rows.c.amount)).group_by(
+            rows.c.year, rows.c.month, rows.c.channel
+        )
+    ).all()
+    return {(int(y), int(m), ch): int(a or 0) for y, m, ch, a in grouped}
+
+
 def monthly_by_channel(period: Period) -> list[MonthRow]:
     """Net sales per calendar month and channel; months without sales between the first
     and the last one are included as zeros so a chart's axis is even."""
-    rows = ledger_rows(period, monthly=True)
-    grouped = db.session.execute(
-        select(rows.c.year, rows.c.month, rows.c.channel, func.sum(rows.c.amount))
-        .group_by(rows.c.year, rows.c.month, rows.c.channel)
-        .order_by(rows.c.year, rows.c.month)
-    ).all()
-    if not grouped:
+    return month_rows(monthly_cells(period))
+
+
+def month_rows(cells: dict[tuple[int, int, str], int]) -> list[MonthRow]:
+    """``monthly_cells`` as the months from the first to the last, zeros between."""
+    if not cells:
         return []
-    cells = {(int(y), int(m), ch): int(a or 0) for y, m, ch, a in grouped}
     first = min((y, m) for y, m, _ in cells)
     last = max((y, m) for y, m, _ in cells)
     result = []

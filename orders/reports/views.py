@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
@@ -28,6 +28,7 @@ from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
 from marketplace.web import id_arg, page_arg, page_size
 from orders import bp
+from orders.ledger.rollup import CLOSED_AREA, closed_before
 from orders.ledger.services import SALES_AREA
 from orders.reports import breakdowns, charts, exports, households, public
 from orders.reports.breakdowns import DIMENSIONS, Period
@@ -35,7 +36,7 @@ from orders.reports.fairs import FairSeason, fair_season
 from orders.reports.freshness import REPORTS_AREA
 from orders.reports.shipping import online_shipping, online_shipping_by_month
 from orders.reports.source import materialized, without_jit
-from orders.reports.summary import SummaryFigures, summary
+from orders.reports.summary import SummaryFigures, order_counts, summary
 
 DASHBOARD_TOP = 10
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -157,22 +158,71 @@ class DashboardFigures:
         return sum(self.shipping_by_month.values())
 
 
+@dataclass
+class MonthlyParts:
+    """The dashboard's figures that add up over months: order counts per channel,
+    net sales per (year, month, channel) and shipping fees per month."""
+
+    counts: dict[str, int]
+    cells: dict[tuple[int, int, str], int]
+    shipping_by_month: dict[str, int]
+
+    def __add__(self, other: MonthlyParts) -> MonthlyParts:
+        counts = dict(self.counts)
+        for channel, n in other.counts.items():
+            counts[channel] = counts.get(channel, 0) + n
+        # the two parts' months never overlap
+        return MonthlyParts(
+            counts,
+            {**self.cells, **other.cells},
+            {**self.shipping_by_month, **other.shipping_by_month},
+        )
+
+
+def monthly_parts(period: Period) -> MonthlyParts:
+    return MonthlyParts(
+        order_counts(period.date_from, period.date_to),
+        breakdowns.monthly_cells(period),
+        online_shipping_by_month(period.date_from, period.date_to),
+    )
+
+
+def split_monthly_parts(period: Period) -> MonthlyParts:
+    """``monthly_parts(period)``: the months before the current one from the cache
+    (``CLOSED_AREA``, dropped only by a write dated in them), the current month and
+    after computed afresh (a month's rows: small)."""
+    start = closed_before()
+    if period.date_from is not None and period.date_from >= start:
+        return monthly_parts(period)  # no closed month
+    closed_to = start - timedelta(days=1)
+    if period.date_to is not None and period.date_to < start:
+        closed_to = period.date_to  # no live month
+    closed = Period(period.date_from, closed_to)
+    key = f"dashboard-closed:{start.isoformat()}:{closed.date_from or ''}:{closed.date_to}"
+    parts = cached(CLOSED_AREA, key, lambda: monthly_parts(closed))
+    if closed_to == period.date_to:
+        return parts
+    return parts + monthly_parts(Period(start, period.date_to))
+
+
 def dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
     without_jit()
+    parts = split_monthly_parts(period)
     # a period cutting months: its rows are read once into a table every figure reads
     with materialized(period):
-        return _dashboard_figures(period, district_id, town_id)
+        return _dashboard_figures(period, district_id, town_id, parts)
 
 
-def _dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
-    s = summary(period.date_from, period.date_to)
-    months = breakdowns.monthly_by_channel(period)
+def _dashboard_figures(
+    period: Period, district_id: int | None, town_id: int | None, parts: MonthlyParts
+):
+    s = summary(period.date_from, period.date_to, counts=parts.counts)
+    months = breakdowns.month_rows(parts.cells)
     geo = breakdowns.geography(period, district_id, town_id)
     return DashboardFigures(
         summary=s,
         season=fair_season(period.date_from, period.date_to, s, list_fairs=False),
-        # the period's total is the months' sum (one query over the orders, not two)
-        shipping_by_month=online_shipping_by_month(period.date_from, period.date_to),
+        shipping_by_month=parts.shipping_by_month,
         months=months,
         geo_rows=geo.rows,
         geo_unattributed=geo.unattributed,
