@@ -161,22 +161,29 @@ class DashboardFigures:
 @dataclass
 class MonthlyParts:
     """The dashboard's figures that add up over months: order counts per channel,
-    net sales per (year, month, channel) and shipping fees per month."""
+    net sales per (year, month, channel), shipping fees per month and the amount per
+    key of the id breakdowns (which rank their top lists)."""
 
     counts: dict[str, int]
     cells: dict[tuple[int, int, str], int]
     shipping_by_month: dict[str, int]
+    amounts: dict[str, dict[int, int]]
 
     def __add__(self, other: MonthlyParts) -> MonthlyParts:
-        counts = dict(self.counts)
-        for channel, n in other.counts.items():
-            counts[channel] = counts.get(channel, 0) + n
         # the two parts' months never overlap
         return MonthlyParts(
-            counts,
+            _added(self.counts, other.counts),
             {**self.cells, **other.cells},
             {**self.shipping_by_month, **other.shipping_by_month},
+            {name: _added(self.amounts[name], other.amounts[name]) for name in self.amounts},
         )
+
+
+def _added(one: dict, other: dict) -> dict:
+    result = dict(one)
+    for key, value in other.items():
+        result[key] = result.get(key, 0) + value
+    return result
 
 
 def monthly_parts(period: Period) -> MonthlyParts:
@@ -184,6 +191,7 @@ def monthly_parts(period: Period) -> MonthlyParts:
         order_counts(period.date_from, period.date_to),
         breakdowns.monthly_cells(period),
         online_shipping_by_month(period.date_from, period.date_to),
+        {name: breakdowns.key_amounts(name, period) for name in breakdowns.ID_DIMENSIONS},
     )
 
 
@@ -227,7 +235,16 @@ def _dashboard_figures(
         geo_rows=geo.rows,
         geo_unattributed=geo.unattributed,
         tops={
-            name: breakdowns.dimension_rows(name, period, limit=DASHBOARD_TOP)
+            name: breakdowns.dimension_rows(
+                name,
+                period,
+                limit=DASHBOARD_TOP,
+                keys=(
+                    breakdowns.top_keys(parts.amounts[name], DASHBOARD_TOP)
+                    if name in parts.amounts
+                    else None
+                ),
+            )
             for name in DIMENSIONS
         },
         channels_chart=charts.channels_chart(s),

@@ -219,8 +219,9 @@ def _split_periods() -> list[Period]:
 
 @pytest.mark.parametrize("index", range(len(PERIODS) + 5))
 def test_the_dashboards_closed_and_live_months_add_up_to_the_raw_rows(index):
-    """The dashboard's order counts, months and shipping fees, computed as the closed
-    months plus the current one, equal the whole period's from the raw rows."""
+    """The dashboard's order counts, months, shipping fees and breakdown amounts,
+    computed as the closed months plus the current one, equal the whole period's from
+    the raw rows, and rank the top lists as the database does."""
     period = _split_periods()[index]
     _mixed_ledger()
     today = local_today()
@@ -235,4 +236,10 @@ def test_the_dashboards_closed_and_live_months_add_up_to_the_raw_rows(index):
     split = views.split_monthly_parts(period)
     with raw_rows():
         whole = views.monthly_parts(period)
-    assert split == whole
+        assert split == whole
+        # the top lists ranked from these amounts: the keys the database ranks first
+        for name in breakdowns.ID_DIMENSIONS:
+            for limit in (1, 2, 10):
+                assert breakdowns.top_keys(split.amounts[name], limit) == (
+                    breakdowns._top_keys(DIMENSIONS[name], period, limit)
+                )
