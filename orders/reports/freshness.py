@@ -16,8 +16,11 @@ dropped only by a write that may change a month before the current one: attribut
 rows and rollup sums dated there (``rollup.add`` and ``rollup.rebuild`` say so), an
 order object flushed whose counted columns change while it is paid and dated there
 (its old or new state), and any statement on the orders outside a ``rollup.dated`` block
-or inside one declaring such a date. A sale paid today drops only the dashboard's
-figures (``REPORTS_AREA``), whose closed part then comes from the cache.
+or inside one declaring such a date. Writes to what the ledger's rows are joined
+to (households, fairs, names, places) drop them too. A sale paid today drops only the
+dashboard's figures (``REPORTS_AREA``), whose closed part then comes from the cache; a
+dashboard period that ends before the current month is cached under ``CLOSED_AREA``
+alone, so today's sales never drop it.
 """
 
 from __future__ import annotations
@@ -37,20 +40,25 @@ from orders.ledger.rollup import (
 )
 
 _BOTH = (SALES_AREA, REPORTS_AREA)
-# table -> the cached areas whose figures read it
+# what the ledger's rows are joined to: read by the closed months' figures too (a
+# dashboard period wholly before the current month is cached under CLOSED_AREA)
+_NAMES = (REPORTS_AREA, CLOSED_AREA)
+# table -> the cached areas whose figures read it (the ledger's own tables drop the
+# closed months' figures by their dates: below)
 WATCHED: dict[str, tuple[str, ...]] = {
     "attributions": _BOTH,
     "sales_rollup": _BOTH,
-    "households": _BOTH,  # members (person-times) and village (places, villages reached)
+    # members (person-times) and village (places, villages reached)
+    "households": (*_BOTH, CLOSED_AREA),
     "orders": (REPORTS_AREA,),  # order counts, shipping fees
     "refunds": (REPORTS_AREA,),
-    "fairs": (REPORTS_AREA,),  # fairs held, fair names
-    "certifications": (REPORTS_AREA,),  # certified products
-    "products": (REPORTS_AREA,),  # names in the top lists
-    "organizations": (REPORTS_AREA,),  # vendor and buyer names
-    "districts": (REPORTS_AREA,),
-    "towns": (REPORTS_AREA,),
-    "villages": (REPORTS_AREA,),
+    "fairs": _NAMES,  # fairs held, fair names
+    "certifications": _NAMES,  # certified products
+    "products": _NAMES,  # names in the top lists
+    "organizations": _NAMES,  # vendor and buyer names
+    "districts": _NAMES,
+    "towns": _NAMES,
+    "villages": _NAMES,
 }
 
 

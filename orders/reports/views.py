@@ -278,7 +278,14 @@ def reports_dashboard():
             town_id,
         )
     )
-    f = cached(REPORTS_AREA, key, lambda: dashboard_figures(period, district_id, town_id))
+    # a period ending before the current month: only a write dated in it (or to what
+    # its rows are joined to) changes it, never today's sales
+    closed = period.date_to is not None and period.date_to < closed_before()
+    f = cached(
+        CLOSED_AREA if closed else REPORTS_AREA,
+        key,
+        lambda: dashboard_figures(period, district_id, town_id),
+    )
     if town is not None:
         geo = breakdowns.GeoLevel("village", town.district, town)
     elif district is not None:

@@ -271,3 +271,23 @@ def test_an_old_orders_counted_columns_drop_the_closed_months(client, monkeypatc
         db.session.execute(update(Order).where(Order.id == old.id).values(note="再改"))
     figures(client)
     assert closed in seen
+
+
+def test_a_period_before_this_month_outlives_todays_sales(client, monkeypatch):
+    """A period ending before the current month is served from the cache after a sale
+    dated today; a household's members, a product's name or a sale dated in it show."""
+    before = figures(client, CUT)
+    _sale(client, day=local_today())
+    assert cached_figures(client, monkeypatch, CUT) == before
+
+    with unit_of_work():
+        client.ledger.households["h1"].members += 10
+    changed = figures(client, CUT)
+    assert int(changed["person_times"]) > int(before["person_times"])
+    with unit_of_work():
+        client.ledger.products["rice"].name = "新名字大米"
+    assert "新名字大米" in figures(client, CUT)["tables"]
+    _sale(client)  # dated 2024-07-15, in the period
+    page = figures(client, CUT)
+    assert page["total_amount"] != changed["total_amount"]
+    assert page == _fresh_raw_figures(client, CUT)
