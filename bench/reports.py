@@ -303,9 +303,13 @@ def uncache_all() -> bool:
 def dashboard_figures(app, db, client, runs: int, expect: str) -> list[tuple]:
     """The dashboard page, uncached (computed afresh, as after a sale commits) and
     cached, for the whole period and for a period cutting months."""
+    from marketplace.clock import local_today
+
+    year = local_today().year
     result = []
     for label, path in [
         ("whole period", "/bureau/reports"),
+        (f"{year} (this year)", f"/bureau/reports?from={year}-01-01&to={year}-12-31"),
         ("2024-03-15..09-10", "/bureau/reports?from=2024-03-15&to=2024-09-10"),
     ]:
         if uncache_all():

@@ -4,7 +4,10 @@ benefits, the public impact page and the home page's impact counter.
 Views parse the period, call the breakdown functions (SQL aggregations) and render the
 same ``Table`` objects the CSV and XLSX exports write. The dashboard's figures, /impact
 and the home counter are the same for every reader: cached per period, and dropped once
-a change to what they read commits (``orders.reports.freshness``)."""
+a change to what they read commits (``orders.reports.freshness``). What the dashboard
+reads over the months before the current one (order counts, months, shipping fees, the
+top lists' amounts: ``MonthlyParts``) is cached apart, dropped only by a write dated in
+those months: after today's sale only the current month is read afresh."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from marketplace.authz import active_org, can, org_required
 from marketplace.bureau.services import get_household
 from marketplace.clock import local_today
 from marketplace.extensions import db
-from marketplace.fragments import cached, fragment
+from marketplace.fragments import TIMEOUT, cached, fragment
 from marketplace.i18n import select_locale
 from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
@@ -39,6 +42,10 @@ from orders.reports.source import materialized, without_jit
 from orders.reports.summary import SummaryFigures, order_counts, summary
 
 DASHBOARD_TOP = 10
+# the closed months' figures change only by a write dated in them, which drops them
+# (orders.reports.freshness): kept an hour rather than a minute, which bounds what a
+# write past the app (raw SQL) can leave unseen
+CLOSED_TIMEOUT = 3600  # seconds
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -207,7 +214,7 @@ def split_monthly_parts(period: Period) -> MonthlyParts:
         closed_to = period.date_to  # no live month
     closed = Period(period.date_from, closed_to)
     key = f"dashboard-closed:{start.isoformat()}:{closed.date_from or ''}:{closed.date_to}"
-    parts = cached(CLOSED_AREA, key, lambda: monthly_parts(closed))
+    parts = cached(CLOSED_AREA, key, lambda: monthly_parts(closed), CLOSED_TIMEOUT)
     if closed_to == period.date_to:
         return parts
     return parts + monthly_parts(Period(start, period.date_to))
@@ -285,6 +292,7 @@ def reports_dashboard():
         CLOSED_AREA if closed else REPORTS_AREA,
         key,
         lambda: dashboard_figures(period, district_id, town_id),
+        CLOSED_TIMEOUT if closed else TIMEOUT,
     )
     if town is not None:
         geo = breakdowns.GeoLevel("village", town.district, town)
