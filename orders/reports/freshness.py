@@ -79,9 +79,9 @@ def _mark(session: Session, table_name: str | None) -> None:
         bump_after_commit(session, area)
 
 
-def _states(obj, names: tuple[str, ...]) -> tuple[dict, dict] | None:
-    """The object's (old, new) values of ``names`` as the flush changes them; None when
-    one of them is not loaded (unknown)."""
+def _states(obj, names: tuple[str, ...], deleted: bool) -> tuple[dict, dict] | None:
+    """The object's (old, new) values of ``names`` as the flush changes them (``deleted``:
+    it deletes the object); None when one of them is not loaded (unknown)."""
     state = inspect(obj)
     # a new object's columns not set take their defaults (a NULL date, no status yet)
     if not state.pending and any(name in state.unloaded for name in names):
@@ -97,15 +97,16 @@ def _states(obj, names: tuple[str, ...]) -> tuple[dict, dict] | None:
         old[name] = history.deleted[0] if history.deleted else now
     if state.pending:  # inserted: no old row
         old = {name: None for name in names}
-    if state.deleted:  # deleted: no new row
+    if deleted:  # no new row
         new = {name: None for name in names}
     return old, new
 
 
-def _changes_closed(obj) -> bool:
-    """Whether flushing ``obj`` may change a figure of the closed months."""
+def _changes_closed(obj, deleted: bool = False) -> bool:
+    """Whether flushing ``obj`` (``deleted``: deleting it) may change a figure of the
+    closed months."""
     if isinstance(obj, Order):
-        found = _states(obj, _COUNTED)
+        found = _states(obj, _COUNTED, deleted)
         if found is None:
             return True
         old, new = found
@@ -120,16 +121,20 @@ def _changes_closed(obj) -> bool:
         )
     if isinstance(obj, Attribution | SalesRollup):
         name = "sale_date" if isinstance(obj, Attribution) else "month"
-        found = _states(obj, (name,))
+        found = _states(obj, (name,), deleted)
         return found is None or touches_closed(row[name] for row in found)
     return False
 
 
 @event.listens_for(Session, "before_flush")
 def _flushed(session: Session, flush_context, instances) -> None:
-    for obj in session.new | session.deleted:
+    for obj in session.new:
         _mark(session, getattr(obj, "__tablename__", None))
         if _changes_closed(obj):
+            bump_after_commit(session, CLOSED_AREA)
+    for obj in session.deleted:
+        _mark(session, getattr(obj, "__tablename__", None))
+        if _changes_closed(obj, deleted=True):
             bump_after_commit(session, CLOSED_AREA)
     for obj in session.dirty:
         if session.is_modified(obj, include_collections=False):

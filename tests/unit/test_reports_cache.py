@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from catalog.models import Certification, CertStatus
 from marketplace.clock import local_today
@@ -20,7 +20,7 @@ from marketplace.models import Household, OrgKind, Role
 from marketplace.unit_of_work import unit_of_work
 from orders.fairs.models import Fair, FairStatus
 from orders.ledger.imports import SalesImport
-from orders.ledger.models import Channel, Order
+from orders.ledger.models import MONTH_ROWS, Channel, Order, SalesRollup
 from orders.ledger.rollup import CLOSED_AREA, REPORTS_AREA
 from orders.ledger.services import SaleItem, record_paid_sale, refund
 from orders.reports import views
@@ -291,3 +291,24 @@ def test_a_period_before_this_month_outlives_todays_sales(client, monkeypatch):
     page = figures(client, CUT)
     assert page["total_amount"] != changed["total_amount"]
     assert page == _fresh_raw_figures(client, CUT)
+
+
+def test_a_rollup_row_of_a_closed_month_deleted_drops_the_closed_months(client, monkeypatch):
+    """A rollup row deleted through the ORM: of the current month, the closed months
+    stay; of an earlier month, they are computed again."""
+    today = local_today()
+    _sale(client, day=today)
+    figures(client)
+    seen = _parts_computed(monkeypatch)
+    closed = Period(None, today.replace(day=1) - timedelta(days=1))
+    rows = db.session.scalars(select(SalesRollup).where(SalesRollup.span == MONTH_ROWS)).all()
+    current = next(r for r in rows if r.month == today.replace(day=1))
+    earlier = next(r for r in rows if r.month < today.replace(day=1))
+    with unit_of_work():
+        db.session.delete(current)
+    figures(client)
+    assert closed not in seen
+    with unit_of_work():
+        db.session.delete(earlier)
+    figures(client)
+    assert closed in seen
