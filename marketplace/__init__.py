@@ -91,8 +91,12 @@ def register_extensions(app: Flask) -> None:
     # The hook Flask-Limiter adds before every request serves only default, application
     # and blueprint limits, which this app does not set: it costs every request (even a
     # static file) for nothing, so it is taken out (bench/middleware.py).
-    if not any(app.config.get(k) for k in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
+    hooks = app.before_request_funcs.get(None, [])
+    limits_everywhere = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")
+    if limiter._check_request_limit in hooks and not any(
+        app.config.get(k) for k in limits_everywhere
+    ):
+        hooks.remove(limiter._check_request_limit)  # (none when RATELIMIT_ENABLED is off)
     cache.init_app(app)
     production = app.config["APP_ENV"] == "production"
     talisman.init_app(

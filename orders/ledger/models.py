@@ -387,6 +387,17 @@ class SalesRollup(db.Model):
             "buyer_name",
             unique=True,
         ),
+        # the dashboard's fair top list: the fair channel's month rows (half the month
+        # rows), read index-only per fair
+        Index(
+            "ix_sales_rollup_fair_months",
+            "fair_id",
+            "month",
+            "household_id",
+            postgresql_include=["amount"],
+            postgresql_where=text(f"span = '{MONTH_ROWS}' AND channel = 'fair'"),
+            sqlite_where=text(f"span = '{MONTH_ROWS}' AND channel = 'fair'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -13,7 +13,8 @@ rows in one statement (``flask report rebuild-rollup``)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import Date, cast, delete, event, func, insert, literal_column, select, text
@@ -21,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from marketplace.bulk import ROWS_PER_INSERT, WRITTEN_KEY, chunks
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.fragments import bump_after_commit
 from marketplace.unit_of_work import unit_of_work
@@ -44,6 +46,45 @@ _PENDING = "sales_rollup_pending"  # session.info: {key: fen} to add before comm
 # transaction that adds to the rollup commits (orders.reports.freshness)
 SALES_AREA = "sales"  # /impact, the home counter, a product's sold count
 REPORTS_AREA = "reports"  # the bureau's dashboard
+# the dashboard's figures over the months before the current one (closed months, which
+# today's sales never change): dropped only by a write dated in such a month (a sale
+# dated back, a refund of an earlier month's sale, an import) or one whose date is not
+# known (``dated``, orders.reports.freshness)
+CLOSED_AREA = "reports_closed"
+_DATED = "ledger_dated"  # session.info: the sale dates the writes in ``dated`` carry
+
+
+def closed_before() -> date:
+    """The first day of the current month: sales dated before it are in closed months."""
+    return local_today().replace(day=1)
+
+
+def touches_closed(days) -> bool:
+    """Whether a write of sales dated ``days`` changes a closed month."""
+    start = closed_before()
+    return any(day is not None and day < start for day in days)
+
+
+@contextmanager
+def dated(days) -> Iterator[None]:
+    """Within the block, the session's statements writing orders carry sales dated
+    ``days`` only (a paid batch): they drop the closed months' figures only when one of
+    those days is in a closed month. Outside it such a statement always drops them."""
+    session = db.session()
+    previous = session.info.get(_DATED)
+    session.info[_DATED] = frozenset(days) | (previous or frozenset())
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.info.pop(_DATED, None)
+        else:
+            session.info[_DATED] = previous
+
+
+def dated_days(session: Session) -> frozenset | None:
+    """The days the current ``dated`` block declared, None outside one."""
+    return session.info.get(_DATED)
 
 
 def add(rows: Sequence[dict]) -> None:
@@ -53,6 +94,8 @@ def add(rows: Sequence[dict]) -> None:
         return
     for area in (SALES_AREA, REPORTS_AREA):
         bump_after_commit(db.session(), area)
+    if touches_closed(row["sale_date"] for row in rows):
+        bump_after_commit(db.session(), CLOSED_AREA)
     # an import collecting the tables it writes (to ANALYZE them once committed): the
     # rollup is written at the commit, after it stopped listening
     written = db.session.info.get(WRITTEN_KEY)
@@ -168,6 +211,8 @@ def rebuild() -> int:
     PostgreSQL paid sales and refunds committing meanwhile wait for it, then add
     theirs); the number of rollup rows."""
     with unit_of_work():
+        for area in (SALES_AREA, REPORTS_AREA, CLOSED_AREA):
+            bump_after_commit(db.session(), area)
         if db.session.connection().dialect.name == "postgresql":
             db.session.execute(text("LOCK TABLE sales_rollup IN EXCLUSIVE MODE"))
         db.session.execute(delete(SalesRollup))

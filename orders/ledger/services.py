@@ -178,9 +178,11 @@ def record_paid(
         raise ValueError("an order appears twice in one paid batch")
     ids = sorted(by_id)
     now = utcnow()
-    with unit_of_work():
-        # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
-        dates = {sale.order_id: sale.sale_date or local_date(sale.paid_at) for sale in sales}
+    # the local date: paid at 00:30 on the 1st in Beijing is a sale of that month
+    dates = {sale.order_id: sale.sale_date or local_date(sale.paid_at) for sale in sales}
+    # the orders written below become sales of these days only (closed months untouched
+    # by a batch of today's sales: orders.reports.freshness)
+    with unit_of_work(), rollup.dated(dates.values()):
         if db.session.connection().dialect.name == "postgresql":
             # one UPDATE per order row (claim, payment, certified total at once): each
             # UPDATE of a row is a new row version with its index entries

@@ -60,18 +60,27 @@ class MonthRow:
         return sum(self.amounts.values())
 
 
+def monthly_cells(period: Period) -> dict[tuple[int, int, str], int]:
+    """Net sales per (year, month, channel) with sales in the period."""
+    rows = ledger_rows(period, monthly=True)
+    grouped = db.session.execute(
+        select(rows.c.year, rows.c.month, rows.c.channel, func.sum(rows.c.amount)).group_by(
+            rows.c.year, rows.c.month, rows.c.channel
+        )
+    ).all()
+    return {(int(y), int(m), ch): int(a or 0) for y, m, ch, a in grouped}
+
+
 def monthly_by_channel(period: Period) -> list[MonthRow]:
     """Net sales per calendar month and channel; months without sales between the first
     and the last one are included as zeros so a chart's axis is even."""
-    rows = ledger_rows(period, monthly=True)
-    grouped = db.session.execute(
-        select(rows.c.year, rows.c.month, rows.c.channel, func.sum(rows.c.amount))
-        .group_by(rows.c.year, rows.c.month, rows.c.channel)
-        .order_by(rows.c.year, rows.c.month)
-    ).all()
-    if not grouped:
+    return month_rows(monthly_cells(period))
+
+
+def month_rows(cells: dict[tuple[int, int, str], int]) -> list[MonthRow]:
+    """``monthly_cells`` as the months from the first to the last, zeros between."""
+    if not cells:
         return []
-    cells = {(int(y), int(m), ch): int(a or 0) for y, m, ch, a in grouped}
     first = min((y, m) for y, m, _ in cells)
     last = max((y, m) for y, m, _ in cells)
     result = []
@@ -270,6 +279,30 @@ def _top_keys(dim: Dimension, period: Period, limit: int) -> list:
     )
 
 
+# the breakdowns whose keys are ids: their ranking by amount is the same in Python
+ID_DIMENSIONS = ("vendor", "product", "fair")
+
+
+def key_amounts(name: str, period: Period) -> dict[int, int]:
+    """Net amount per key of an id breakdown (``ID_DIMENSIONS``): additive over
+    disjoint periods, ranked by ``top_keys``."""
+    keyed = _dimension_rows(DIMENSIONS[name], period)
+    return {
+        key: int(amount or 0)
+        for key, amount in db.session.execute(
+            select(keyed.c.key, func.sum(keyed.c.amount)).group_by(keyed.c.key)
+        )
+    }
+
+
+def top_keys(amounts: dict[int, int], limit: int) -> list[int] | None:
+    """The ``limit`` keys of the largest amounts, ties by key (as ``_top_keys`` ranks
+    them in SQL); None when some key is NULL (ranked by the database then)."""
+    if None in amounts:
+        return None
+    return [key for key, _ in sorted(amounts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
 def dimension_query(name: str, period: Period, keys: list | None = None) -> Select:
     """The rows of one breakdown (of ``keys`` only, if given), largest amount first:
     (key, label, detail, amount, attributed, households, person_times). One pass over
@@ -348,10 +381,14 @@ def dimension_page(name: str, period: Period, page: int, per_page: int) -> Page:
 TOP_FIRST = 100  # up to this many rows, the top keys are found first from the money alone
 
 
-def dimension_rows(name: str, period: Period, limit: int = EXPORT_LIMIT) -> list[DimRow]:
+def dimension_rows(
+    name: str, period: Period, limit: int = EXPORT_LIMIT, keys: list | None = None
+) -> list[DimRow]:
     """The breakdown's first ``limit`` rows. A short list (the dashboard's top ten)
-    ranks the keys by amount first, then counts households for those keys only."""
-    keys = _top_keys(DIMENSIONS[name], period, limit) if limit <= TOP_FIRST else None
+    ranks the keys by amount first (or takes ``keys``, ranked so already), then counts
+    households for those keys only."""
+    if keys is None and limit <= TOP_FIRST:
+        keys = _top_keys(DIMENSIONS[name], period, limit)
     if keys == []:
         return []
     stmt = dimension_query(name, period, keys).limit(limit)

@@ -103,9 +103,25 @@ def households_driven_query(date_from: date | None, date_to: date | None):
     )
 
 
-def summary(date_from: date | None = None, date_to: date | None = None) -> SummaryFigures:
+def order_counts(date_from: date | None, date_to: date | None) -> dict[str, int]:
+    """Paid orders per channel dated in the period (an order refunded in full no longer
+    counts): additive over disjoint periods."""
+    counts = db.session.execute(
+        select(Order.channel, func.sum(case((Order.refunded < Order.total, 1), else_=0)))
+        .where(Order.status.in_(PAID_STATUSES), period_clause(Order.sale_date, date_from, date_to))
+        .group_by(Order.channel)
+    )
+    return {channel: int(orders or 0) for channel, orders in counts}
+
+
+def summary(
+    date_from: date | None = None,
+    date_to: date | None = None,
+    counts: dict[str, int] | None = None,
+) -> SummaryFigures:
     """The summary for sales dated from ``date_from`` to ``date_to`` (both inclusive;
-    None = open-ended), net of refunds, paid sales only."""
+    None = open-ended), net of refunds, paid sales only. ``counts``: the period's
+    ``order_counts`` when the caller has them already."""
     first, last = ledger_span() if date_from is None or date_to is None else (None, None)
     shown_from, shown_to = date_from, date_to
     if date_from is None or date_to is None:
@@ -116,14 +132,10 @@ def summary(date_from: date | None = None, date_to: date | None = None) -> Summa
         if shown_from > shown_to:  # the data lies wholly outside the one bound given
             shown_from, shown_to = (date_from, date_from) if date_from else (date_to, date_to)
     result = SummaryFigures(shown_from, shown_to, {c: ChannelFigures() for c in CHANNELS})
-    # order counts from the paid orders (an order refunded in full no longer counts)
-    counts = db.session.execute(
-        select(Order.channel, func.sum(case((Order.refunded < Order.total, 1), else_=0)))
-        .where(Order.status.in_(PAID_STATUSES), period_clause(Order.sale_date, date_from, date_to))
-        .group_by(Order.channel)
-    )
-    for channel, orders in counts:
-        result.channels[channel].orders = int(orders or 0)
+    if counts is None:
+        counts = order_counts(date_from, date_to)
+    for channel, orders in counts.items():
+        result.channels[channel].orders = orders
     # money, net of refunds: per channel, certified, and the unattributed part
     rows = ledger_rows(Period(date_from, date_to))
     money = db.session.execute(

@@ -4,13 +4,16 @@ benefits, the public impact page and the home page's impact counter.
 Views parse the period, call the breakdown functions (SQL aggregations) and render the
 same ``Table`` objects the CSV and XLSX exports write. The dashboard's figures, /impact
 and the home counter are the same for every reader: cached per period, and dropped once
-a change to what they read commits (``orders.reports.freshness``)."""
+a change to what they read commits (``orders.reports.freshness``). What the dashboard
+reads over the months before the current one (order counts, months, shipping fees, the
+top lists' amounts: ``MonthlyParts``) is cached apart, dropped only by a write dated in
+those months: after today's sale only the current month is read afresh."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,12 +26,13 @@ from marketplace.bureau.services import get_household
 from marketplace.chrome import visitor_page
 from marketplace.clock import local_today
 from marketplace.extensions import db
-from marketplace.fragments import cached, fragment
+from marketplace.fragments import TIMEOUT, cached, fragment
 from marketplace.i18n import select_locale
 from marketplace.models import District, Town
 from marketplace.publication import MIN_GROUP, personal_data
 from marketplace.web import id_arg, page_arg, page_size
 from orders import bp
+from orders.ledger.rollup import CLOSED_AREA, closed_before
 from orders.ledger.services import SALES_AREA
 from orders.reports import breakdowns, charts, exports, households, public
 from orders.reports.breakdowns import DIMENSIONS, Period
@@ -36,9 +40,13 @@ from orders.reports.fairs import FairSeason, fair_season
 from orders.reports.freshness import REPORTS_AREA
 from orders.reports.shipping import online_shipping, online_shipping_by_month
 from orders.reports.source import materialized, without_jit
-from orders.reports.summary import SummaryFigures, summary
+from orders.reports.summary import SummaryFigures, order_counts, summary
 
 DASHBOARD_TOP = 10
+# the closed months' figures change only by a write dated in them, which drops them
+# (orders.reports.freshness): kept an hour rather than a minute, which bounds what a
+# write past the app (raw SQL) can leave unseen
+CLOSED_TIMEOUT = 3600  # seconds
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -158,27 +166,93 @@ class DashboardFigures:
         return sum(self.shipping_by_month.values())
 
 
+@dataclass
+class MonthlyParts:
+    """The dashboard's figures that add up over months: order counts per channel,
+    net sales per (year, month, channel), shipping fees per month and the amount per
+    key of the id breakdowns (which rank their top lists)."""
+
+    counts: dict[str, int]
+    cells: dict[tuple[int, int, str], int]
+    shipping_by_month: dict[str, int]
+    amounts: dict[str, dict[int, int]]
+
+    def __add__(self, other: MonthlyParts) -> MonthlyParts:
+        # the two parts' months never overlap
+        return MonthlyParts(
+            _added(self.counts, other.counts),
+            {**self.cells, **other.cells},
+            {**self.shipping_by_month, **other.shipping_by_month},
+            {name: _added(self.amounts[name], other.amounts[name]) for name in self.amounts},
+        )
+
+
+def _added(one: dict, other: dict) -> dict:
+    result = dict(one)
+    for key, value in other.items():
+        result[key] = result.get(key, 0) + value
+    return result
+
+
+def monthly_parts(period: Period) -> MonthlyParts:
+    return MonthlyParts(
+        order_counts(period.date_from, period.date_to),
+        breakdowns.monthly_cells(period),
+        online_shipping_by_month(period.date_from, period.date_to),
+        {name: breakdowns.key_amounts(name, period) for name in breakdowns.ID_DIMENSIONS},
+    )
+
+
+def split_monthly_parts(period: Period) -> MonthlyParts:
+    """``monthly_parts(period)``: the months before the current one from the cache
+    (``CLOSED_AREA``, dropped only by a write dated in them), the current month and
+    after computed afresh (a month's rows: small)."""
+    start = closed_before()
+    if period.date_from is not None and period.date_from >= start:
+        return monthly_parts(period)  # no closed month
+    closed_to = start - timedelta(days=1)
+    if period.date_to is not None and period.date_to < start:
+        closed_to = period.date_to  # no live month
+    closed = Period(period.date_from, closed_to)
+    key = f"dashboard-closed:{start.isoformat()}:{closed.date_from or ''}:{closed.date_to}"
+    parts = cached(CLOSED_AREA, key, lambda: monthly_parts(closed), CLOSED_TIMEOUT)
+    if closed_to == period.date_to:
+        return parts
+    return parts + monthly_parts(Period(start, period.date_to))
+
+
 def dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
     without_jit()
+    parts = split_monthly_parts(period)
     # a period cutting months: its rows are read once into a table every figure reads
     with materialized(period):
-        return _dashboard_figures(period, district_id, town_id)
+        return _dashboard_figures(period, district_id, town_id, parts)
 
 
-def _dashboard_figures(period: Period, district_id: int | None, town_id: int | None):
-    s = summary(period.date_from, period.date_to)
-    months = breakdowns.monthly_by_channel(period)
+def _dashboard_figures(
+    period: Period, district_id: int | None, town_id: int | None, parts: MonthlyParts
+):
+    s = summary(period.date_from, period.date_to, counts=parts.counts)
+    months = breakdowns.month_rows(parts.cells)
     geo = breakdowns.geography(period, district_id, town_id)
     return DashboardFigures(
         summary=s,
         season=fair_season(period.date_from, period.date_to, s, list_fairs=False),
-        # the period's total is the months' sum (one query over the orders, not two)
-        shipping_by_month=online_shipping_by_month(period.date_from, period.date_to),
+        shipping_by_month=parts.shipping_by_month,
         months=months,
         geo_rows=geo.rows,
         geo_unattributed=geo.unattributed,
         tops={
-            name: breakdowns.dimension_rows(name, period, limit=DASHBOARD_TOP)
+            name: breakdowns.dimension_rows(
+                name,
+                period,
+                limit=DASHBOARD_TOP,
+                keys=(
+                    breakdowns.top_keys(parts.amounts[name], DASHBOARD_TOP)
+                    if name in parts.amounts
+                    else None
+                ),
+            )
             for name in DIMENSIONS
         },
         channels_chart=charts.channels_chart(s),
@@ -212,7 +286,15 @@ def reports_dashboard():
             town_id,
         )
     )
-    f = cached(REPORTS_AREA, key, lambda: dashboard_figures(period, district_id, town_id))
+    # a period ending before the current month: only a write dated in it (or to what
+    # its rows are joined to) changes it, never today's sales
+    closed = period.date_to is not None and period.date_to < closed_before()
+    f = cached(
+        CLOSED_AREA if closed else REPORTS_AREA,
+        key,
+        lambda: dashboard_figures(period, district_id, town_id),
+        CLOSED_TIMEOUT if closed else TIMEOUT,
+    )
     if town is not None:
         geo = breakdowns.GeoLevel("village", town.district, town)
     elif district is not None:

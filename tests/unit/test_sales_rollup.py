@@ -7,12 +7,14 @@ one rebuilt from the raw rows; and the reports do read it."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text, update
 
+from catalog.models import Product
 from marketplace import importing
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.importing import run_import
 from marketplace.unit_of_work import unit_of_work
@@ -20,7 +22,7 @@ from orders.ledger import rollup
 from orders.ledger.imports import SalesImport
 from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Channel, SalesRollup
 from orders.ledger.services import SaleItem, record_paid_sale, refund
-from orders.reports import breakdowns, public
+from orders.reports import breakdowns, public, views
 from orders.reports import households as household_reports
 from orders.reports.breakdowns import DIMENSIONS, Period
 from orders.reports.fairs import fair_season
@@ -200,3 +202,44 @@ def test_reports_read_the_rollup(runner):
     runner.invoke(args=["report", "rebuild-rollup"])
     after = json.loads(runner.invoke(args=["report", "summary", "--format", "json"]).output)
     assert after == before
+
+
+def _split_periods() -> list[Period]:
+    today = local_today()
+    start = today.replace(day=1)
+    return [
+        *PERIODS,
+        Period(date(2024, 3, 15), today),  # closed months, then this month up to today
+        Period(date(2024, 1, 1), start - timedelta(days=1)),  # closed months only
+        Period(start, None),  # this month on only
+        Period(today, today),
+        Period(start - timedelta(days=3), start + timedelta(days=3)),  # across the start
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(PERIODS) + 5))
+def test_the_dashboards_closed_and_live_months_add_up_to_the_raw_rows(index):
+    """The dashboard's order counts, months, shipping fees and breakdown amounts,
+    computed as the closed months plus the current one, equal the whole period's from
+    the raw rows, and rank the top lists as the database does."""
+    period = _split_periods()[index]
+    _mixed_ledger()
+    today = local_today()
+    ledger_products = {p.sku: p for p in db.session.scalars(select(Product))}
+    for day in (today, today.replace(day=1) - timedelta(days=1)):
+        record_paid_sale(
+            Channel.ONLINE,
+            [SaleItem(ledger_products["RICE"], 3, 700)],
+            sale_date=day,
+            check_sellable=False,
+        )
+    split = views.split_monthly_parts(period)
+    with raw_rows():
+        whole = views.monthly_parts(period)
+        assert split == whole
+        # the top lists ranked from these amounts: the keys the database ranks first
+        for name in breakdowns.ID_DIMENSIONS:
+            for limit in (1, 2, 10):
+                assert breakdowns.top_keys(split.amounts[name], limit) == (
+                    breakdowns._top_keys(DIMENSIONS[name], period, limit)
+                )
