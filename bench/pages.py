@@ -430,6 +430,14 @@ def main() -> None:
                 f"{label:<26}{result.rps:>9.1f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}"
                 f"{ratio:>8.3f}{result.errors:>9}   {before}"
             )
+        # the yardstick again: how far the machine drifted while the rows ran (ratios above
+        # are to the first figure; a second figure far from it means a noisy run)
+        again = wrk(bare.base, ["/"], args)
+        _log(
+            f"{'bare Flask page (again)':<26}{again.rps:>9.1f}{again.p50_ms:>9.1f}"
+            f"{again.p99_ms:>9.1f}{again.rps / results['bare Flask page'].rps:>8.3f}"
+            f"{again.errors:>9}   {load()}"
+        )
     finally:
         for server in (bare, minimal, app, nocache):
             server.stop()
