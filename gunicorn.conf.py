@@ -33,8 +33,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # on reload or stop, workers finish the requests in hand for this long
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-# recycle workers now and then (bounded memory growth), not all at once
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+# recycle workers now and then (bounded memory growth), not all at once. A new worker
+# imports the app afresh: about 3 s of CPU (measured on the 2-CPU development machine),
+# so recycling every 2,000 requests cost a busy node most of a core and stalled the
+# worker's requests (p99 of seconds in bench/pages.py); every 50,000 it is a few
+# minutes apart at peak traffic
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
 max_requests_jitter = max_requests // 10
 
 # the reverse proxy sets X-Forwarded-For / -Proto; the app trusts one hop (ProxyFix)

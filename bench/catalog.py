@@ -388,7 +388,13 @@ def serve(target: str, url: str, probe: str) -> Server:
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench-secret", APP_ENV="development")
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
-        [GUNICORN, "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
+        # no worker recycling inside a measurement: a recycled worker imports the app
+        # again (seconds of CPU, gunicorn.conf.py), which would be timed as page cost
+        [
+            GUNICORN,
+            *("-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"),
+            *("--max-requests", "0", target),
+        ],
         cwd=ROOT,
         env=env,
     )
