@@ -1,7 +1,7 @@
 """What each layer of the app costs an anonymous GET of a page without queries (a benchmark,
 not a test).
 
-    .venv/bin/python bench/middleware.py [--requests 3000] [--database-url URL]
+    .venv/bin/python bench/middleware.py [--requests 14000] [--database-url URL]
 
 In one process, through Werkzeug's test client with no cookies kept (as a first-time
 visitor, like wrk), it times ``/bench/minimal`` (bench/minimal_app.py: the app's factory,
@@ -9,11 +9,14 @@ extensions, hooks and base template, no query of its own) beside the bare Flask 
 (bench/bare_app.py), then times the minimal page again with one layer taken away at a
 time, and prints the microseconds per request each layer costs:
 
-- security headers (Flask-Talisman's hooks), the rate limiter's check, the request id,
-  the NUL check, CSRF (the token the language forms carry, and the session cookie it
-  saves), the translations (every ``_()`` in the base template), ``url_for``, the
-  user (Flask-Login's ``current_user`` and the menu's permission checks), and the base
-  template itself (the page rendered with the bare page's template instead).
+- security headers (Flask-Talisman's hooks), the request id, the NUL check, the
+  translations (every ``_()`` in the base template), ``url_for``, and the base template
+  itself (the page rendered with the bare page's template instead).
+
+Two layers this script measured before are gone from a visitor's page, so they have no row:
+the rate limiter's per-request hook (removed: every limit is a route decorator's) and the
+CSRF token of the language forms with the session cookie it signed (a visitor's language
+forms carry none: docs/architecture.md, "What every public page costs").
 
 No network, and CPU time of this process (time.process_time), not wall time, so other
 processes on the machine disturb it little. This measures Python work per request, which
@@ -53,6 +56,22 @@ def per_request_us(client, path: str, requests: int, rounds: int = 7) -> float:
     return min(samples)
 
 
+def calls_per_request(client, path: str, requests: int = 200) -> float:
+    """Python function calls per GET of ``path`` (cProfile's count): the same on every
+    run whatever the machine is doing, where microseconds here vary by about 100 us."""
+    import cProfile
+    import pstats
+
+    for _ in range(20):
+        client.get(path)
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(requests):
+        client.get(path)
+    profile.disable()
+    return pstats.Stats(profile).total_calls / requests
+
+
 @contextmanager
 def without_hooks(app, *names: str):
     """The app with the before/after request hooks whose qualified name contains one of
@@ -90,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=14000)
     parser.add_argument("--database-url", help="DATABASE_URL for the app (no query runs)")
     args = parser.parse_args()
     if args.database_url:
@@ -101,7 +120,6 @@ def main() -> None:
     from bench.bare_app import PAGE as BARE_PAGE
     from bench.bare_app import app as bare
     from bench.minimal_app import app
-    from marketplace.extensions import limiter
 
     bare_client = bare.test_client(use_cookies=False)
     client = app.test_client(use_cookies=False)
@@ -114,10 +132,16 @@ def main() -> None:
     print(f"load average at start: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)")
     bare_us = per_request_us(bare_client, "/", args.requests)
     full_us = measure()
-    print(f"{'bare Flask page':<46}{bare_us:>9.0f} us")
-    print(f"{'app minimal page, every layer':<46}{full_us:>9.0f} us")
-    print(f"{'  app cost over the bare page':<46}{full_us - bare_us:>9.0f} us")
-    print(f"\n{'layer taken away':<46}{'us left':>9}{'layer costs':>13}")
+    bare_calls = calls_per_request(bare_client, "/")
+    full_calls = calls_per_request(client, path)
+    print(f"{'':<46}{'us':>9}{'calls':>9}")
+    print(f"{'bare Flask page':<46}{bare_us:>9.0f}{bare_calls:>9.0f}")
+    print(f"{'app minimal page, every layer':<46}{full_us:>9.0f}{full_calls:>9.0f}")
+    print(
+        f"{'  app cost over the bare page':<46}{full_us - bare_us:>9.0f}"
+        f"{full_calls - bare_calls:>9.0f}"
+    )
+    print(f"\n{'layer taken away':<46}{'us left':>9}{'us cost':>9}{'calls cost':>12}")
 
     def row(label: str, context: Callable) -> None:
         # rounds of the full page and of the page without the layer alternate, and each
@@ -127,22 +151,16 @@ def main() -> None:
             full.append(per_request_us(client, path, args.requests // 7, rounds=1))
             with context():
                 left.append(per_request_us(client, path, args.requests // 7, rounds=1))
-        print(f"{label:<46}{min(left):>9.0f}{min(full) - min(left):>10.0f} us")
+        with context():
+            calls = calls_per_request(client, path)
+        print(
+            f"{label:<46}{min(left):>9.0f}{min(full) - min(left):>9.0f}{full_calls - calls:>12.0f}"
+        )
 
     row("security headers (Talisman)", lambda: without_hooks(app, "talisman"))
 
-    @contextmanager
-    def no_limiter():
-        limiter.enabled = False
-        try:
-            yield
-        finally:
-            limiter.enabled = True
-
-    row("rate limiter check", no_limiter)
     row("request id", lambda: without_hooks(app, "request_id"))
     row("NUL check", lambda: without_hooks(app, "refuse_nul"))
-    row("CSRF token + session cookie", lambda: replaced_globals(app, csrf_token=lambda: "x"))
 
     def identity(text, **variables):
         return text % variables if variables else text
