@@ -358,6 +358,22 @@ MONTH_ROWS = "m"  # sales_rollup.span: one calendar month (month = its first day
 YEAR_ROWS = "y"  # one calendar year (month = 1 January), without the fair
 
 
+# a rollup row's key: the one unique index the upserts of orders/ledger/rollup.py add to
+ROLLUP_KEY = (
+    "span",
+    "month",
+    "channel",
+    "product_id",
+    "vendor_id",
+    "household_id",
+    "village_id",
+    "certified",
+    "fair_id",
+    "buyer_org_id",
+    "buyer_name",
+)
+
+
 class SalesRollup(db.Model):
     """The attribution rows summed per calendar month and per everything a report groups
     by (channel, product, vendor, household, village, certified, fair, buyer), and again
@@ -372,21 +388,7 @@ class SalesRollup(db.Model):
     __tablename__ = "sales_rollup"
     __table_args__ = (
         CheckConstraint(f"span IN ('{MONTH_ROWS}', '{YEAR_ROWS}')", name="span"),
-        Index(
-            "ux_sales_rollup_key",
-            "span",
-            "month",
-            "channel",
-            "product_id",
-            "vendor_id",
-            "household_id",
-            "village_id",
-            "certified",
-            "fair_id",
-            "buyer_org_id",
-            "buyer_name",
-            unique=True,
-        ),
+        Index("ux_sales_rollup_key", *ROLLUP_KEY, unique=True),
         # the dashboard's fair top list: the fair channel's month rows (half the month
         # rows), read index-only per fair
         Index(

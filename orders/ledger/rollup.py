@@ -26,21 +26,16 @@ from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.fragments import bump_after_commit
 from marketplace.unit_of_work import unit_of_work
-from orders.ledger.models import MONTH_ROWS, YEAR_ROWS, Attribution, Order, SalesRollup
-
-KEY = (
-    "span",
-    "month",
-    "channel",
-    "product_id",
-    "vendor_id",
-    "household_id",
-    "village_id",
-    "certified",
-    "fair_id",
-    "buyer_org_id",
-    "buyer_name",
+from orders.ledger.models import (
+    MONTH_ROWS,
+    ROLLUP_KEY,
+    YEAR_ROWS,
+    Attribution,
+    Order,
+    SalesRollup,
 )
+
+KEY = ROLLUP_KEY
 _PENDING = "sales_rollup_pending"  # session.info: {key: fen} to add before commit
 # cached figures computed from the ledger (marketplace.fragments), dropped once a
 # transaction that adds to the rollup commits (orders.reports.freshness)
