@@ -8,6 +8,7 @@ from __future__ import annotations
 from itertools import count
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.models import Product
 from marketplace.extensions import db
@@ -101,17 +102,18 @@ def test_visitor_buys_from_two_vendors_with_the_test_gateway(page, live_server, 
 
     # checkout with a new address: only the chosen part shows, with the fee
     form = page.get_by_test_id("checkout-form")
-    assert form.get_by_test_id("address-section").is_visible()
-    assert not form.get_by_test_id("pickup-section").is_visible()
+    # the page's script shows only the chosen part: wait for it, not a first paint
+    expect(form.get_by_test_id("address-section")).to_be_visible()
+    expect(form.get_by_test_id("pickup-section")).to_be_hidden()
     assert in_view(page, form.get_by_test_id("place-order"))  # the sticky pay bar
     assert page.get_by_test_id("checkout-shipping").inner_text() == "¥8.00"
     assert page.get_by_test_id("checkout-total").inner_text() == "¥101.00"
-    assert not page.locator(".no-js-only").is_visible()  # the note for pages without js
+    expect(page.locator(".no-js-only")).to_be_hidden()  # the note for pages without js
     form.get_by_label("到服务站自提").check()  # pick-up: no fee, no address form
-    assert form.get_by_test_id("pickup-section").is_visible()
-    assert not form.get_by_test_id("address-section").is_visible()
+    expect(form.get_by_test_id("pickup-section")).to_be_visible()
+    expect(form.get_by_test_id("address-section")).to_be_hidden()
     assert page.get_by_test_id("checkout-total-pickup").inner_text() == "¥93.00"
-    assert not page.get_by_test_id("checkout-total").is_visible()
+    expect(page.get_by_test_id("checkout-total")).to_be_hidden()
     form.get_by_label("快递到家").check()
     form.get_by_label("收货人").fill("李市民")
     form.get_by_label("手机号").fill("13812345678")
